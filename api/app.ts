@@ -1,0 +1,41 @@
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import Koa from "koa";
+import { ReservationService } from "../schema/billing/reservation.service.js";
+import type { Logger } from "../schema/lib/logger.js";
+import { ApiKeyService } from "./auth/api-key.service.js";
+import type { ApiConfig } from "./config.js";
+import { healthRoutes } from "./health/health.route.js";
+import { jsonErrors, requestContext } from "./lib/errors.middleware.js";
+import { voiceRoutes } from "./voice/inbound-call.route.js";
+import { InboundCallService } from "./voice/inbound-call.service.js";
+
+export interface AppDeps {
+  config: ApiConfig;
+  logger: Logger;
+  /** Shared command connection (reservations, health); the caller owns and closes it. */
+  redis: Redis;
+  /** Producer for call events; the caller owns and closes it. */
+  callEvents: Queue;
+}
+
+export interface App {
+  koa: Koa;
+  apiKeys: ApiKeyService;
+  reservations: ReservationService;
+}
+
+/** Builds the web process's Koa app; tests start it on port 0. */
+export function createApp(deps: AppDeps): App {
+  const apiKeys = new ApiKeyService(deps.config.adminApiKey);
+  const reservations = new ReservationService(deps.redis);
+  const inboundCalls = new InboundCallService(deps.config, reservations, deps.callEvents, deps.logger);
+
+  const koa = new Koa({ proxy: true });
+  koa.use(requestContext(deps.logger));
+  koa.use(jsonErrors());
+  for (const router of [healthRoutes(deps.redis), voiceRoutes({ config: deps.config, apiKeys, inboundCalls })]) {
+    koa.use(router.routes()).use(router.allowedMethods());
+  }
+  return { koa, apiKeys, reservations };
+}

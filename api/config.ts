@@ -1,0 +1,73 @@
+import { ConfigError } from "../schema/lib/config-error.js";
+import { bool, int, optionalStr, str, url, type Env } from "../schema/lib/env.js";
+import { parseUsd } from "../schema/lib/money.js";
+import { DEFAULT_RATE_PER_MINUTE_MICROS } from "../schema/lib/rating.js";
+
+/** Configuration of the web process, read once at boot. */
+export interface ApiConfig {
+  production: boolean;
+  port: number;
+  /** Public base URL Twilio calls (signatures are computed over it), no trailing slash. */
+  publicBaseUrl: string;
+  /** Public ws(s) base URL of the media worker; TwiML streams go to `${mediaPublicUrl}/${callId}`. */
+  mediaPublicUrl: string;
+  twilioAccountSid: string | undefined;
+  /** Without it, Twilio signatures cannot be checked and only Bearer keys are accepted. */
+  twilioAuthToken: string | undefined;
+  adminApiKey: string | undefined;
+  streamTokenSecret: string;
+  /** Seconds a stream token stays valid after the call is created. */
+  streamTokenTtlSeconds: number;
+  mongodbUri: string;
+  redisUrl: string;
+  /** Seconds of talk the available balance must cover to admit a call. */
+  minBalanceSeconds: number;
+  /** Default per-minute rate for new accounts, micro-dollars. */
+  defaultRatePerMinuteMicros: number;
+  /** Largest accepted webhook body, bytes. */
+  maxBodyBytes: number;
+  logLevel: string;
+  redactPii: boolean;
+}
+
+const DEV_STREAM_SECRET = "dev-only-stream-token-secret-change-me";
+
+export function loadApiConfig(env: Env = process.env): ApiConfig {
+  const production = env.NODE_ENV === "production";
+  const port = int(env, "PORT", 3000, 0, 65535);
+  const mediaPort = int(env, "MEDIA_PORT", 3001, 0, 65535);
+  const adminApiKey = optionalStr(env, "ADMIN_API_KEY");
+  if (adminApiKey && adminApiKey.length < 24) throw new ConfigError("ADMIN_API_KEY", "must be at least 24 characters");
+  if (production && !adminApiKey) throw new ConfigError("ADMIN_API_KEY", "is required in production");
+  const streamTokenSecret = production
+    ? str(env, "STREAM_TOKEN_SECRET")
+    : str(env, "STREAM_TOKEN_SECRET", DEV_STREAM_SECRET);
+  if (streamTokenSecret.length < 16) throw new ConfigError("STREAM_TOKEN_SECRET", "must be at least 16 characters");
+  const rate = str(env, "DEFAULT_RATE_PER_MINUTE_USD", "");
+  return {
+    production,
+    port,
+    publicBaseUrl: url(env, "PUBLIC_BASE_URL", `http://localhost:${port}`, ["http:", "https:"]),
+    mediaPublicUrl: url(env, "MEDIA_PUBLIC_URL", `ws://localhost:${mediaPort}`, ["ws:", "wss:"]),
+    twilioAccountSid: optionalStr(env, "TWILIO_ACCOUNT_SID"),
+    twilioAuthToken: optionalStr(env, "TWILIO_AUTH_TOKEN"),
+    adminApiKey,
+    streamTokenSecret,
+    streamTokenTtlSeconds: int(env, "STREAM_TOKEN_TTL_SECONDS", 300, 10, 86_400),
+    mongodbUri: str(env, "MONGODB_URI"),
+    redisUrl: str(env, "REDIS_URL"),
+    minBalanceSeconds: int(env, "MIN_BALANCE_SECONDS", 60, 0, 3600),
+    defaultRatePerMinuteMicros: rate ? parseRate(rate) : DEFAULT_RATE_PER_MINUTE_MICROS,
+    maxBodyBytes: int(env, "MAX_BODY_BYTES", 32 * 1024, 1024, 1024 * 1024),
+    logLevel: str(env, "LOG_LEVEL", production ? "info" : "debug"),
+    redactPii: bool(env, "LOG_REDACT_PII", production),
+  };
+}
+
+function parseRate(raw: string): number {
+  try {
+    return parseUsd(raw, "DEFAULT_RATE_PER_MINUTE_USD", 100_000_000);
+  } catch (err) {
+    throw new ConfigError("DEFAULT_RATE_PER_MINUTE_USD", (err as Error).message);
+  }
+}

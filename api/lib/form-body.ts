@@ -1,0 +1,51 @@
+import type { IncomingMessage } from "node:http";
+import { InvalidParamsError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../../schema/lib/errors.js";
+
+/** Form fields as received: one value, or several for a repeated name (kept for signatures). */
+export type FormFields = Record<string, string | string[]>;
+
+const FIELD_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const MAX_FIELDS = 200;
+// C0 controls other than tab, CR and LF, and DEL: never part of a real Twilio field.
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+
+/** Reads the raw body, refusing more than `limitBytes` (also when no Content-Length is sent). */
+export async function readBody(req: IncomingMessage, limitBytes: number): Promise<string> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limitBytes) throw new PayloadTooLargeError(limitBytes);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limitBytes) throw new PayloadTooLargeError(limitBytes);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export function assertFormContentType(contentType: string | undefined): void {
+  const type = contentType?.split(";")[0]?.trim().toLowerCase();
+  if (type !== "application/x-www-form-urlencoded") {
+    throw new UnsupportedMediaTypeError("application/x-www-form-urlencoded");
+  }
+}
+
+/**
+ * Parses application/x-www-form-urlencoded text. Names that are not plain identifiers
+ * (`agent_id[$ne]`, `__proto__` tricks) are refused rather than ignored: no real Twilio field
+ * looks like that, and silently dropping them would hide an attack.
+ */
+export function parseForm(text: string): FormFields {
+  if (text.includes("\uFFFD")) throw new InvalidParamsError("The body is not valid UTF-8");
+  const fields: FormFields = Object.create(null) as FormFields;
+  let count = 0;
+  for (const [name, value] of new URLSearchParams(text)) {
+    if (++count > MAX_FIELDS) throw new InvalidParamsError(`Too many fields (more than ${MAX_FIELDS})`);
+    if (!FIELD_NAME.test(name)) throw new InvalidParamsError(`Invalid field name "${name.slice(0, 64)}"`);
+    if (CONTROL.test(value)) throw new InvalidParamsError(`Field ${name} contains control characters`);
+    const previous = fields[name];
+    if (previous === undefined) fields[name] = value;
+    else fields[name] = Array.isArray(previous) ? [...previous, value] : [previous, value];
+  }
+  return fields;
+}

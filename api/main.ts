@@ -1,0 +1,49 @@
+// Entry point of the `web` process: wires config, database, Redis and the Koa app.
+import "reflect-metadata";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { connectDatabase, disconnectDatabase } from "../schema/db.js";
+import { ConfigError } from "../schema/lib/config-error.js";
+import { createLogger } from "../schema/lib/logger.js";
+import { CALL_EVENTS_QUEUE } from "../schema/lib/queues.js";
+import { createApp } from "./app.js";
+import { loadApiConfig } from "./config.js";
+
+let config;
+try {
+  config = loadApiConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(`Configuration error: ${err.message}`);
+    process.exit(1);
+  }
+  throw err;
+}
+const logger = createLogger({ name: "web", level: config.logLevel, redactPii: config.redactPii });
+
+await connectDatabase(config.mongodbUri);
+// Producers fail fast instead of queueing commands while Redis is away.
+const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+await new Promise<void>((resolve, reject) => {
+  redis.once("ready", resolve);
+  redis.once("error", reject);
+});
+const callEvents = new Queue(CALL_EVENTS_QUEUE, { connection: redis });
+const { koa } = createApp({ config, logger, redis, callEvents });
+const server = koa.listen(config.port, () => {
+  logger.info({ port: config.port, webhook: `${config.publicBaseUrl}/inbound_call` }, "web listening");
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, "web shutting down");
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await callEvents.close();
+  await redis.quit();
+  await disconnectDatabase();
+  process.exit(0);
+}
+process.once("SIGTERM", () => void shutdown("SIGTERM"));
+process.once("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,47 @@
+import { isValidObjectId, type Types } from "mongoose";
+import { AgentNotFoundError } from "../../schema/lib/errors.js";
+import { AccountModel, type Account } from "../../schema/models/account.model.js";
+import { AgentModel, type Agent } from "../../schema/models/agent.model.js";
+import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";
+import type { InboundCallParams } from "./inbound-call.params.js";
+
+type WithId<T> = T & { _id: Types.ObjectId };
+export interface ResolvedAgent {
+  agent: WithId<Agent>;
+  account: WithId<Account>;
+  via: "agent_id" | "forwarded_from" | "to";
+}
+
+/**
+ * Picks the agent for an inbound call; first match wins: explicit agent_id (query, then body),
+ * the forwarding number's account's active inbound agent, then the called number's agent.
+ * An explicit agent_id that is unknown, inactive or outside `scope` never falls through.
+ * `scope` limits every lookup to one account (calls authenticated with an account key).
+ */
+export async function resolveAgent(params: InboundCallParams, scope: Types.ObjectId | null): Promise<ResolvedAgent> {
+  if (params.agentId !== null) {
+    const found = isValidObjectId(params.agentId) ? await activeAgent(params.agentId, scope) : null;
+    if (!found) throw new AgentNotFoundError(`Agent ${params.agentId} not found`);
+    return { ...found, via: "agent_id" };
+  }
+  if (params.forwardedFrom) {
+    const account = await AccountModel.findOne({
+      phoneNumbers: params.forwardedFrom,
+      ...(scope ? { _id: scope } : {}),
+    }).lean<WithId<Account>>();
+    const found = account?.activeInboundAgentId ? await activeAgent(account.activeInboundAgentId, account._id) : null;
+    if (found) return { ...found, via: "forwarded_from" };
+  }
+  const number = await PhoneNumberModel.findOne({ e164: params.to, ...(scope ? { accountId: scope } : {}) }).lean();
+  const found = number?.agentId ? await activeAgent(number.agentId, number.accountId) : null;
+  if (found) return { ...found, via: "to" };
+  throw new AgentNotFoundError("No agent is assigned to this number");
+}
+
+async function activeAgent(id: string | Types.ObjectId, accountId: Types.ObjectId | null) {
+  const agent = await AgentModel.findById(id).lean<WithId<Agent>>();
+  if (!agent || agent.status !== "active") return null;
+  if (accountId && !agent.accountId.equals(accountId)) return null;
+  const account = await AccountModel.findById(agent.accountId).lean<WithId<Account>>();
+  return account ? { agent, account } : null;
+}

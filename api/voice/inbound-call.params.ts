@@ -1,0 +1,60 @@
+import { InvalidParamsError, MissingParamsError } from "../../schema/lib/errors.js";
+import { MAX_IDENTITY_LENGTH } from "../../schema/models/call.model.js";
+import type { FormFields } from "../lib/form-body.js";
+
+/** What /inbound_call needs from Twilio's form and our query string, validated. */
+export interface InboundCallParams {
+  callSid: string;
+  from: string;
+  to: string;
+  forwardedFrom: string | null;
+  /** The explicit agent (query first, then body), or null to resolve by number. */
+  agentId: string | null;
+  externalCallId: string | null;
+}
+
+const CALL_SID = /^[A-Za-z0-9_-]{2,64}$/;
+const NEWLINE = /[\r\n\t]/;
+
+function single(fields: FormFields, name: string, where = "body"): string | undefined {
+  const value = fields[name];
+  if (Array.isArray(value)) throw new InvalidParamsError(`${name} appears more than once in the ${where}`);
+  return value;
+}
+
+function identity(value: string | undefined, name: string, maxLength = MAX_IDENTITY_LENGTH): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.length > maxLength) throw new InvalidParamsError(`${name} is longer than ${maxLength} characters`);
+  if (NEWLINE.test(value)) throw new InvalidParamsError(`${name} contains control characters`);
+  return value;
+}
+
+/**
+ * Validates the webhook's fields. Caller identities are kept exactly as Twilio sends them
+ * (E.164, "anonymous", "client:alice", "sip:..."): a real call is never refused for its caller ID.
+ */
+export function parseInboundParams(body: FormFields, query: FormFields): InboundCallParams {
+  const callSid = identity(single(body, "CallSid"), "CallSid", 64);
+  const from = identity(single(body, "From"), "From");
+  const to = identity(single(body, "To"), "To");
+  const missing = [
+    ...(callSid ? [] : ["CallSid"]),
+    ...(from === undefined ? ["From"] : []),
+    ...(to ? [] : ["To"]),
+  ];
+  if (missing.length > 0) throw new MissingParamsError(missing);
+  if (!CALL_SID.test(callSid!)) throw new InvalidParamsError("CallSid has an invalid format");
+
+  const queryAgent = identity(single(query, "agent_id", "query string"), "agent_id", 64);
+  const bodyAgent = identity(single(body, "agent_id"), "agent_id", 64);
+  const forwardedFrom = identity(single(body, "ForwardedFrom"), "ForwardedFrom");
+  const externalCallId = identity(single(body, "external_call_id"), "external_call_id");
+  return {
+    callSid: callSid!,
+    from: from!,
+    to: to!,
+    forwardedFrom: forwardedFrom || null,
+    agentId: queryAgent || bodyAgent || null,
+    externalCallId: externalCallId || null,
+  };
+}

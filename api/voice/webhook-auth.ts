@@ -1,0 +1,44 @@
+import type { Context } from "koa";
+import { UnauthorizedError } from "../../schema/lib/errors.js";
+import { bearerToken } from "../auth/api-key.crypto.js";
+import type { ApiKeyService } from "../auth/api-key.service.js";
+import type { FormFields } from "../lib/form-body.js";
+import type { WebhookCaller } from "./inbound-call.service.js";
+import { isValidTwilioSignature } from "./twilio-signature.js";
+
+export interface WebhookAuthConfig {
+  publicBaseUrl: string;
+  twilioAuthToken: string | undefined;
+}
+
+/**
+ * A webhook is accepted from Twilio (valid X-Twilio-Signature) or from an API key holder
+ * (Authorization: Bearer). A present but wrong credential is refused, never ignored.
+ */
+export async function authenticateWebhook(
+  ctx: Context,
+  params: FormFields,
+  config: WebhookAuthConfig,
+  apiKeys: ApiKeyService,
+): Promise<WebhookCaller> {
+  const authorization = ctx.get("authorization");
+  if (authorization) {
+    const token = bearerToken(authorization);
+    const principal = token ? await apiKeys.authenticate(token) : null;
+    if (!principal) throw new UnauthorizedError("Invalid API key");
+    return { kind: "key", principal };
+  }
+  const signature = ctx.get("x-twilio-signature");
+  if (signature && config.twilioAuthToken) {
+    const valid = isValidTwilioSignature({
+      authToken: config.twilioAuthToken,
+      signature,
+      publicBaseUrl: config.publicBaseUrl,
+      originalUrl: ctx.originalUrl,
+      params,
+    });
+    if (valid) return { kind: "twilio" };
+    throw new UnauthorizedError("Invalid Twilio signature");
+  }
+  throw new UnauthorizedError("Missing X-Twilio-Signature or Authorization header");
+}

@@ -1,0 +1,88 @@
+/** Options shared by every application error. */
+export interface AppErrorOptions {
+  /** HTTP status the webhook answers with. */
+  status: number;
+  /** True when the same request may succeed if retried later. */
+  retryable?: boolean;
+  cause?: unknown;
+}
+
+/**
+ * An error with a stable code that clients can rely on. Its message is safe to show:
+ * internal failures use InternalError, whose message is never sent to clients.
+ */
+export class AppError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, opts: AppErrorOptions) {
+    super(message, { cause: opts.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = opts.status;
+    this.retryable = opts.retryable ?? false;
+  }
+}
+
+export class MissingParamsError extends AppError {
+  constructor(fields: string[]) {
+    super("MISSING_PARAMS", `Missing required parameter(s): ${fields.join(", ")}`, { status: 400 });
+  }
+}
+
+export class InvalidParamsError extends AppError {
+  constructor(message: string) {
+    super("INVALID_PARAMS", message, { status: 400 });
+  }
+}
+
+export class UnsupportedMediaTypeError extends AppError {
+  constructor(expected: string) {
+    super("UNSUPPORTED_MEDIA_TYPE", `Content-Type must be ${expected}`, { status: 415 });
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  constructor(limitBytes: number) {
+    super("PAYLOAD_TOO_LARGE", `Request body is larger than ${limitBytes} bytes`, { status: 413 });
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(message = "Missing or invalid credentials") {
+    super("UNAUTHORIZED", message, { status: 401 });
+  }
+}
+
+export class AgentNotFoundError extends AppError {
+  constructor(message = "No active agent found for this call") {
+    super("AGENT_NOT_FOUND", message, { status: 404 });
+  }
+}
+
+export class AccountSuspendedError extends AppError {
+  constructor() {
+    super("ACCOUNT_SUSPENDED", "The account that owns this agent is suspended", { status: 403 });
+  }
+}
+
+export class InsufficientBalanceError extends AppError {
+  constructor(message = "Insufficient balance to accept the call") {
+    super("INSUFFICIENT_BALANCE", message, { status: 402 });
+  }
+}
+
+export class IdempotencyConflictError extends AppError {
+  constructor(reference: string) {
+    super("IDEMPOTENCY_CONFLICT", `Reference "${reference}" was already used for a different movement`, {
+      status: 409,
+    });
+  }
+}
+
+export class InternalError extends AppError {
+  constructor(cause?: unknown) {
+    super("INTERNAL_ERROR", "Internal error", { status: 500, retryable: true, cause });
+  }
+}

@@ -1,0 +1,29 @@
+import { Schema, model, type InferSchemaType, type HydratedDocument, Types } from "mongoose";
+import { DEFAULT_RATE_PER_MINUTE_MICROS } from "../lib/rating.js";
+
+export const ACCOUNT_STATUSES = ["active", "suspended"] as const;
+export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
+
+/**
+ * A customer. The balance is not stored here: it is derived from the append-only ledger
+ * (see ledger.service.ts), because FerretDB cannot update a counter atomically.
+ */
+const accountSchema = new Schema(
+  {
+    name: { type: String, required: true, maxlength: 200 },
+    email: { type: String, required: true, lowercase: true, trim: true, maxlength: 320 },
+    /** Numbers the customer forwards from; an inbound call's ForwardedFrom is matched here. */
+    phoneNumbers: { type: [String], default: [] },
+    activeInboundAgentId: { type: Types.ObjectId, ref: "Agent", default: null },
+    ratePerMinuteMicros: { type: Number, required: true, default: DEFAULT_RATE_PER_MINUTE_MICROS, min: 0 },
+    status: { type: String, enum: ACCOUNT_STATUSES, required: true, default: "active" },
+  },
+  { timestamps: true },
+);
+
+accountSchema.index({ phoneNumbers: 1 });
+accountSchema.index({ email: 1 });
+
+export type Account = InferSchemaType<typeof accountSchema>;
+export type AccountDoc = HydratedDocument<Account>;
+export const AccountModel = model("Account", accountSchema);

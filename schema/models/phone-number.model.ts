@@ -1,0 +1,20 @@
+import { Schema, model, type InferSchemaType, type HydratedDocument, Types } from "mongoose";
+
+/** A number callers dial (Twilio's `To`); it belongs to one account and routes to one agent. */
+const phoneNumberSchema = new Schema(
+  {
+    e164: { type: String, required: true, match: /^\+[1-9]\d{1,14}$/ },
+    accountId: { type: Types.ObjectId, ref: "Account", required: true },
+    agentId: { type: Types.ObjectId, ref: "Agent", default: null },
+    friendlyName: { type: String, default: "", maxlength: 200 },
+  },
+  { timestamps: true },
+);
+
+phoneNumberSchema.index({ e164: 1 }, { unique: true });
+phoneNumberSchema.index({ accountId: 1, createdAt: -1 });
+phoneNumberSchema.index({ agentId: 1 });
+
+export type PhoneNumber = InferSchemaType<typeof phoneNumberSchema>;
+export type PhoneNumberDoc = HydratedDocument<PhoneNumber>;
+export const PhoneNumberModel = model("PhoneNumber", phoneNumberSchema);

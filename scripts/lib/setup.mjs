@@ -1,0 +1,77 @@
+// Installs what the project needs on a fresh machine: npm packages, the TypeScript build,
+// Debian's redis-server and the FerretDB launcher (built from the Go module proxy).
+// Plain Node with no dependencies, because it runs before `npm install`.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const LOCAL_DIR = path.join(ROOT, ".local");
+export const FERRETDB_BIN = path.join(LOCAL_DIR, "bin", "ferretdb-launcher");
+
+function run(cmd, args, opts = {}) {
+  const res = spawnSync(cmd, args, { stdio: "inherit", cwd: ROOT, ...opts });
+  if (res.error) throw new Error(`${cmd} could not start: ${res.error.message}`);
+  if (res.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited with ${res.status}`);
+}
+
+function mtime(file) {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function onPath(cmd) {
+  return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
+}
+
+export function ensureNodeModules() {
+  const marker = path.join(ROOT, "node_modules", ".package-lock.json");
+  if (existsSync(marker) && mtime(marker) >= mtime(path.join(ROOT, "package-lock.json"))) return;
+  console.error("setup: installing npm packages (npm ci)");
+  run("npm", ["ci", "--no-audit", "--no-fund"]);
+}
+
+export function build() {
+  console.error("setup: compiling TypeScript (tsc)");
+  run(path.join(ROOT, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json"]);
+}
+
+/** Installs Debian packages when missing, as root; otherwise explains what to install. */
+export function ensureDebianPackages(packages, commands) {
+  const missing = commands.filter((c) => !onPath(c) && !existsSync(`/usr/bin/${c}`) && !existsSync(`/usr/sbin/${c}`));
+  if (missing.length === 0) return;
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  if (!isRoot || !onPath("apt-get")) {
+    throw new Error(
+      `missing ${missing.join(", ")}: install the Debian package(s) ${packages.join(" ")} ` +
+        `(sudo apt-get install ${packages.join(" ")}), or set MONGODB_URI / REDIS_URL to servers you run`,
+    );
+  }
+  console.error(`setup: installing ${packages.join(" ")} with apt-get`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  run("apt-get", ["update", "-qq"], { env });
+  run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], { env });
+}
+
+export function ensureRedis() {
+  ensureDebianPackages(["redis-server"], ["redis-server"]);
+}
+
+/** Builds the FerretDB launcher once; rebuilds when its sources change. */
+export function ensureFerretDB() {
+  const src = path.join(ROOT, "scripts", "ferretdb");
+  const newest = Math.max(...["main.go", "go.mod", "go.sum"].map((f) => mtime(path.join(src, f))));
+  if (existsSync(FERRETDB_BIN) && mtime(FERRETDB_BIN) >= newest) return FERRETDB_BIN;
+  if (!onPath("go")) throw new Error("missing the Go toolchain (go) needed to build FerretDB; install Go 1.24+ or set MONGODB_URI");
+  mkdirSync(path.dirname(FERRETDB_BIN), { recursive: true });
+  console.error("setup: building the FerretDB launcher (first use, about a minute)");
+  run("go", ["build", "-o", FERRETDB_BIN, "."], {
+    cwd: src,
+    env: { ...process.env, GOFLAGS: "-buildvcs=false -mod=readonly", CGO_ENABLED: "0" },
+  });
+  return FERRETDB_BIN;
+}

@@ -1,0 +1,45 @@
+// `npm test`: install what is missing, compile, start FerretDB and Redis (unless MONGODB_URI /
+// REDIS_URL are set), run every mocha test against them, and stop what was started.
+// Extra arguments go to mocha, e.g. `npm test -- --grep ledger`.
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { ROOT, build, ensureNodeModules } from "./lib/setup.mjs";
+import { startServices } from "./lib/services.mjs";
+
+const MAX_RUN_MS = 30 * 60 * 1000;
+
+ensureNodeModules();
+build();
+const svc = await startServices({ name: "test" });
+// A fresh database per run; Redis is private to the run unless REDIS_URL was given.
+const dbName = `call24x7_test_${Date.now().toString(36)}`;
+const mongodbUri = svc.mongodbUri.replace(/\/[^/?]*(\?|$)/, `/${dbName}$1`);
+const extra = process.argv.slice(2);
+const specs = extra.some((a) => !a.startsWith("-")) ? [] : ["dist/test/**/*.test.js"];
+const mocha = spawn(
+  process.execPath,
+  [
+    path.join(ROOT, "node_modules", "mocha", "bin", "mocha.js"),
+    "--no-config",
+    "--require",
+    "dist/test/helpers/hooks.js",
+    "--timeout",
+    "30000",
+    "--recursive",
+    ...specs,
+    ...extra,
+  ],
+  {
+    cwd: ROOT,
+    stdio: "inherit",
+    env: { ...process.env, MONGODB_URI: mongodbUri, REDIS_URL: svc.redisUrl, NODE_ENV: "test", LOG_LEVEL: process.env.LOG_LEVEL ?? "silent" },
+  },
+);
+const killer = setTimeout(() => {
+  console.error(`test: mocha still running after ${MAX_RUN_MS / 60000} minutes; stopping it`);
+  mocha.kill("SIGKILL");
+}, MAX_RUN_MS);
+const code = await new Promise((resolve) => mocha.on("exit", (c, sig) => resolve(c ?? (sig ? 1 : 0))));
+clearTimeout(killer);
+await svc.stop();
+process.exit(code);

@@ -1,0 +1,42 @@
+import { XMLParser } from "fast-xml-parser";
+import twilio from "twilio";
+import { TEST_AUTH_TOKEN, type TestApp } from "./app.js";
+
+export interface PostOptions {
+  /** Sign with this token instead of the test one; null sends no signature. */
+  token?: string | null;
+  /** The URL Twilio "called", for the signature; default the app's public base URL + path. */
+  signedUrl?: string;
+  headers?: Record<string, string>;
+}
+
+/** POSTs a form the way Twilio does, signed over the public URL. */
+export async function postForm(t: TestApp, path: string, fields: Record<string, string>, opts: PostOptions = {}) {
+  const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", ...opts.headers };
+  const token = opts.token === undefined ? TEST_AUTH_TOKEN : opts.token;
+  if (token !== null) {
+    const signedUrl = opts.signedUrl ?? t.config.publicBaseUrl + path;
+    headers["x-twilio-signature"] = twilio.getExpectedTwilioSignature(token, signedUrl, fields);
+  }
+  const res = await fetch(t.url + path, { method: "POST", headers, body: new URLSearchParams(fields).toString() });
+  const text = await res.text();
+  return { status: res.status, contentType: res.headers.get("content-type") ?? "", text };
+}
+
+export interface ParsedStream {
+  url: string;
+  params: Record<string, string>;
+}
+
+/** Parses TwiML as XML and returns the <Connect><Stream> and its <Parameter>s. */
+export function parseStreamTwiml(xml: string): ParsedStream {
+  const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@", isArray: (n) => n === "Parameter" });
+  const doc = parser.parse(xml) as {
+    Response?: { Connect?: { Stream?: { "@url": string; Parameter?: { "@name": string; "@value": string }[] } } };
+  };
+  const stream = doc.Response?.Connect?.Stream;
+  if (!stream) throw new Error(`no <Response><Connect><Stream> in ${xml}`);
+  const params: Record<string, string> = {};
+  for (const p of stream.Parameter ?? []) params[p["@name"]] = p["@value"];
+  return { url: stream["@url"], params };
+}
