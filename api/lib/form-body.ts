@@ -36,13 +36,14 @@ export function assertFormContentType(contentType: string | undefined): void {
  * looks like that, and silently dropping them would hide an attack.
  */
 export function parseForm(text: string): FormFields {
-  if (text.includes("\uFFFD")) throw new InvalidParamsError("The body is not valid UTF-8");
   const fields: FormFields = Object.create(null) as FormFields;
   let count = 0;
   for (const [name, value] of new URLSearchParams(text)) {
     if (++count > MAX_FIELDS) throw new InvalidParamsError(`Too many fields (more than ${MAX_FIELDS})`);
     if (!FIELD_NAME.test(name)) throw new InvalidParamsError(`Invalid field name "${name.slice(0, 64)}"`);
     if (CONTROL.test(value)) throw new InvalidParamsError(`Field ${name} contains control characters`);
+    // URLSearchParams turns bytes that are not UTF-8 into U+FFFD.
+    if (value.includes("\uFFFD")) throw new InvalidParamsError(`Field ${name} is not valid UTF-8`);
     const previous = fields[name];
     if (previous === undefined) fields[name] = value;
     else fields[name] = Array.isArray(previous) ? [...previous, value] : [previous, value];

@@ -2,7 +2,8 @@
 // Debian's redis-server and the FerretDB launcher (built from the Go module proxy).
 // Plain Node with no dependencies, because it runs before `npm install`.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -28,11 +29,14 @@ function onPath(cmd) {
   return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
 }
 
+/** Runs `npm ci` when node_modules is missing or was installed from another package-lock.json. */
 export function ensureNodeModules() {
-  const marker = path.join(ROOT, "node_modules", ".package-lock.json");
-  if (existsSync(marker) && mtime(marker) >= mtime(path.join(ROOT, "package-lock.json"))) return;
+  const lockHash = createHash("sha256").update(readFileSync(path.join(ROOT, "package-lock.json"))).digest("hex");
+  const marker = path.join(ROOT, "node_modules", ".call24x7-lock-hash");
+  if (existsSync(marker) && readFileSync(marker, "utf8") === lockHash) return;
   console.error("setup: installing npm packages (npm ci)");
-  run("npm", ["ci", "--no-audit", "--no-fund"]);
+  run("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
+  writeFileSync(marker, lockHash);
 }
 
 export function build() {

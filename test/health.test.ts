@@ -1,0 +1,26 @@
+import { expect } from "chai";
+import { startTestApp } from "./helpers/app.js";
+
+describe("GET /healthz", () => {
+  it("when MongoDB and Redis answer, then 200 with both up", async () => {
+    const t = await startTestApp();
+    try {
+      const res = await fetch(`${t.url}/healthz`);
+      expect(res.status).to.equal(200);
+      expect(await res.json()).to.deep.equal({ status: "ok", mongodb: "up", redis: "up" });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("when Redis is down, then 503 naming it", async () => {
+    const t = await startTestApp({ REDIS_URL: "redis://127.0.0.1:1" });
+    try {
+      const res = await fetch(`${t.url}/healthz`);
+      expect(res.status).to.equal(503);
+      expect(await res.json()).to.deep.equal({ status: "degraded", mongodb: "up", redis: "down" });
+    } finally {
+      await t.close();
+    }
+  });
+});
