@@ -1,5 +1,6 @@
 // Entry point of the `web` process: wires config, database, Redis and the Koa app.
 import "reflect-metadata";
+import { existsSync } from "node:fs";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { connectDatabase, disconnectDatabase } from "../schema/db.js";
@@ -8,6 +9,9 @@ import { createLogger } from "../schema/lib/logger.js";
 import { CALL_EVENTS_QUEUE } from "../schema/lib/queues.js";
 import { createApp } from "./app.js";
 import { loadApiConfig } from "./config.js";
+
+// An optional .env fills in variables that the environment does not set.
+if (existsSync(".env")) process.loadEnvFile(".env");
 
 let config;
 try {
@@ -28,6 +32,7 @@ await new Promise<void>((resolve, reject) => {
   redis.once("ready", resolve);
   redis.once("error", reject);
 });
+redis.on("error", (err) => logger.warn({ err }, "redis connection error"));
 const callEvents = new Queue(CALL_EVENTS_QUEUE, { connection: redis });
 const { koa } = createApp({ config, logger, redis, callEvents });
 const server = koa.listen(config.port, () => {
@@ -39,7 +44,10 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, "web shutting down");
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  // Finish in-flight webhooks; idle keep-alive sockets would otherwise hold the close open.
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  await closed;
   await callEvents.close();
   await redis.quit();
   await disconnectDatabase();

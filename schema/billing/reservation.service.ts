@@ -2,7 +2,12 @@ import type { Redis } from "ioredis";
 import type { Types } from "mongoose";
 import { AppError, InsufficientBalanceError } from "../lib/errors.js";
 import { ledger as defaultLedger, type LedgerService } from "../ledger/ledger.service.js";
+import { RedisScript } from "../lib/redis-script.js";
 import { RELEASE_SCRIPT, RESERVE_SCRIPT, TOTAL_SCRIPT } from "./reservation.scripts.js";
+
+const reserveScript = new RedisScript(RESERVE_SCRIPT, 4);
+const releaseScript = new RedisScript(RELEASE_SCRIPT, 4);
+const totalScript = new RedisScript(TOTAL_SCRIPT, 4);
 
 export interface ReserveInput {
   accountId: Types.ObjectId;
@@ -26,7 +31,7 @@ export interface ReserveResult {
 const keys = (accountId: Types.ObjectId): string[] => {
   // One hash tag per account keeps the three keys in one slot on Redis Cluster.
   const tag = `{acct:${String(accountId)}}`;
-  return [`c247:resv:${tag}:amt`, `c247:resv:${tag}:exp`, `c247:resv:${tag}:seq`];
+  return [`c247:resv:${tag}:amt`, `c247:resv:${tag}:exp`, `c247:resv:${tag}:seq`, `c247:resv:${tag}:total`];
 };
 
 /**
@@ -43,10 +48,7 @@ export class ReservationService {
   async reserve(input: ReserveInput): Promise<ReserveResult> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const { balanceMicros, seq } = await this.ledger.balance(input.accountId);
-      const [status, available] = (await this.redis.eval(
-        RESERVE_SCRIPT,
-        3,
-        ...keys(input.accountId),
+      const [status, available] = (await reserveScript.run(this.redis, keys(input.accountId), [
         input.callKey,
         input.amountMicros,
         input.ttlMs,
@@ -54,7 +56,7 @@ export class ReservationService {
         seq,
         input.requiredMicros,
         input.once ? "1" : "0",
-      )) as [number, number];
+      ])) as [number, number];
       if (status === 1) return { availableMicros: available };
       if (status === 0) throw new InsufficientBalanceError();
       // status -1: a charge landed and released its hold after we read the balance; read again.
@@ -67,11 +69,11 @@ export class ReservationService {
 
   /** Drops the call's reservation; pass the seq of its ledger charge once it is written. */
   async release(accountId: Types.ObjectId, callKey: string, chargeSeq = 0): Promise<void> {
-    await this.redis.eval(RELEASE_SCRIPT, 3, ...keys(accountId), callKey, chargeSeq);
+    await releaseScript.run(this.redis, keys(accountId), [callKey, chargeSeq]);
   }
 
   async reservedMicros(accountId: Types.ObjectId): Promise<number> {
-    return Number(await this.redis.eval(TOTAL_SCRIPT, 3, ...keys(accountId)));
+    return Number(await totalScript.run(this.redis, keys(accountId), []));
   }
 
   /** Ledger balance minus live reservations. */
