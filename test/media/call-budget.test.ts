@@ -11,7 +11,11 @@ describe("call budget", () => {
   });
 
   it("when the maximum comes first, then the goodbye starts so the call ends at the maximum", () => {
-    expect(nextBudgetStep({ ...base, coveredMs: 120_000, maxMs: 90_000 })).to.deep.equal({ kind: "goodbye", atMs: 88_000, reason: "max-duration" });
+    expect(nextBudgetStep({ ...base, coveredMs: 120_000, maxMs: 90_000 })).to.deep.equal({
+      kind: "goodbye",
+      atMs: 90_000 - 2_000 - SAFETY_MS,
+      reason: "max-duration",
+    });
   });
 
   it("when nothing is reserved, then it extends at once", () => {
@@ -20,7 +24,11 @@ describe("call budget", () => {
 
   it("when the rate is zero, then only the maximum limits the call", () => {
     expect(coveredMs(0, 0)).to.equal(Number.POSITIVE_INFINITY);
-    expect(nextBudgetStep({ ...base, coveredMs: coveredMs(0, 0), maxMs: 10_000 })).to.deep.equal({ kind: "goodbye", atMs: 8_000, reason: "max-duration" });
+    expect(nextBudgetStep({ ...base, coveredMs: coveredMs(0, 0), maxMs: 10_000 })).to.deep.equal({
+      kind: "goodbye",
+      atMs: 8_000 - SAFETY_MS,
+      reason: "max-duration",
+    });
   });
 
   it("when money is held, then it covers whole milliseconds at the account's rate, rounded down", () => {
