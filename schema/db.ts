@@ -3,10 +3,10 @@ import { AccountModel } from "./models/account.model.js";
 import { AgentModel } from "./models/agent.model.js";
 import { ApiKeyModel } from "./models/api-key.model.js";
 import { CallModel } from "./models/call.model.js";
-import { LedgerEntryModel } from "./models/ledger-entry.model.js";
+import { LedgerEntryModel, LedgerHeadModel } from "./models/ledger-entry.model.js";
 import { PhoneNumberModel } from "./models/phone-number.model.js";
 
-export const ALL_MODELS = [AccountModel, AgentModel, ApiKeyModel, CallModel, LedgerEntryModel, PhoneNumberModel];
+export const ALL_MODELS = [AccountModel, AgentModel, ApiKeyModel, CallModel, LedgerEntryModel, LedgerHeadModel, PhoneNumberModel];
 
 /** Connects the process-wide mongoose connection. Fails fast when the server is unreachable. */
 export async function connectDatabase(uri: string): Promise<typeof mongoose> {

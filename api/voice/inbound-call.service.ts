@@ -7,7 +7,7 @@ import { isDuplicateKeyError } from "../../schema/lib/mongo-errors.js";
 import { CALL_CREATED_JOB, callJobId, type CallCreatedJob } from "../../schema/lib/queues.js";
 import { costMicros } from "../../schema/lib/rating.js";
 import { signStreamToken } from "../../schema/lib/stream-token.js";
-import { CallModel, type Call } from "../../schema/models/call.model.js";
+import { CallModel, callIdForSid, type Call } from "../../schema/models/call.model.js";
 import type { Principal } from "../auth/principal.js";
 import { resolveAgent } from "./agent-resolver.js";
 import type { InboundCallParams } from "./inbound-call.params.js";
@@ -49,7 +49,7 @@ export class InboundCallService {
     const { agent, account } = await resolveAgent(params, scope);
     if (account.status !== "active") throw new AccountSuspendedError();
 
-    const callId = new Types.ObjectId();
+    const callId = callIdForSid(params.callSid);
     const firstMinute = costMicros(this.config.minBalanceSeconds, account.ratePerMinuteMicros);
     try {
       await this.reservations.reserve({
@@ -93,7 +93,8 @@ export class InboundCallService {
   }
 
   private async findBySid(callSid: string, scope: Types.ObjectId | null): Promise<StoredCall | null> {
-    const call = await CallModel.findOne({ callSid }).lean<StoredCall>();
+    const call = await CallModel.findById(callIdForSid(callSid)).lean<StoredCall>();
+    if (call && call.callSid !== callSid) throw new Error("call id collision");
     if (call && scope && !call.accountId.equals(scope)) throw new AgentNotFoundError("Call belongs to another account");
     return call;
   }

@@ -1,10 +1,16 @@
-import { Types } from "mongoose";
+import type { Types } from "mongoose";
 import { AppError, IdempotencyConflictError, InsufficientBalanceError } from "../lib/errors.js";
 import { KeyedMutex } from "../lib/keyed-mutex.js";
 import { isDuplicateKeyError } from "../lib/mongo-errors.js";
-import { LedgerEntryModel, type LedgerEntry, type LedgerKind } from "../models/ledger-entry.model.js";
+import {
+  LedgerEntryModel,
+  LedgerHeadModel,
+  ledgerEntryId,
+  type LedgerEntry,
+  type LedgerKind,
+} from "../models/ledger-entry.model.js";
 
-export type LedgerEntryRecord = LedgerEntry & { _id: Types.ObjectId; createdAt: Date };
+export type LedgerEntryRecord = LedgerEntry & { _id: string; createdAt: Date };
 
 export interface AppendInput {
   accountId: Types.ObjectId;
@@ -40,13 +46,15 @@ export class LedgerContentionError extends AppError {
 const MAX_ATTEMPTS = 200;
 
 /**
- * The append-only ledger. Every movement inserts entry seq+1 after the newest entry; the unique
- * (accountId, seq) index lets exactly one concurrent writer win, the others re-read and retry.
- * This needs no atomic update, so it is correct on FerretDB (whose updates are not atomic) and
- * on MongoDB alike.
+ * The append-only ledger. Every movement inserts entry seq+1 after the newest entry; the entry id
+ * "<account>:<seq>" is unique, so exactly one concurrent writer wins and the others re-read and
+ * retry. No update is ever relied on, so it is correct on FerretDB (whose updates are not atomic)
+ * and on MongoDB alike, and every lookup on the hot path is by id (FerretDB scans otherwise).
  */
 export class LedgerService {
   private readonly lock = new KeyedMutex();
+  /** Newest seq this process has seen per account: where probing starts. */
+  private readonly heads = new Map<string, number>();
 
   async balance(accountId: Types.ObjectId): Promise<Balance> {
     const last = await this.latest(accountId);
@@ -58,17 +66,45 @@ export class LedgerService {
     return this.lock.run(String(input.accountId), () => this.appendUnlocked(input));
   }
 
+  /** Scans on FerretDB: used only off the hot path (replays and conflicts). */
   async findByReference(accountId: Types.ObjectId, reference: string): Promise<LedgerEntryRecord | null> {
     return LedgerEntryModel.findOne({ accountId, reference }).lean<LedgerEntryRecord>();
   }
 
+  /** The newest entry: from the known head, probe forward by id until an id is free. */
   private async latest(accountId: Types.ObjectId): Promise<LedgerEntryRecord | null> {
-    return LedgerEntryModel.findOne({ accountId }).sort({ seq: -1 }).lean<LedgerEntryRecord>();
+    const key = String(accountId);
+    let seq = this.heads.get(key);
+    if (seq === undefined) seq = (await LedgerHeadModel.findById(accountId).lean())?.seq ?? 0;
+    let entry = seq > 0 ? await this.entryAt(accountId, seq) : null;
+    if (seq > 0 && !entry) {
+      // A hint beyond the ledger (it should not happen): fall back to the slow, exact query.
+      entry = await LedgerEntryModel.findOne({ accountId }).sort({ seq: -1 }).lean<LedgerEntryRecord>();
+    }
+    for (;;) {
+      const next = await this.entryAt(accountId, (entry?.seq ?? 0) + 1);
+      if (!next) break;
+      entry = next;
+    }
+    this.remember(accountId, entry?.seq ?? 0);
+    return entry;
+  }
+
+  private entryAt(accountId: Types.ObjectId, seq: number): Promise<LedgerEntryRecord | null> {
+    return LedgerEntryModel.findById(ledgerEntryId(accountId, seq)).lean<LedgerEntryRecord>();
+  }
+
+  private remember(accountId: Types.ObjectId, seq: number): void {
+    const key = String(accountId);
+    if ((this.heads.get(key) ?? 0) >= seq) return;
+    this.heads.set(key, seq);
+    if (this.heads.size > 100_000) this.heads.clear();
   }
 
   private async appendUnlocked(input: AppendInput): Promise<AppendResult> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const last = await this.latest(input.accountId);
+      const seq = (last?.seq ?? 0) + 1;
       const balanceAfterMicros = (last?.balanceAfterMicros ?? 0) + input.amountMicros;
       if (input.floorMicros !== null && balanceAfterMicros < input.floorMicros) {
         const earlier = await this.findByReference(input.accountId, input.reference);
@@ -77,8 +113,9 @@ export class LedgerService {
       }
       try {
         const doc = await LedgerEntryModel.create({
+          _id: ledgerEntryId(input.accountId, seq),
           accountId: input.accountId,
-          seq: (last?.seq ?? 0) + 1,
+          seq,
           kind: input.kind,
           amountMicros: input.amountMicros,
           balanceAfterMicros,
@@ -86,6 +123,8 @@ export class LedgerService {
           callId: input.callId ?? null,
           note: input.note ?? null,
         });
+        this.remember(input.accountId, seq);
+        await this.saveHead(input.accountId, seq);
         return { entry: doc.toObject() as LedgerEntryRecord, created: true };
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
@@ -96,6 +135,12 @@ export class LedgerService {
       }
     }
     throw new LedgerContentionError();
+  }
+
+  /** Best effort: the head is a hint, so a lost or out-of-order write only costs probes later. */
+  private async saveHead(accountId: Types.ObjectId, seq: number): Promise<void> {
+    if (seq % 16 !== 1) return;
+    await LedgerHeadModel.updateOne({ _id: accountId }, { $max: { seq } }, { upsert: true }).catch(() => undefined);
   }
 
   private replay(earlier: LedgerEntryRecord, input: AppendInput): AppendResult {
