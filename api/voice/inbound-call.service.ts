@@ -43,10 +43,15 @@ export class InboundCallService {
 
   async admit(params: InboundCallParams, caller: WebhookCaller): Promise<InboundCallResult> {
     const scope = caller.kind === "key" && caller.principal.kind === "account" ? caller.principal.accountId : null;
-    const existing = await this.findBySid(params.callSid, scope);
-    if (existing) return this.answer(existing, false);
-
-    const { agent, account } = await resolveAgent(params, scope);
+    // Both lookups at once: a retry is answered from the stored call whatever the agent is now.
+    const [existing, resolved] = await Promise.allSettled([
+      this.findBySid(params.callSid, scope),
+      resolveAgent(params, scope),
+    ]);
+    if (existing.status === "rejected") throw existing.reason;
+    if (existing.value) return this.answer(existing.value, false);
+    if (resolved.status === "rejected") throw resolved.reason;
+    const { agent, account } = resolved.value;
     if (account.status !== "active") throw new AccountSuspendedError();
 
     const callId = callIdForSid(params.callSid);

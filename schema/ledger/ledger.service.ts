@@ -76,15 +76,19 @@ export class LedgerService {
     const key = String(accountId);
     let seq = this.heads.get(key);
     if (seq === undefined) seq = (await LedgerHeadModel.findById(accountId).lean())?.seq ?? 0;
-    let entry = seq > 0 ? await this.entryAt(accountId, seq) : null;
+    // The hinted entry and the one after it are read together: usually the second is absent.
+    let [entry, next] = await Promise.all([
+      seq > 0 ? this.entryAt(accountId, seq) : Promise.resolve(null),
+      this.entryAt(accountId, seq + 1),
+    ]);
     if (seq > 0 && !entry) {
       // A hint beyond the ledger (it should not happen): fall back to the slow, exact query.
       entry = await LedgerEntryModel.findOne({ accountId }).sort({ seq: -1 }).lean<LedgerEntryRecord>();
+      next = null;
     }
-    for (;;) {
-      const next = await this.entryAt(accountId, (entry?.seq ?? 0) + 1);
-      if (!next) break;
+    while (next) {
       entry = next;
+      next = await this.entryAt(accountId, entry.seq + 1);
     }
     this.remember(accountId, entry?.seq ?? 0);
     return entry;
