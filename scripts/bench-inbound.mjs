@@ -27,7 +27,7 @@ const env = {
   PORT: String(port),
   PUBLIC_BASE_URL: base,
   MEDIA_PUBLIC_URL: "wss://media.example.com",
-  MONGODB_URI: svc.mongodbUri,
+  MONGODB_URI: svc.mongodbUri + (process.env.BENCH_MONGO_OPTS ?? ""),
   REDIS_URL: svc.redisUrl,
   TWILIO_AUTH_TOKEN: AUTH_TOKEN,
   ADMIN_API_KEY: `bench-admin-${randomBytes(16).toString("hex")}`,
@@ -58,7 +58,7 @@ for (let i = 0; i < ACCOUNTS; i++) {
 }
 await disconnectDatabase();
 
-const web = spawn(process.execPath, ["dist/api/main.js"], { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
+const web = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean), "dist/api/main.js"], { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
 for (let i = 0; i < 100; i++) {
   const up = await fetch(`${base}/healthz`).then((r) => r.ok).catch(() => false);
   if (up) break;

@@ -7,6 +7,7 @@ import { isDuplicateKeyError } from "../../schema/lib/mongo-errors.js";
 import { CALL_CREATED_JOB, callJobId, type CallCreatedJob } from "../../schema/lib/queues.js";
 import { costMicros } from "../../schema/lib/rating.js";
 import { signStreamToken } from "../../schema/lib/stream-token.js";
+import { serializedWrite } from "../../schema/lib/write-gate.js";
 import { CallModel, callIdForSid, type Call } from "../../schema/models/call.model.js";
 import type { Principal } from "../auth/principal.js";
 import { resolveAgent } from "./agent-resolver.js";
@@ -73,7 +74,7 @@ export class InboundCallService {
 
     let call: StoredCall;
     try {
-      const doc = await CallModel.create({
+      const doc = await serializedWrite(() => CallModel.create({
         _id: callId,
         callSid: params.callSid,
         accountId: account._id,
@@ -84,7 +85,7 @@ export class InboundCallService {
         externalCallId: params.externalCallId,
         status: "ringing",
         startedAt: new Date(),
-      });
+      }));
       call = doc.toObject() as StoredCall;
     } catch (err) {
       // A concurrent delivery of this CallSid won the insert; the reservation is shared by key.

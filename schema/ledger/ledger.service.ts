@@ -2,6 +2,7 @@ import type { Types } from "mongoose";
 import { AppError, IdempotencyConflictError, InsufficientBalanceError } from "../lib/errors.js";
 import { KeyedMutex } from "../lib/keyed-mutex.js";
 import { isDuplicateKeyError } from "../lib/mongo-errors.js";
+import { serializedWrite } from "../lib/write-gate.js";
 import {
   LedgerEntryModel,
   LedgerHeadModel,
@@ -53,12 +54,11 @@ const MAX_ATTEMPTS = 200;
  */
 export class LedgerService {
   private readonly lock = new KeyedMutex();
-  /** Newest seq this process has seen per account: where probing starts. */
-  private readonly heads = new Map<string, number>();
+  /** Newest entry this process has seen per account: where probing starts. */
+  private readonly heads = new Map<string, Balance>();
 
   async balance(accountId: Types.ObjectId): Promise<Balance> {
-    const last = await this.latest(accountId);
-    return { balanceMicros: last?.balanceAfterMicros ?? 0, seq: last?.seq ?? 0 };
+    return this.head(accountId);
   }
 
   async append(input: AppendInput): Promise<AppendResult> {
@@ -71,52 +71,53 @@ export class LedgerService {
     return LedgerEntryModel.findOne({ accountId, reference }).lean<LedgerEntryRecord>();
   }
 
-  /** The newest entry: from the known head, probe forward by id until an id is free. */
-  private async latest(accountId: Types.ObjectId): Promise<LedgerEntryRecord | null> {
+  /**
+   * The balance after the newest entry. Starts from the newest entry this process knows (or the
+   * stored head hint) and probes forward by id until an id is free: entries are immutable and
+   * gapless, so what another process appended meanwhile is always found.
+   */
+  private async head(accountId: Types.ObjectId): Promise<Balance> {
     const key = String(accountId);
-    let seq = this.heads.get(key);
-    if (seq === undefined) seq = (await LedgerHeadModel.findById(accountId).lean())?.seq ?? 0;
-    // The hinted entry and the one after it are read together: usually the second is absent.
-    let [entry, next] = await Promise.all([
-      seq > 0 ? this.entryAt(accountId, seq) : Promise.resolve(null),
-      this.entryAt(accountId, seq + 1),
-    ]);
-    if (seq > 0 && !entry) {
-      // A hint beyond the ledger (it should not happen): fall back to the slow, exact query.
-      entry = await LedgerEntryModel.findOne({ accountId }).sort({ seq: -1 }).lean<LedgerEntryRecord>();
-      next = null;
+    let known = this.heads.get(key);
+    if (!known) {
+      const hint = (await LedgerHeadModel.findById(accountId).lean())?.seq ?? 0;
+      const entry = hint > 0 ? await this.entryAt(accountId, hint) : null;
+      // A hint without its entry should not happen; then fall back to the exact, slow query.
+      const exact = hint > 0 && !entry ? await LedgerEntryModel.findOne({ accountId }).sort({ seq: -1 }).lean<LedgerEntryRecord>() : entry;
+      known = { seq: exact?.seq ?? 0, balanceMicros: exact?.balanceAfterMicros ?? 0 };
     }
-    while (next) {
-      entry = next;
-      next = await this.entryAt(accountId, entry.seq + 1);
+    for (;;) {
+      const next = await this.entryAt(accountId, known.seq + 1);
+      if (!next) break;
+      known = { seq: next.seq, balanceMicros: next.balanceAfterMicros };
     }
-    this.remember(accountId, entry?.seq ?? 0);
-    return entry;
+    this.remember(accountId, known);
+    return known;
   }
 
   private entryAt(accountId: Types.ObjectId, seq: number): Promise<LedgerEntryRecord | null> {
     return LedgerEntryModel.findById(ledgerEntryId(accountId, seq)).lean<LedgerEntryRecord>();
   }
 
-  private remember(accountId: Types.ObjectId, seq: number): void {
+  private remember(accountId: Types.ObjectId, head: Balance): void {
     const key = String(accountId);
-    if ((this.heads.get(key) ?? 0) >= seq) return;
-    this.heads.set(key, seq);
-    if (this.heads.size > 100_000) this.heads.clear();
+    if ((this.heads.get(key)?.seq ?? -1) >= head.seq) return;
+    if (this.heads.size >= 100_000) this.heads.clear();
+    this.heads.set(key, head);
   }
 
   private async appendUnlocked(input: AppendInput): Promise<AppendResult> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const last = await this.latest(input.accountId);
-      const seq = (last?.seq ?? 0) + 1;
-      const balanceAfterMicros = (last?.balanceAfterMicros ?? 0) + input.amountMicros;
+      const last = await this.head(input.accountId);
+      const seq = last.seq + 1;
+      const balanceAfterMicros = last.balanceMicros + input.amountMicros;
       if (input.floorMicros !== null && balanceAfterMicros < input.floorMicros) {
         const earlier = await this.findByReference(input.accountId, input.reference);
         if (earlier) return this.replay(earlier, input);
         throw new InsufficientBalanceError("The balance is too low for this debit");
       }
       try {
-        const doc = await LedgerEntryModel.create({
+        const doc = await serializedWrite(() => LedgerEntryModel.create({
           _id: ledgerEntryId(input.accountId, seq),
           accountId: input.accountId,
           seq,
@@ -126,9 +127,9 @@ export class LedgerService {
           reference: input.reference,
           callId: input.callId ?? null,
           note: input.note ?? null,
-        });
-        this.remember(input.accountId, seq);
-        await this.saveHead(input.accountId, seq);
+        }));
+        this.remember(input.accountId, { seq, balanceMicros: balanceAfterMicros });
+        await serializedWrite(() => this.saveHead(input.accountId, seq));
         return { entry: doc.toObject() as LedgerEntryRecord, created: true };
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
