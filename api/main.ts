@@ -29,9 +29,13 @@ await new Promise<void>((resolve, reject) => {
   redis.once("error", reject);
 });
 const callEvents = new Queue(CALL_EVENTS_QUEUE, { connection: redis });
-const { koa } = createApp({ config, logger, redis, callEvents });
+const app = createApp({ config, logger, redis, callEvents });
+const { koa } = app;
 const server = koa.listen(config.port, () => {
-  logger.info({ port: config.port, webhook: `${config.publicBaseUrl}/inbound_call` }, "web listening");
+  logger.info(
+    { port: config.port, webhook: `${config.publicBaseUrl}/inbound_call`, graphql: `${config.publicBaseUrl}/graphql` },
+    "web listening",
+  );
 });
 
 let stopping = false;
@@ -40,6 +44,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   logger.info({ signal }, "web shutting down");
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  await app.stop();
   await callEvents.close();
   await redis.quit();
   await disconnectDatabase();
