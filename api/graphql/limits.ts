@@ -8,8 +8,17 @@ import {
   type ValidationRule,
   type DocumentNode,
 } from "graphql";
-import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from "graphql-query-complexity";
+import { createRequire } from "node:module";
+import type * as QueryComplexity from "graphql-query-complexity";
 import { BadUserInputError, QueryTooComplexError } from "./errors.js";
+
+// graphql-query-complexity's ESM build imports "graphql/index.mjs", a second copy of graphql
+// beside the CommonJS one that `import "graphql"` loads here (graphql 16 has no "exports" map),
+// and then fails with "Cannot use GraphQLObjectType from another module or realm". Its
+// CommonJS build shares our copy.
+const { fieldExtensionsEstimator, getComplexity, simpleEstimator } = createRequire(import.meta.url)(
+  "graphql-query-complexity",
+) as typeof QueryComplexity;
 
 /**
  * Refuses operations nested deeper than `maxDepth` fields (Account → activeInboundAgent →

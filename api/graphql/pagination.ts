@@ -44,7 +44,7 @@ export async function paginate<T>(q: PageQuery): Promise<ConnectionResult<T>> {
     hasNextPage: rows.length > first,
     endCursor: last ? encodeCursor(q.sortField, last) : null,
   };
-  return new Page(nodes as T[], pageInfo, () => q.model.countDocuments(q.filter));
+  return new Page(nodes as T[], pageInfo, () => q.model.countDocuments(q.filter).exec());
 }
 
 export function pageSize(first: number | null | undefined, max: number): number {
