@@ -10,7 +10,7 @@ import {
 } from "graphql";
 import { createRequire } from "node:module";
 import type * as QueryComplexity from "graphql-query-complexity";
-import { BadUserInputError, QueryTooComplexError } from "./errors.js";
+import { QueryTooComplexError } from "./errors.js";
 
 // graphql-query-complexity's ESM build imports "graphql/index.mjs", a second copy of graphql
 // beside the CommonJS one that `import "graphql"` loads here (graphql 16 has no "exports" map),
@@ -96,7 +96,9 @@ export function assertComplexity(check: ComplexityCheck): void {
       estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
     });
   } catch (err) {
-    if (err instanceof GraphQLError) throw new BadUserInputError("variables", err.message.replace(/^Variable/, "variable"));
+    // Variables that do not fit their types: execution refuses them before any resolver runs,
+    // with graphql's own message naming the variable (HTTP 400), so there is nothing to cost.
+    if (err instanceof GraphQLError) return;
     throw err;
   }
   if (complexity > check.maxComplexity) {
