@@ -37,6 +37,9 @@ export async function paginate<T>(q: PageQuery): Promise<ConnectionResult<T>> {
     .find(filter)
     .sort({ [q.sortField]: -1, _id: -1 })
     .limit(first + 1)
+    // Without a batch size FerretDB leaves a 101-row cursor open and the driver sends a
+    // killCursors round trip after it; one batch covering the page avoids that.
+    .batchSize(first + 1)
     .lean<Row[]>();
   const nodes = rows.slice(0, first);
   const last = nodes.at(-1);

@@ -58,7 +58,6 @@ export function createGraphqlApi(deps: GraphqlApiDeps): GraphqlApi {
     schema: buildGraphqlSchema(container),
     introspection: deps.config.introspection,
     includeStacktraceInErrorResponses: false,
-    status400ForVariableCoercionErrors: true,
     allowBatchedHttpRequests: false,
     parseOptions: { maxTokens: MAX_TOKENS },
     validationRules: [depthLimitRule(deps.config.maxDepth)],
