@@ -152,20 +152,21 @@ try {
   // One request at a time, for the latency without queueing.
   const sequential = async (query, n = 30) => {
     const times = [];
+    const msBefore = commands.ms;
     for (let i = 0; i < n; i++) {
       const t0 = performance.now();
       await gql(key, query);
       times.push(performance.now() - t0);
     }
     times.sort((x, y) => x - y);
-    return Number(times[Math.floor(n / 2)].toFixed(1));
+    return { p50: Number(times[Math.floor(n / 2)].toFixed(1)), dbMs: Number(((commands.ms - msBefore) / n).toFixed(1)) };
   };
 
   const results = [];
   for (const scenario of scenarios) {
     const body = JSON.stringify({ query: scenario.query });
     for (let i = 0; i < 10; i++) await gql(key, scenario.query); // warm-up
-    const idleP50 = await sequential(scenario.query);
+    const idle = await sequential(scenario.query);
     const before = commands.count;
     const msBefore = commands.ms;
     console.error(`bench: ${scenario.name} at ${RATE} req/s for ${DURATION} s`);
@@ -182,7 +183,8 @@ try {
     const requests = result.requests.total;
     results.push({
       scenario: scenario.name,
-      "idle p50 ms": idleP50,
+      "idle p50 ms": idle.p50,
+      "idle db ms": idle.dbMs,
       "req/s": Math.round(result.requests.average),
       "p50 ms": result.latency.p50,
       "p99 ms": result.latency.p99,
