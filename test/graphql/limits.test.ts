@@ -41,7 +41,7 @@ describe("GraphQL limits and switches", () => {
         fragment C on Account { activeInboundAgent { account { activeInboundAgent { account { id } } } } }
         { me { ...A } }`;
       const res = await gql(t, query);
-      // me, then 3 levels in A, 2 in B, 4 in C (each with its own field below)
+      // me (1), two levels each in A and B, five in C counting its id
       expect(res.errors?.[0]?.message).to.equal("Query depth 10 exceeds the maximum of 8");
     });
 
