@@ -5,6 +5,7 @@ import { ReservationService } from "../schema/billing/reservation.service.js";
 import type { Logger } from "../schema/lib/logger.js";
 import { ApiKeyService } from "./auth/api-key.service.js";
 import type { ApiConfig } from "./config.js";
+import { createGraphqlApi } from "./graphql/server.js";
 import { healthRoutes } from "./health/health.route.js";
 import { jsonErrors, requestContext } from "./lib/errors.middleware.js";
 import { voiceRoutes } from "./voice/inbound-call.route.js";
@@ -23,6 +24,8 @@ export interface App {
   koa: Koa;
   apiKeys: ApiKeyService;
   reservations: ReservationService;
+  /** Stops what the app started itself (Apollo Server); connections passed in stay open. */
+  stop(): Promise<void>;
 }
 
 /** Builds the web process's Koa app; tests start it on port 0. */
@@ -31,11 +34,19 @@ export function createApp(deps: AppDeps): App {
   const reservations = new ReservationService(deps.redis);
   const inboundCalls = new InboundCallService(deps.config, reservations, deps.callEvents, deps.logger);
 
+  const graphql = createGraphqlApi({
+    config: deps.config.graphql,
+    defaultRatePerMinuteMicros: deps.config.defaultRatePerMinuteMicros,
+    logger: deps.logger,
+    apiKeys,
+    reservations,
+  });
+
   const koa = new Koa({ proxy: true });
   koa.use(requestContext(deps.logger));
   koa.use(jsonErrors());
-  for (const router of [healthRoutes(deps.redis), voiceRoutes({ config: deps.config, apiKeys, inboundCalls })]) {
+  for (const router of [healthRoutes(deps.redis), voiceRoutes({ config: deps.config, apiKeys, inboundCalls }), graphql.router]) {
     koa.use(router.routes()).use(router.allowedMethods());
   }
-  return { koa, apiKeys, reservations };
+  return { koa, apiKeys, reservations, stop: graphql.stop };
 }

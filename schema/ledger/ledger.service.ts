@@ -61,6 +61,20 @@ export class LedgerService {
     return this.head(accountId);
   }
 
+  /**
+   * Balances of several accounts in one aggregate instead of one sorted read each. Same numbers
+   * as balance(): seqs run 1, 2, 3... without gaps and entries are never changed, so the entry
+   * count is the newest seq and the sum of amounts is the newest balanceAfter. Accounts without
+   * entries are missing from the map.
+   */
+  async balances(accountIds: Types.ObjectId[]): Promise<Map<string, Balance>> {
+    const rows = await LedgerEntryModel.aggregate<{ _id: Types.ObjectId; balanceMicros: number; seq: number }>([
+      { $match: { accountId: { $in: accountIds } } },
+      { $group: { _id: "$accountId", balanceMicros: { $sum: "$amountMicros" }, seq: { $sum: 1 } } },
+    ]);
+    return new Map(rows.map((r) => [String(r._id), { balanceMicros: r.balanceMicros, seq: r.seq }]));
+  }
+
   async append(input: AppendInput): Promise<AppendResult> {
     if (!Number.isSafeInteger(input.amountMicros)) throw new RangeError("amountMicros must be an integer");
     return this.lock.run(String(input.accountId), () => this.appendUnlocked(input));
