@@ -1,13 +1,17 @@
 // `npm run bench:inbound`: drives POST /inbound_call on a running web process over loopback with
 // distinct CallSids and Twilio-signed requests, at a fixed rate, and prints requests per second
 // and p50/p99 latency beside the same load on the static TwiML route (/fallback).
+// Two load shapes: an evenly paced open loop (arrivals like independent callers; latency counted
+// from each request's due time) and autocannon's fixed-rate connections (which fire in bursts:
+// every connection sends at the same instant).
 // Options (env): BENCH_RATE (requests/s, default 200), BENCH_SECONDS (default 20),
-// BENCH_CONNECTIONS (default 20), BENCH_ACCOUNTS (accounts the calls spread over, default 20).
+// BENCH_CONNECTIONS (autocannon connections, default 20), BENCH_ACCOUNTS (default 20).
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import autocannon from "autocannon";
 import { ROOT, build, ensureNodeModules } from "./lib/setup.mjs";
+import { openLoop, percentile } from "./lib/open-loop.mjs";
 import { freePort, startServices } from "./lib/services.mjs";
 
 const RATE = Number(process.env.BENCH_RATE ?? 200);
@@ -18,7 +22,7 @@ const AUTH_TOKEN = "bench-twilio-auth-token-0123456789";
 
 ensureNodeModules();
 build();
-const svc = await startServices({ name: "bench" });
+const svc = await startServices({ name: "bench", persistent: Boolean(process.env.BENCH_KEEP_DATA) });
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const env = {
@@ -87,6 +91,20 @@ function inboundRequest(req) {
   };
 }
 
+async function runOpenLoop(title, makeRequest) {
+  const r = await openLoop({ url: base, rate: RATE, seconds: SECONDS, makeRequest });
+  const f = (p) => percentile(r.latenciesMs, p).toFixed(1).padStart(6);
+  console.log(
+    `${title.padEnd(34)} ${String(Math.round(r.ok / r.seconds)).padStart(5)} req/s  p50 ${f(50)} ms  p99 ${f(99)} ms  ` +
+      `max ${f(100)} ms  requests ${r.sent}  errors ${r.errors}`,
+  );
+}
+
+function inboundSpec() {
+  const req = inboundRequest({});
+  return { method: req.method, path: req.path, headers: req.headers, body: req.body };
+}
+
 function run(title, requests) {
   return new Promise((resolve, reject) => {
     autocannon(
@@ -99,7 +117,7 @@ function run(title, requests) {
 function report({ title, result }) {
   const errors = result.errors + result.timeouts + result.non2xx;
   console.log(
-    `${title.padEnd(28)} ${String(Math.round(result.requests.average)).padStart(5)} req/s  ` +
+    `${title.padEnd(34)} ${String(Math.round(result.requests.average)).padStart(5)} req/s  ` +
       `p50 ${String(result.latency.p50).padStart(4)} ms  p99 ${String(result.latency.p99).padStart(4)} ms  ` +
       `max ${result.latency.max} ms  requests ${result.requests.total}  errors ${errors}`,
   );
@@ -108,7 +126,10 @@ function report({ title, result }) {
 try {
   // A short warm-up so JIT and connection pools are ready before measuring.
   await new Promise((resolve) => autocannon({ url: base, connections: 5, amount: 200, requests: [{ setupRequest: inboundRequest }] }, resolve));
-  console.log(`\nLoad: ${RATE} req/s for ${SECONDS} s over ${CONNECTIONS} connections, ${ACCOUNTS} accounts\n`);
+  console.log(`\nOpen loop: ${RATE} req/s evenly paced for ${SECONDS} s, ${ACCOUNTS} accounts\n`);
+  await runOpenLoop("POST /inbound_call", inboundSpec);
+  await runOpenLoop("POST /fallback (static)", () => ({ method: "POST", path: "/fallback" }));
+  console.log(`\nautocannon: ${RATE} req/s for ${SECONDS} s over ${CONNECTIONS} connections (bursty)\n`);
   report(await run("POST /inbound_call", [{ setupRequest: inboundRequest }]));
   report(await run("POST /fallback (static)", [{ method: "POST", path: "/fallback" }]));
 } finally {
