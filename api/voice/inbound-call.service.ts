@@ -10,7 +10,7 @@ import { signStreamToken } from "../../schema/lib/stream-token.js";
 import { serializedWrite } from "../../schema/lib/write-gate.js";
 import { CallModel, callIdForSid, type Call } from "../../schema/models/call.model.js";
 import type { Principal } from "../auth/principal.js";
-import { resolveAgent } from "./agent-resolver.js";
+import { resolveAgent, type ResolvedAgent } from "./agent-resolver.js";
 import type { InboundCallParams } from "./inbound-call.params.js";
 import { streamTwiml } from "./twiml.js";
 
@@ -44,15 +44,17 @@ export class InboundCallService {
 
   async admit(params: InboundCallParams, caller: WebhookCaller): Promise<InboundCallResult> {
     const scope = caller.kind === "key" && caller.principal.kind === "account" ? caller.principal.accountId : null;
-    // Both lookups at once: a retry is answered from the stored call whatever the agent is now.
-    const [existing, resolved] = await Promise.allSettled([
-      this.findBySid(params.callSid, scope),
-      resolveAgent(params, scope),
-    ]);
-    if (existing.status === "rejected") throw existing.reason;
-    if (existing.value) return this.answer(existing.value, false);
-    if (resolved.status === "rejected") throw resolved.reason;
-    const { agent, account } = resolved.value;
+    // Insert first, look up only on conflict: a first delivery (the common case) costs no read
+    // of the calls collection; a retry is answered from the stored call.
+    let resolved: ResolvedAgent;
+    try {
+      resolved = await resolveAgent(params, scope);
+    } catch (err) {
+      const existing = await this.findBySid(params.callSid, scope);
+      if (existing) return this.answer(existing, false);
+      throw err;
+    }
+    const { agent, account } = resolved;
     if (account.status !== "active") throw new AccountSuspendedError();
 
     const callId = callIdForSid(params.callSid);
@@ -88,10 +90,17 @@ export class InboundCallService {
       }));
       call = doc.toObject() as StoredCall;
     } catch (err) {
-      // A concurrent delivery of this CallSid won the insert; the reservation is shared by key.
-      const raced = isDuplicateKeyError(err) ? await this.findBySid(params.callSid, scope) : null;
-      if (raced) return this.answer(raced, false);
+      // A retry, or a concurrent delivery that won the insert. The reservation is keyed by CallSid
+      // and so shared with that call; it is dropped only if that call is already over.
+      const raced = isDuplicateKeyError(err)
+        ? await this.findBySid(params.callSid, scope).catch(async (lookupErr: unknown) => {
+            await this.reservations.release(account._id, params.callSid);
+            throw lookupErr;
+          })
+        : null;
+      if (raced && (raced.status === "ringing" || raced.status === "in-progress")) return this.answer(raced, false);
       await this.reservations.release(account._id, params.callSid);
+      if (raced) return this.answer(raced, false);
       throw err;
     }
     this.logger.info({ callId: String(callId), agentId: String(agent._id), accountId: String(account._id) }, "call admitted");
