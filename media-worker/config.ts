@@ -13,8 +13,10 @@ export interface MediaConfig {
    */
   mediaPublicUrl: string;
   streamTokenSecret: string;
-  /** Seconds a stream token stays valid; a call still ringing this long after (+1 min) is swept. */
+  /** Seconds a stream token stays valid (as configured for the web process). */
   streamTokenTtlSeconds: number;
+  /** Seconds after admission when a call that never streamed is closed out (default token TTL + 60). */
+  ringingTimeoutSeconds: number;
   /** Used for the REST hang-up's Basic auth; falls back to the AccountSid in the stream's start. */
   twilioAccountSid: string | undefined;
   /** Checks upgrade signatures and authenticates REST hang-ups; without it neither happens. */
@@ -70,12 +72,14 @@ export function loadMediaConfig(env: Env = process.env): MediaConfig {
   if (twilioAccountSid && !/^AC[0-9a-fA-F]{32}$/.test(twilioAccountSid)) {
     throw new ConfigError("TWILIO_ACCOUNT_SID", "must look like AC followed by 32 hex digits");
   }
+  const streamTokenTtlSeconds = int(env, "STREAM_TOKEN_TTL_SECONDS", 300, 10, 86_400);
   return {
     production,
     port,
     mediaPublicUrl: url(env, "MEDIA_PUBLIC_URL", `ws://localhost:${port}`, ["ws:", "wss:"]),
     streamTokenSecret,
-    streamTokenTtlSeconds: int(env, "STREAM_TOKEN_TTL_SECONDS", 300, 10, 86_400),
+    streamTokenTtlSeconds,
+    ringingTimeoutSeconds: int(env, "RINGING_TIMEOUT_SECONDS", streamTokenTtlSeconds + 60, streamTokenTtlSeconds, 7 * 86_400),
     twilioAccountSid,
     twilioAuthToken: optionalStr(env, "TWILIO_AUTH_TOKEN"),
     twilioApiBaseUrl: url(env, "TWILIO_API_BASE_URL", "https://api.twilio.com", ["http:", "https:"]),

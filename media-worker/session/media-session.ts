@@ -8,6 +8,7 @@ import type { ReservationService } from "../../schema/billing/reservation.servic
 import { InsufficientBalanceError } from "../../schema/lib/errors.js";
 import type { Logger } from "../../schema/lib/logger.js";
 import { costMicros } from "../../schema/lib/rating.js";
+import { serializedWrite } from "../../schema/lib/write-gate.js";
 import { CallModel, endedStatus, type EndedReason } from "../../schema/models/call.model.js";
 import { goodbyeTones, renderTones, toFramePayloads } from "../audio/tone.js";
 import type { MediaConfig } from "../config.js";
@@ -215,9 +216,11 @@ export class MediaSession {
     this.answeredMono = performance.now();
     this.log = this.log.child({ accountId: String(call.accountId), agentId: call.agent.id });
     try {
-      await CallModel.updateOne(
-        { _id: call.callId, status: "ringing" },
-        { $set: { status: "in-progress", answeredAt: this.answeredAt, streamSid: start.streamSid } },
+      await serializedWrite(() =>
+        CallModel.updateOne(
+          { _id: call.callId, status: "ringing" },
+          { $set: { status: "in-progress", answeredAt: this.answeredAt, streamSid: start.streamSid } },
+        ),
       );
       this.heldMicros = await this.deps.reservations.heldByCall(call.accountId, call.callSid);
     } catch (err) {
