@@ -87,6 +87,8 @@ export class MediaSession {
   private stopRequested = false;
   private socketGone = false;
   private ended: Promise<void> | null = null;
+  /** The write that marks the call in progress (resolves false if it failed). */
+  private started: Promise<boolean> | null = null;
   private readonly stats = { framesIn: 0, framesOut: 0, droppedOut: 0, ignored: 0, invalid: 0 };
 
   constructor(
@@ -111,9 +113,9 @@ export class MediaSession {
     return this.pathCallId;
   }
 
-  /** Connected milliseconds so far (0 before the stream started). */
+  /** Connected milliseconds so far, rounded up so a started call never measures 0 (0 before it started). */
   connectedMs(): number {
-    return this.answeredMono ? Math.round(performance.now() - this.answeredMono) : 0;
+    return this.answeredMono ? Math.ceil(performance.now() - this.answeredMono) : 0;
   }
 
   idleMs(): number {
@@ -215,16 +217,17 @@ export class MediaSession {
     this.answeredAt = new Date();
     this.answeredMono = performance.now();
     this.log = this.log.child({ accountId: String(call.accountId), agentId: call.agent.id });
+    // The in-progress write goes through the process's one database writer, which a burst of
+    // calls queues on: the caller hears the agent without waiting for it, and the call's end
+    // waits for it, so the close-out always sees the start.
+    this.started = this.recordStart(start.streamSid);
+    void this.started.then((ok) => {
+      if (!ok) void this.end("worker-error");
+    });
     try {
-      await serializedWrite(() =>
-        CallModel.updateOne(
-          { _id: call.callId, status: "ringing" },
-          { $set: { status: "in-progress", answeredAt: this.answeredAt, streamSid: start.streamSid } },
-        ),
-      );
       this.heldMicros = await this.deps.reservations.heldByCall(call.accountId, call.callSid);
     } catch (err) {
-      this.log.error({ err }, "call start could not be recorded");
+      this.log.error({ err }, "reservation could not be read");
       this.state = "live";
       return void this.end("worker-error");
     }
@@ -257,6 +260,26 @@ export class MediaSession {
       this.stats.framesIn++;
       this.engine.onAudio(frame);
     }
+  }
+
+  /** Marks the call in progress; false when that could not be recorded. */
+  private async recordStart(streamSid: string): Promise<boolean> {
+    const call = this.call!;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        await serializedWrite(() =>
+          CallModel.updateOne(
+            { _id: call.callId, status: "ringing" },
+            { $set: { status: "in-progress", answeredAt: this.answeredAt, streamSid } },
+          ),
+        );
+        return true;
+      } catch (err) {
+        this.log.error({ err, attempt }, "call start could not be recorded");
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
+    return false;
   }
 
   // ---- money and time limits ------------------------------------------------------------------
@@ -342,6 +365,8 @@ export class MediaSession {
     this.engine?.close();
     this.engine = null;
     this.deps.registry.remove(this);
+    // A call never recorded as answered is billed nothing: that is our failure, not the caller's.
+    if (this.started && !(await this.started)) this.log.error("call ends unrecorded as answered; it will not be billed");
 
     const handedOver = await this.handOver({
       callId: call.callId,

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { CallLiveness } from "../../schema/billing/call-liveness.js";
+import { enqueueCloseOut } from "../../schema/billing/closeout-queue.js";
 import { closeOutJobId } from "../../schema/lib/queues.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
@@ -70,6 +71,16 @@ describe("POST /call_status", () => {
       expect(JSON.parse(res.text)).to.deep.equal({ success: true, callId, outcome: "ignored" });
     }
     expect(await closeOutJob(callId)).to.equal(undefined);
+    expect(await new CallLiveness(t.redis).owner(callId)).to.equal(null);
+  });
+
+  it("when the call's close-out is already queued, then the callback leaves it alone", async () => {
+    const { callSid, callId } = await ringingCall();
+    const queued = { callId, status: "completed" as const, endedReason: "caller-hangup" as const, endedAt: new Date().toISOString(), connectedMs: 1_234, source: "stream" as const };
+    await enqueueCloseOut(t.callEvents, queued);
+    const res = await postForm(t, "/call_status", status(callSid));
+    expect(JSON.parse(res.text)).to.deep.equal({ success: true, callId, outcome: "closing" });
+    expect((await closeOutJob(callId))?.data).to.deep.equal(queued);
     expect(await new CallLiveness(t.redis).owner(callId)).to.equal(null);
   });
 
