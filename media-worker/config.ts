@@ -52,12 +52,14 @@ export interface MediaConfig {
 /**
  * The port to listen on. `npm start` runs the worker beside the web process with one shared
  * environment, where PORT belongs to the web process: so MEDIA_PORT wins, and PORT is used only
- * when MEDIA_WORKER_STANDALONE=true says the worker is its own app (a platform that routes outside
- * traffic only to the process listening on PORT, e.g. a second Heroku app whose `web` runs the worker).
+ * when the worker is its own app, on a platform that routes outside traffic only to the process
+ * listening on PORT. That is said with MEDIA_WORKER_STANDALONE=true, or detected on Heroku: a
+ * worker running in a `web` dyno (DYNO=web.N) is the web process of a second app.
  */
 function listenPort(env: Env): number {
   if (env.MEDIA_PORT?.trim()) return int(env, "MEDIA_PORT", 3001, 0, 65535);
-  if (bool(env, "MEDIA_WORKER_STANDALONE", false) && env.PORT?.trim()) return int(env, "PORT", 3001, 0, 65535);
+  const standalone = bool(env, "MEDIA_WORKER_STANDALONE", /^web\.\d+$/.test(env.DYNO ?? ""));
+  if (standalone && env.PORT?.trim()) return int(env, "PORT", 3001, 0, 65535);
   return 3001;
 }
 
