@@ -267,11 +267,10 @@ export class MediaSession {
     const call = this.call!;
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
+        // By _id alone: FerretDB scans the collection for any other filter, and the Redis claim
+        // already makes this session the call's only writer until it ends.
         await serializedWrite(() =>
-          CallModel.updateOne(
-            { _id: call.callId, status: "ringing" },
-            { $set: { status: "in-progress", answeredAt: this.answeredAt, streamSid } },
-          ),
+          CallModel.updateOne({ _id: call.callId }, { $set: { status: "in-progress", answeredAt: this.answeredAt, streamSid } }),
         );
         return true;
       } catch (err) {
