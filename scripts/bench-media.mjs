@@ -5,9 +5,10 @@
 // CPU and pacing lag (when the generator falls behind, the delays say more about it than about
 // the worker), how long the N calls took to start when all started at once, and how long their
 // close-outs took. Ends with the largest N that kept p99 under 20 ms with no loss.
-// The generator plays Twilio with the call simulator's stream client, split over worker threads.
-// Options (env): BENCH_CALLS (comma list, default 100,200,300,400,500,600), BENCH_SECONDS
-// (measured seconds per N, default 10), BENCH_THREADS (generator threads, default 2),
+// The generator plays Twilio with the call simulator's stream client (optionally in worker threads).
+// Options (env): BENCH_CALLS (comma list, default 100,200,300,400,500,600,800), BENCH_SECONDS
+// (measured seconds per N, default 10), BENCH_THREADS (generator threads, default 1: on 2 cores
+// a second thread competes with the worker and makes figures worse),
 // BENCH_KEEP_GOING=1 (do not stop after the first N that misses the target), BENCH_LOG_LEVEL
 // (worker and web, default warn), BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof").
 import { spawn } from "node:child_process";
@@ -133,9 +134,9 @@ async function generatorThread({ calls, mediaUrl, seconds, n, offset }) {
 // ---- main thread: services, processes, admission, aggregation ---------------------------------
 
 async function main() {
-  const CALLS = (process.env.BENCH_CALLS ?? "100,200,300,400,500,600").split(",").map(Number).filter((n) => n > 0);
+  const CALLS = (process.env.BENCH_CALLS ?? "100,200,300,400,500,600,800").split(",").map(Number).filter((n) => n > 0);
   const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-  const THREADS = Math.max(1, Number(process.env.BENCH_THREADS ?? 2));
+  const THREADS = Math.max(1, Number(process.env.BENCH_THREADS ?? 1));
   const KEEP_GOING = Boolean(process.env.BENCH_KEEP_GOING);
   const CALLS_PER_ACCOUNT = 25;
   const TARGET_P99_MS = 20;
