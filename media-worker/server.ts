@@ -43,6 +43,8 @@ export interface MediaServer {
 }
 
 const CALL_PATH = /^\/([0-9a-f]{24})$/;
+/** How long shutdown waits for sessions that were still authorizing to hand their calls over. */
+const SETTLE_TIMEOUT_MS = 20_000;
 
 /** Heartbeat TTL: three missed beats mean the session is gone. */
 export const heartbeatTtl = (config: MediaConfig): number => config.heartbeatIntervalMs * 3;
@@ -113,6 +115,8 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes, perMessageDeflate: false });
   let accepting = true;
+  /** Every session not yet settled, including those still authorizing. */
+  const sessions = new Set<MediaSession>();
 
   http.on("upgrade", (req, socket, head) => {
     if (!accepting) {
@@ -131,7 +135,10 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
         typeof signature === "string" && twilio.validateRequest(config.twilioAuthToken, signature, signedUrl(config, req), {});
       if (!valid) return refuse(ws, "bad-signature", callId);
     }
-    new MediaSession(ws, callId, sessionDeps).attach();
+    const session = new MediaSession(ws, callId, sessionDeps);
+    sessions.add(session);
+    void session.settled.then(() => sessions.delete(session));
+    session.attach();
   }
 
   function refuse(ws: WebSocket, reason: string, callId?: string): void {
@@ -173,6 +180,13 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
       await registry.endAll("worker-shutdown");
       registry.stop();
       for (const ws of wss.clients) ws.close(1001, "worker shutting down");
+      // Streams that were still authorizing end (and hand over their call) on their own.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([...sessions].map((s) => s.settled)),
+        new Promise((resolve) => (timer = setTimeout(resolve, SETTLE_TIMEOUT_MS))),
+      ]);
+      clearTimeout(timer);
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();

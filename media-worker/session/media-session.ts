@@ -90,6 +90,9 @@ export class MediaSession {
   /** The write that marks the call in progress (resolves false if it failed). */
   private started: Promise<boolean> | null = null;
   private readonly stats = { framesIn: 0, framesOut: 0, droppedOut: 0, ignored: 0, invalid: 0 };
+  private settle: () => void = () => undefined;
+  /** Resolves once the session is over: refused, or its call ended and handed over. */
+  readonly settled = new Promise<void>((resolve) => (this.settle = resolve));
 
   constructor(
     private readonly ws: WebSocket,
@@ -380,6 +383,7 @@ export class MediaSession {
     if (reason !== "caller-hangup") await this.hangUp(call);
     this.closeQuietly(1000);
     this.log.info({ reason, connectedMs, ...this.stats }, "call ended");
+    this.settle();
   }
 
   private async handOver(job: Parameters<typeof enqueueCloseOut>[1]): Promise<boolean> {
@@ -413,6 +417,7 @@ export class MediaSession {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.closeQuietly(code, reason);
+    this.settle();
   }
 
   // ---- output ----------------------------------------------------------------------------------
