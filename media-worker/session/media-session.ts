@@ -11,7 +11,7 @@ import { costMicros } from "../../schema/lib/rating.js";
 import { CallModel, endedStatus, type EndedReason } from "../../schema/models/call.model.js";
 import { goodbyeTones, renderTones, toFramePayloads } from "../audio/tone.js";
 import type { MediaConfig } from "../config.js";
-import type { EngineFactory, VoiceEngine } from "../engines/voice-engine.js";
+import type { AudioFrame, EngineFactory, VoiceEngine } from "../engines/voice-engine.js";
 import { parseTwilioMessage, type TwilioEvent } from "../protocol/inbound.js";
 import { clearMessage, markMessage, mediaMessage, mediaPrefix } from "../protocol/outbound.js";
 import type { TwilioRestClient } from "../twilio/twilio-rest.client.js";
@@ -46,6 +46,8 @@ export const POLICY_VIOLATION = 1008;
 const MAX_BUFFERED_BYTES = 512 * 1024;
 /** Time an extension has to answer before the goodbye must begin. */
 const EXTEND_LEAD_MS = 1_000;
+/** Caller audio kept while the stream is being authorized and the engine starts (1 s). */
+const MAX_EARLY_FRAMES = 50;
 /** Invalid messages logged per session; the rest are only counted. */
 const LOGGED_PROBLEMS = 5;
 
@@ -68,6 +70,8 @@ export class MediaSession {
   private call: AuthorizedCall | null = null;
   private log: Logger;
   private engine: VoiceEngine | null = null;
+  /** Caller audio that arrived before the engine was ready; null once it has been handed over. */
+  private early: AudioFrame[] | null = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private streamSid = "";
   private prefix = "";
@@ -129,11 +133,18 @@ export class MediaSession {
 
   private dispatch(event: TwilioEvent): void {
     switch (event.kind) {
-      case "media":
-        if (this.state !== "live" || !this.engine) return this.ignore("media outside a live call");
-        this.stats.framesIn++;
-        this.engine.onAudio({ payload: event.payload, timestampMs: event.timestampMs });
+      case "media": {
+        const frame = { payload: event.payload, timestampMs: event.timestampMs };
+        if (this.state === "live" && this.engine && !this.early) {
+          this.stats.framesIn++;
+          this.engine.onAudio(frame);
+        } else if ((this.state === "starting" || this.state === "live") && this.early && this.early.length < MAX_EARLY_FRAMES) {
+          this.early.push(frame);
+        } else {
+          this.ignore("media outside a live call");
+        }
         return;
+      }
       case "start":
         if (this.state !== "awaiting-start") return this.ignore("second start");
         this.state = "starting";
@@ -232,7 +243,14 @@ export class MediaSession {
       await this.engine.start();
     } catch (err) {
       this.log.error({ err }, "voice engine failed to start");
-      void this.end("stream-error");
+      return void this.end("stream-error");
+    }
+    const early = this.early ?? [];
+    this.early = null;
+    for (const frame of early) {
+      if (!this.engine) break;
+      this.stats.framesIn++;
+      this.engine.onAudio(frame);
     }
   }
 
