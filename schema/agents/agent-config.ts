@@ -136,9 +136,14 @@ function intent(field: string, value: unknown): AgentIntent {
   return { phrases, reply: text(`${field}.reply`, v.reply, { max: LIMITS.replyChars, min: 1 }), endCall: v.endCall === true };
 }
 
+/** An espeak-ng voice name (OpenAI's short names like "ash" are not). */
+export function isEspeakVoice(voice: string): boolean {
+  return ESPEAK_VOICE.test(voice) && !(OPENAI_VOICES as readonly string[]).includes(voice);
+}
+
 function voiceFits(engine: VoiceEngineName | null, voice: string): boolean {
   if (engine === "OPENAI_REALTIME") return voice === "" || (OPENAI_VOICES as readonly string[]).includes(voice);
-  if (engine === "LOCAL") return voice === "" || ESPEAK_VOICE.test(voice);
+  if (engine === "LOCAL") return voice === "" || isEspeakVoice(voice);
   return true;
 }
 
@@ -146,7 +151,7 @@ function voiceFor(engine: VoiceEngineName | null, voice: string): string {
   if (voice === "") return "";
   if (voice.length > LIMITS.voiceChars) throw new AgentConfigError("voice", `must be at most ${LIMITS.voiceChars} characters`);
   const openai = (OPENAI_VOICES as readonly string[]).includes(voice);
-  const espeak = ESPEAK_VOICE.test(voice);
+  const espeak = isEspeakVoice(voice);
   if (engine === "OPENAI_REALTIME" && !openai) {
     throw new AgentConfigError("voice", `must be one of ${OPENAI_VOICES.join(", ")} for the OPENAI_REALTIME engine (or empty for the default)`);
   }
