@@ -35,56 +35,47 @@ export interface RunOptions {
 
 /**
  * Runs `a | b | ...` without a shell (arguments are never interpreted) and resolves to the last
- * process's stdout. Any step failing, or the signal aborting, kills them all and rejects.
+ * process's stdout. Any step failing, or the signal aborting, kills them all and rejects. It
+ * settles only once every process has exited, so nothing outlives the promise.
  */
 export function runPipeline(steps: Step[], opts: RunOptions = {}): Promise<Buffer> {
   const max = opts.maxOutputBytes ?? 16 * 1024 * 1024;
   return new Promise((resolve, reject) => {
-    if (opts.signal?.aborted) return reject(opts.signal.reason ?? new Error("aborted"));
+    if (opts.signal?.aborted) return reject(opts.signal.reason instanceof Error ? opts.signal.reason : new Error("aborted"));
     const children: ChildProcess[] = [];
     const out: Buffer[] = [];
-    let outBytes = 0;
-    let settled = false;
-    let running = steps.length;
     const stderr = steps.map(() => "");
+    let outBytes = 0;
+    let running = steps.length;
+    let failure: Error | null = null;
 
     const fail = (err: Error) => {
-      if (settled) return;
-      settled = true;
+      failure ??= err;
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-      opts.signal?.removeEventListener("abort", onAbort);
-      reject(err);
     };
     const onAbort = () => fail(opts.signal?.reason instanceof Error ? opts.signal.reason : new Error("aborted"));
     opts.signal?.addEventListener("abort", onAbort, { once: true });
+    const settle = () => {
+      opts.signal?.removeEventListener("abort", onAbort);
+      if (failure) reject(failure);
+      else resolve(Buffer.concat(out));
+    };
 
     steps.forEach((step, i) => {
       const child = spawn(step.command, step.args, { stdio: ["pipe", "pipe", "pipe"] });
       live++;
-      let counted = true;
-      const gone = () => {
-        if (counted) live--;
-        counted = false;
-      };
       children.push(child);
       child.stderr!.on("data", (d: Buffer) => (stderr[i] = (stderr[i]! + d.toString()).slice(-2_000)));
       child.stdin!.on("error", () => undefined); // EPIPE when a step exits early; its exit code tells.
-      child.once("error", (err: NodeJS.ErrnoException) => {
-        if (child.pid === undefined) gone(); // never started: no close follows for sure
-        fail(new ProcessError(step.command, err.message, err.code ?? null));
-      });
+      child.once("error", (err: NodeJS.ErrnoException) => fail(new ProcessError(step.command, err.message, err.code ?? null)));
+      // `close` follows every spawn, failed ones included: the one place a process is counted gone.
       child.once("close", (code, signal) => {
-        gone();
-        running--;
-        if (code !== 0 && !settled) {
+        live--;
+        if (code !== 0) {
           const detail = stderr[i]!.trim().split("\n").slice(-3).join(" | ");
-          return fail(new ProcessError(step.command, `exited with ${code ?? signal}${detail ? `: ${detail}` : ""}`, code));
+          fail(new ProcessError(step.command, `exited with ${code ?? signal}${detail ? `: ${detail}` : ""}`, code));
         }
-        if (running === 0 && !settled) {
-          settled = true;
-          opts.signal?.removeEventListener("abort", onAbort);
-          resolve(Buffer.concat(out));
-        }
+        if (--running === 0) settle();
       });
       const prev = children[i - 1];
       if (prev) prev.stdout!.pipe(child.stdin!);

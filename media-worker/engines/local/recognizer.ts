@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { runPipeline } from "../../lib/processes.js";
@@ -55,10 +55,20 @@ export class PocketSphinx {
         ? ["-lm", path.join(this.cfg.modelDir, "en-us.lm.bin"), "-dict", path.join(this.cfg.modelDir, "cmudict-en-us.dict")]
         : ["-jsgf", mode.jsgfPath!, "-dict", mode.dictPath!];
     if (mode !== "free" && !mode.jsgfPath) return { text: "", words: [], wordsMs: 0 };
-    const out = await runPipeline(
-      [{ command: this.cfg.pocketsphinxBin, args: ["-hmm", model, ...args, "-time", "yes", "-infile", "/dev/stdin", "-logfn", "/dev/null"] }],
-      { input: pcm16k, signal, maxOutputBytes: 1024 * 1024 },
-    );
+    // A file, not stdin: PocketSphinx opens its input by name, and /dev/stdin cannot be opened
+    // when stdin is the socket Node gives a child.
+    await mkdir(this.dir, { recursive: true });
+    const input = path.join(this.dir, `turn-${process.pid}-${randomBytes(6).toString("hex")}.raw`);
+    let out: Buffer;
+    try {
+      await writeFile(input, pcm16k);
+      out = await runPipeline(
+        [{ command: this.cfg.pocketsphinxBin, args: ["-hmm", model, ...args, "-time", "yes", "-infile", input, "-logfn", "/dev/null"] }],
+        { signal, maxOutputBytes: 1024 * 1024 },
+      );
+    } finally {
+      await rm(input, { force: true });
+    }
     const words = parseTimedOutput(out.toString());
     return {
       text: words.map((w) => w.word).join(" "),
