@@ -28,6 +28,7 @@ export interface CallUsage {
 export class CallRecorder {
   private readonly turns: StoredTurn[] = [];
   private dropped = 0;
+  private outBytes = 0;
   private readonly usage: Omit<CallUsage, "audioInSeconds" | "audioOutSeconds"> = {
     engine: null,
     provider: null,
@@ -61,6 +62,12 @@ export class CallRecorder {
     });
   }
 
+  /** Counts agent audio sent (base64 mu-law, 8 bytes a millisecond), whatever the size of its messages. */
+  audioOut(payload: string): void {
+    const padding = payload.endsWith("==") ? 2 : payload.endsWith("=") ? 1 : 0;
+    this.outBytes += (payload.length / 4) * 3 - padding;
+  }
+
   addUsage(u: EngineUsage): void {
     if (u.engine !== undefined) this.usage.engine = u.engine;
     if (u.provider !== undefined) this.usage.provider = u.provider;
@@ -73,11 +80,12 @@ export class CallRecorder {
     return this.turns.map((t, i) => ({ t, i })).sort((a, b) => a.t.offsetMs - b.t.offsetMs || a.i - b.i).map(({ t }) => t);
   }
 
-  summary(frames: { framesIn: number; framesOut: number }): CallUsage {
+  /** Caller audio counts Twilio's 20 ms frames; agent audio its bytes. */
+  summary(frames: { framesIn: number }): CallUsage {
     return {
       ...this.usage,
       audioInSeconds: (frames.framesIn * FRAME_MS) / 1000,
-      audioOutSeconds: (frames.framesOut * FRAME_MS) / 1000,
+      audioOutSeconds: this.outBytes / 8_000,
     };
   }
 
@@ -85,7 +93,7 @@ export class CallRecorder {
     return this.dropped;
   }
 
-  async save(callId: string, frames: { framesIn: number; framesOut: number }): Promise<void> {
+  async save(callId: string, frames: { framesIn: number }): Promise<void> {
     await CallModel.updateOne({ _id: callId }, { $set: { transcript: this.transcript(), usage: this.summary(frames) } });
   }
 }

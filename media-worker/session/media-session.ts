@@ -431,6 +431,7 @@ export class MediaSession {
       return;
     }
     this.stats.framesOut++;
+    this.recorder.audioOut(payload);
     this.send(mediaMessage(this.prefix, payload));
   }
 

@@ -24,6 +24,8 @@ interface Utterance {
  */
 export class CallerLine {
   readonly received: Received[] = [];
+  /** Every frame sent, in order (base64 mu-law). */
+  readonly sent: string[] = [];
   client!: TwilioStreamClient;
   private readonly utterances: Utterance[] = [];
   private frame = 0;
@@ -110,6 +112,7 @@ export class CallerLine {
         if (current.frames.length === 0) this.utterances.shift();
       }
       this.client.sendMedia(payload, this.frame * FRAME_MS);
+      this.sent.push(payload);
       this.frame++;
     }
   }
