@@ -19,6 +19,16 @@ export interface CloseOutResult {
   chargeSeq: number | null;
 }
 
+/**
+ * Seconds behind the charge that stands. Normally what this run computed; when an earlier run
+ * charged other figures (the rate changed since), what that run recorded, else an estimate.
+ */
+function chargedSeconds(call: StoredCall, charged: number, seconds: number, cost: number, rate: number): number {
+  if (charged === cost) return seconds;
+  if (call.costMicros === charged && call.billedSeconds > 0) return call.billedSeconds;
+  return rate > 0 ? Math.round((charged * 60) / rate) : seconds;
+}
+
 /** The ledger reference of a call's one charge: unique per account, so it is written once. */
 export const chargeReference = (callId: string): string => `call:${callId}`;
 
@@ -48,9 +58,7 @@ export class CloseOutService {
     const cost = costMicros(seconds, rate);
 
     const charge = await this.charge(call, seconds, cost, rate);
-    const billed = charge
-      ? { billedSeconds: -charge.amountMicros === cost ? seconds : Math.round((-charge.amountMicros * 60) / rate), costMicros: -charge.amountMicros }
-      : { billedSeconds: 0, costMicros: 0 };
+    const billed = charge ? { billedSeconds: chargedSeconds(call, -charge.amountMicros, seconds, cost, rate), costMicros: -charge.amountMicros } : { billedSeconds: 0, costMicros: 0 };
     // The first close-out decides how the call ended; a later one only re-derives the bill.
     const end = call.endedAt ? {} : { status: job.status, endedAt: new Date(job.endedAt), endedReason: job.endedReason };
     await CallModel.updateOne({ _id: call._id }, { $set: { ...end, ...billed } });

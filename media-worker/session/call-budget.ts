@@ -18,11 +18,11 @@ export type BudgetStep =
   | { kind: "extend"; atMs: number; deadlineMs: number }
   | { kind: "goodbye"; atMs: number; reason: "max-duration" };
 
-/** Slack for timer lateness and the hang-up request, so the call ends inside what is reserved. */
+/** Slack for timer lateness, so a call ends inside what is reserved and within its maximum. */
 export const SAFETY_MS = 250;
 
 export function nextBudgetStep(s: BudgetState): BudgetStep {
-  const maxGoodbyeAt = Math.max(0, s.maxMs - s.goodbyeMs);
+  const maxGoodbyeAt = Math.max(0, s.maxMs - s.goodbyeMs - SAFETY_MS);
   const budgetGoodbyeAt = Math.max(0, s.coveredMs - s.goodbyeMs - SAFETY_MS);
   if (maxGoodbyeAt <= budgetGoodbyeAt) return { kind: "goodbye", atMs: maxGoodbyeAt, reason: "max-duration" };
   return { kind: "extend", atMs: Math.max(0, budgetGoodbyeAt - s.extendLeadMs), deadlineMs: budgetGoodbyeAt };

@@ -47,6 +47,8 @@ export const POLICY_VIOLATION = 1008;
 const MAX_BUFFERED_BYTES = 512 * 1024;
 /** Time an extension has to answer before the goodbye must begin. */
 const EXTEND_LEAD_MS = 1_000;
+/** Pause between attempts to extend while the balance cannot cover the next chunk. */
+const EXTEND_RETRY_MS = 250;
 /** Caller audio kept while the stream is being authorized and the engine starts (1 s). */
 const MAX_EARLY_FRAMES = 50;
 /** Invalid messages logged per session; the rest are only counted. */
@@ -285,12 +287,15 @@ export class MediaSession {
     this.after(step.atMs - elapsed, () => void this.extend(step.deadlineMs));
   }
 
-  /** Reserves the next chunk; if that is refused or too slow, the caller hears the goodbye. */
+  /**
+   * Reserves the next chunk. While the balance cannot cover it, retries (other calls may end and
+   * free money) until the deadline, when the caller hears the goodbye: the call uses all it has
+   * paid for and ends inside it.
+   */
   private async extend(deadlineMs: number): Promise<void> {
     if (this.state !== "live") return;
     const call = this.call!;
-    const deadline = this.after(deadlineMs - this.connectedMs(), () => this.sayGoodbye("insufficient-balance"));
-    this.extension = { deadline };
+    this.extension ??= { deadline: this.after(deadlineMs - this.connectedMs(), () => this.sayGoodbye("insufficient-balance")) };
     const chunk = costMicros(this.deps.config.reservationChunkSeconds, call.ratePerMinuteMicros);
     try {
       await this.deps.reservations.reserve({
@@ -302,14 +307,15 @@ export class MediaSession {
         ttlMs: this.deps.reservationTtlMs,
       });
     } catch (err) {
-      if (!(err instanceof InsufficientBalanceError)) this.log.error({ err }, "reservation extension failed");
-      else this.log.info({ connectedMs: this.connectedMs() }, "balance exhausted; ending call");
-      return this.sayGoodbye("insufficient-balance");
-    } finally {
-      this.clear(deadline);
-      this.extension = null;
+      if (this.state !== "live") return;
+      if (err instanceof InsufficientBalanceError) this.log.debug({ connectedMs: this.connectedMs() }, "balance cannot cover the next chunk");
+      else this.log.error({ err }, "reservation extension failed");
+      if (this.connectedMs() + EXTEND_RETRY_MS < deadlineMs) this.after(EXTEND_RETRY_MS, () => void this.extend(deadlineMs));
+      return;
     }
     if (this.state !== "live") return;
+    this.clear(this.extension.deadline);
+    this.extension = null;
     this.heldMicros += chunk;
     this.planBudget();
   }

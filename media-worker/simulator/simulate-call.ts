@@ -210,8 +210,8 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
     if (opts.realtime !== false) await sleep(t0 + (i + 1) * FRAME_MS - performance.now());
     else if (i % 50 === 49) await sleep(0);
   }
-  const endedByServer = serverClosed;
   const hangup = opts.hangup ?? "stop";
+  const endedByServer = serverClosed || hangup === "none";
   if (!serverClosed && hangup === "stop") client.sendStop();
   if (!serverClosed && hangup === "close") client.close();
   // Twilio closes its side after `stop`; give the worker a moment to close first.

@@ -4,6 +4,9 @@ export interface StreamTwiml {
   params: Record<string, string>;
 }
 
+/** A tag's attributes: `>` may appear inside quoted values, so quotes are matched whole. */
+const ATTRS = `(?:[^>"']|"[^"]*"|'[^']*')*?`;
+
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
 
 function decode(value: string): string {
@@ -26,12 +29,12 @@ function attributes(tag: string): Record<string, string> {
  */
 export function parseStreamTwiml(xml: string): StreamTwiml {
   const connect = /<Connect\b[^>]*>([\s\S]*?)<\/Connect>/.exec(xml);
-  const stream = connect ? /<Stream\b([^>]*?)\/?>([\s\S]*?)(?:<\/Stream>|$)/.exec(connect[1]!) : null;
+  const stream = connect ? new RegExp(`<Stream\\b(${ATTRS})\\/?>([\\s\\S]*?)(?:<\\/Stream>|$)`).exec(connect[1]!) : null;
   if (!stream) throw new Error("TwiML has no <Connect><Stream>");
   const url = attributes(stream[1]!).url;
   if (!url) throw new Error("<Stream> has no url");
   const params: Record<string, string> = {};
-  for (const p of (stream[2] ?? "").matchAll(/<Parameter\b([^>]*?)\/?>/g)) {
+  for (const p of (stream[2] ?? "").matchAll(new RegExp(`<Parameter\\b(${ATTRS})\\/?>`, "g"))) {
     const a = attributes(p[1]!);
     if (a.name !== undefined) params[a.name] = a.value ?? "";
   }
