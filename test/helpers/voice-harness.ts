@@ -1,45 +1,15 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { performance } from "node:perf_hooks";
-import { Queue } from "bullmq";
-import { Redis } from "ioredis";
-import { loadMediaConfig } from "../../media-worker/config.js";
-import { createMediaServer, type MediaServer } from "../../media-worker/server.js";
+import type { MediaServer } from "../../media-worker/server.js";
 import { admitCall, type AdmittedCall, type WebTarget } from "../../media-worker/simulator/simulate-call.js";
 import { Timers } from "../../media-worker/lib/timers.js";
 import { liveChildProcesses } from "../../media-worker/lib/processes.js";
 import { validateAgentConfig, storedVoiceConfig, type AgentVoiceConfigInput } from "../../schema/agents/agent-config.js";
-import { createLogger } from "../../schema/lib/logger.js";
-import { CALL_EVENTS_QUEUE } from "../../schema/lib/queues.js";
 import { AgentModel } from "../../schema/models/agent.model.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { TEST_AUTH_TOKEN, startTestApp, type TestApp } from "./app.js";
 import { CallerLine } from "./caller-line.js";
-import { testEnv } from "./env.js";
+import { FakeTwilioRest, type HangUpRequest } from "./fake-twilio.js";
+import { TEST_ACCOUNT_SID, startTestMedia } from "./media.js";
 import { createFixture, type Fixture } from "./fixtures.js";
-
-export const TWILIO_ACCOUNT_SID = `AC${"7".repeat(32)}`;
-
-/** Twilio's REST API, for the hang-up the worker makes; records when each arrived. */
-async function startHangUpRecorder(): Promise<{ url: string; hangUps: { callSid: string; at: number }[]; close(): Promise<void> }> {
-  const hangUps: { callSid: string; at: number }[] = [];
-  const server: Server = createServer((req, res) => {
-    const m = /\/Calls\/([A-Za-z0-9]+)\.json$/.exec(req.url ?? "");
-    if (req.method === "POST" && m) hangUps.push({ callSid: m[1]!, at: performance.now() });
-    req.resume();
-    res.writeHead(m ? 200 : 404, { "content-type": "application/json" });
-    res.end(JSON.stringify(m ? { sid: m[1], status: "completed" } : { code: 20404, message: "not found", status: 404 }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    hangUps,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 export interface VoiceHarness {
   /** Lines of calls placed through placeCall, hung up by hangUpAll. */
@@ -50,33 +20,18 @@ export interface VoiceHarness {
   server: MediaServer;
   target: WebTarget;
   mediaUrl: string;
-  hangUps: { callSid: string; at: number }[];
+  hangUps: HangUpRequest[];
   close(): Promise<void>;
 }
 
-/** The web app, the real media worker (engine settings from `env`) and a Twilio REST stand-in. */
+/**
+ * The web app, the real media worker and a fake Twilio REST API, with the worker's test settings
+ * (test/helpers/media.ts) except that each agent's own engine answers; `env` adds engine settings.
+ */
 export async function startVoiceHarness(env: Record<string, string> = {}): Promise<VoiceHarness> {
   const app = await startTestApp();
-  const twilio = await startHangUpRecorder();
-  const { mongodbUri, redisUrl } = testEnv();
-  const config = loadMediaConfig({
-    MONGODB_URI: mongodbUri,
-    REDIS_URL: redisUrl,
-    MEDIA_PUBLIC_URL: "wss://media.example.com",
-    TWILIO_AUTH_TOKEN: TEST_AUTH_TOKEN,
-    TWILIO_ACCOUNT_SID,
-    TWILIO_API_BASE_URL: twilio.url,
-    GOODBYE_MS: "3000",
-    SAY_TIMEOUT_MS: "8000",
-    LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
-    ...env,
-  });
-  const logger = createLogger({ name: "test-worker", level: config.logLevel, redactPii: false });
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
-  const queue = new Queue(CALL_EVENTS_QUEUE, { connection: redis });
-  const server = createMediaServer({ config, logger, redis, queue });
-  const port = await server.listen(0, "127.0.0.1");
-  const mediaUrl = `ws://127.0.0.1:${port}`;
+  const twilio = await FakeTwilioRest.start(TEST_AUTH_TOKEN);
+  const media = await startTestMedia(twilio.url, { VOICE_ENGINE: "", GOODBYE_MS: "3000", SAY_TIMEOUT_MS: "8000", ...env });
   const lines: CallerLine[] = [];
   return {
     lines,
@@ -89,14 +44,12 @@ export async function startVoiceHarness(env: Record<string, string> = {}): Promi
       }
     },
     app,
-    server,
-    mediaUrl,
+    server: media.server,
+    mediaUrl: media.mediaUrl,
     target: { webUrl: app.url, publicBaseUrl: app.config.publicBaseUrl, authToken: TEST_AUTH_TOKEN },
     hangUps: twilio.hangUps,
     async close() {
-      await server.close({ drainMs: 0 });
-      await queue.close();
-      redis.disconnect();
+      await media.close();
       await twilio.close();
       await app.close();
     },
@@ -115,7 +68,7 @@ export async function voiceAgent(config: AgentVoiceConfigInput & { instructions?
 
 /** Admits a call to the fixture's number and opens its stream, with a caller line sending 20 ms frames. */
 export async function placeCall(h: VoiceHarness, fixture: Fixture): Promise<{ call: AdmittedCall; line: CallerLine }> {
-  const call = await admitCall(h.target, { to: fixture.number, accountSid: TWILIO_ACCOUNT_SID });
+  const call = await admitCall(h.target, { to: fixture.number, accountSid: TEST_ACCOUNT_SID });
   const line = await CallerLine.open(h.target, call, h.mediaUrl);
   h.lines.push(line);
   return { call, line };

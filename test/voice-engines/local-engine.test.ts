@@ -132,6 +132,13 @@ describe("local engine, through the call simulator against the real worker", fun
     await eventually("the greeting", () => line.received.length > 0);
     await agentDone(line, line.received[0]!.at);
     await line.say(callerSpeech("goodbye"));
+    const greetingMs = (await render("Hi.")).length / 8;
+    const goodbyeMs = (await render(LINES.endCallGoodbye)).length / 8;
+    const arrived = await eventually("the goodbye", () => (line.receivedMs() >= greetingMs + goodbyeMs ? performance.now() : 0), 10_000);
+    // Its mark comes back once it has played: until then the call stays up.
+    await sleep(arrived + goodbyeMs - 250 - performance.now());
+    expect(h.hangUps.filter((x) => x.callSid === call.callSid)).to.have.length(0);
+    expect(line.client.isOpen).to.equal(true);
     const close = await line.client.closed;
     expect(close.code).to.equal(1000);
     const stored = await endedCall(call.callId);
@@ -141,12 +148,8 @@ describe("local engine, through the call simulator against the real worker", fun
       ["caller", "goodbye"],
       ["agent", LINES.endCallGoodbye],
     ]);
-    // Hung up only once the goodbye was heard: the whole line was played before.
-    const goodbye = await render(LINES.endCallGoodbye);
-    expect(line.receivedMs()).to.equal((await render("Hi.")).length / 8 + goodbye.length / 8);
-    const hangUp = h.hangUps.find((x) => x.callSid === call.callSid)!;
-    const lastAudio = line.received[line.received.length - 1]!.at;
-    expect(hangUp.at - lastAudio).to.be.at.least(goodbye.length / 8 - 300);
+    expect(line.receivedMs()).to.equal(greetingMs + goodbyeMs);
+    expect(h.hangUps.filter((x) => x.callSid === call.callSid)).to.have.length(1);
   });
 
   it("when an intent ends the call, then its reply plays and the agent hangs up", async () => {
@@ -285,7 +288,9 @@ describe("maximum call duration with the local engine", function () {
     const stored = await endedCall(call.callId);
     expect(stored.endedReason).to.equal("max-duration");
     expect(stored.transcript.map((t) => t.text)).to.deep.equal(["Hi.", LINES.maxDurationGoodbye]);
-    expect(stored.transcript[1]!.offsetMs).to.be.within(1_900, 2_600);
+    // The goodbye begins GOODBYE_MS (and a little slack) before the 6 s maximum.
+    expect(stored.transcript[1]!.offsetMs).to.be.within(1_500, 2_300);
+    expect(stored.billedSeconds).to.be.at.most(6);
     expect(h.hangUps.some((x) => x.callSid === call.callSid)).to.equal(true);
   });
 });
