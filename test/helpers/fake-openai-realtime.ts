@@ -112,7 +112,9 @@ export class FakeRealtimeSession {
       return;
     }
     if (e.type === "input_audio_buffer.append") {
-      this.audioIn.push(Buffer.from(String(e.audio), "base64"));
+      const chunk = Buffer.from(String(e.audio), "base64");
+      this.audioIn.push(chunk);
+      this.fake.onAudio?.(this, chunk);
     } else {
       this.events.push(e);
       this.handle(e);
@@ -235,6 +237,8 @@ export class FakeOpenAIRealtime {
     audio: Buffer.alloc(8_000, 0x55),
     transcript: "Hello!",
   });
+  /** Sees each chunk of caller audio as it arrives (a benchmark plays server VAD with it). */
+  onAudio: ((session: FakeRealtimeSession, chunk: Buffer) => void) | null = null;
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   private arrivals: ((s: FakeRealtimeSession) => void)[] = [];
 
