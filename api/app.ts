@@ -1,6 +1,8 @@
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import Koa from "koa";
+import { CallLiveness } from "../schema/billing/call-liveness.js";
+import { CallRecoveryService } from "../schema/billing/call-recovery.service.js";
 import { ReservationService } from "../schema/billing/reservation.service.js";
 import type { Logger } from "../schema/lib/logger.js";
 import { ApiKeyService } from "./auth/api-key.service.js";
@@ -8,6 +10,8 @@ import type { ApiConfig } from "./config.js";
 import { createGraphqlApi } from "./graphql/server.js";
 import { healthRoutes } from "./health/health.route.js";
 import { jsonErrors, requestContext } from "./lib/errors.middleware.js";
+import { callStatusRoutes } from "./voice/call-status.route.js";
+import { CallStatusService } from "./voice/call-status.service.js";
 import { voiceRoutes } from "./voice/inbound-call.route.js";
 import { InboundCallService } from "./voice/inbound-call.service.js";
 
@@ -33,6 +37,8 @@ export function createApp(deps: AppDeps): App {
   const apiKeys = new ApiKeyService(deps.config.adminApiKey);
   const reservations = new ReservationService(deps.redis);
   const inboundCalls = new InboundCallService(deps.config, reservations, deps.callEvents, deps.logger);
+  const recovery = new CallRecoveryService(new CallLiveness(deps.redis), deps.callEvents, deps.logger);
+  const callStatus = new CallStatusService(recovery, deps.logger);
 
   const graphql = createGraphqlApi({
     config: deps.config.graphql,
@@ -45,7 +51,12 @@ export function createApp(deps: AppDeps): App {
   const koa = new Koa({ proxy: true });
   koa.use(requestContext(deps.logger));
   koa.use(jsonErrors());
-  for (const router of [healthRoutes(deps.redis), voiceRoutes({ config: deps.config, apiKeys, inboundCalls }), graphql.router]) {
+  for (const router of [
+    healthRoutes(deps.redis),
+    voiceRoutes({ config: deps.config, apiKeys, inboundCalls }),
+    callStatusRoutes({ config: deps.config, apiKeys, callStatus }),
+    graphql.router,
+  ]) {
     koa.use(router.routes()).use(router.allowedMethods());
   }
   return { koa, apiKeys, reservations, stop: graphql.stop };

@@ -2,6 +2,7 @@ import { ConfigError } from "../schema/lib/config-error.js";
 import { bool, int, optionalStr, str, url, type Env } from "../schema/lib/env.js";
 import { parseUsd } from "../schema/lib/money.js";
 import { DEFAULT_RATE_PER_MINUTE_MICROS } from "../schema/lib/rating.js";
+import { DEV_STREAM_TOKEN_SECRET } from "../schema/lib/stream-token.js";
 
 /** Configuration of the web process, read once at boot. */
 export interface ApiConfig {
@@ -47,8 +48,6 @@ export interface GraphqlConfig {
   maxBodyBytes: number;
 }
 
-const DEV_STREAM_SECRET = "dev-only-stream-token-secret-change-me";
-
 export function loadApiConfig(env: Env = process.env): ApiConfig {
   const production = env.NODE_ENV === "production";
   const port = int(env, "PORT", 3000, 0, 65535);
@@ -58,7 +57,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
   if (production && !adminApiKey) throw new ConfigError("ADMIN_API_KEY", "is required in production");
   const streamTokenSecret = production
     ? str(env, "STREAM_TOKEN_SECRET")
-    : str(env, "STREAM_TOKEN_SECRET", DEV_STREAM_SECRET);
+    : str(env, "STREAM_TOKEN_SECRET", DEV_STREAM_TOKEN_SECRET);
   if (streamTokenSecret.length < 16) throw new ConfigError("STREAM_TOKEN_SECRET", "must be at least 16 characters");
   const rate = str(env, "DEFAULT_RATE_PER_MINUTE_USD", "");
   return {

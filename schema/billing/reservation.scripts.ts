@@ -63,3 +63,19 @@ return 1
 export const TOTAL_SCRIPT = `${PRELUDE}
 return reserved_total()
 `;
+
+/**
+ * ARGV: callKey, ttlMs. Pushes a live call's reservation expiry to now + ttl without adding money
+ * (a worker's heartbeat). Returns 1, or 0 when the call holds no reservation (it lapsed).
+ */
+export const TOUCH_SCRIPT = `${PRELUDE}
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+keep_alive(tonumber(ARGV[2]))
+return 1
+`;
+
+/** ARGV: callKey. Returns what this call holds, 0 when nothing (or it lapsed). */
+export const CALL_AMOUNT_SCRIPT = `${PRELUDE}
+return tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+`;

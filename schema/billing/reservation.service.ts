@@ -3,11 +3,19 @@ import type { Types } from "mongoose";
 import { AppError, InsufficientBalanceError } from "../lib/errors.js";
 import { ledger as defaultLedger, type LedgerService } from "../ledger/ledger.service.js";
 import { RedisScript } from "../lib/redis-script.js";
-import { RELEASE_SCRIPT, RESERVE_SCRIPT, TOTAL_SCRIPT } from "./reservation.scripts.js";
+import {
+  CALL_AMOUNT_SCRIPT,
+  RELEASE_SCRIPT,
+  RESERVE_SCRIPT,
+  TOTAL_SCRIPT,
+  TOUCH_SCRIPT,
+} from "./reservation.scripts.js";
 
 const reserveScript = new RedisScript(RESERVE_SCRIPT, 4);
 const releaseScript = new RedisScript(RELEASE_SCRIPT, 4);
 const totalScript = new RedisScript(TOTAL_SCRIPT, 4);
+const touchScript = new RedisScript(TOUCH_SCRIPT, 4);
+const callAmountScript = new RedisScript(CALL_AMOUNT_SCRIPT, 4);
 
 export interface ReserveInput {
   accountId: Types.ObjectId;
@@ -65,6 +73,19 @@ export class ReservationService {
       status: 503,
       retryable: true,
     });
+  }
+
+  /**
+   * Keeps a live call's reservation from lapsing for another `ttlMs`, without adding money.
+   * Returns false when the call holds no reservation any more.
+   */
+  async touch(accountId: Types.ObjectId, callKey: string, ttlMs: number): Promise<boolean> {
+    return Number(await touchScript.run(this.redis, keys(accountId), [callKey, ttlMs])) === 1;
+  }
+
+  /** Micro-dollars this call holds right now (0 when none or lapsed). */
+  async heldByCall(accountId: Types.ObjectId, callKey: string): Promise<number> {
+    return Number(await callAmountScript.run(this.redis, keys(accountId), [callKey]));
   }
 
   /** Drops the call's reservation; pass the seq of its ledger charge once it is written. */

@@ -73,6 +73,12 @@ export class InsufficientBalanceError extends AppError {
   }
 }
 
+export class CallNotFoundError extends AppError {
+  constructor() {
+    super("CALL_NOT_FOUND", "No call with this CallSid", { status: 404 });
+  }
+}
+
 export class IdempotencyConflictError extends AppError {
   constructor(reference: string) {
     super("IDEMPOTENCY_CONFLICT", `Reference "${reference}" was already used for a different movement`, {

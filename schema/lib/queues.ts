@@ -1,3 +1,5 @@
+import type { EndedReason } from "../models/call.model.js";
+
 /** Queue names and job ids shared by the web process (producer) and the media worker. */
 export const CALL_EVENTS_QUEUE = "call-events";
 
@@ -15,4 +17,30 @@ export interface CallCreatedJob {
   callId: string;
   accountId: string;
   agentId: string;
+}
+
+/** Closes out a call's billing; its job id is closeOutJobId(callId), whoever triggers it. */
+export const CALL_CLOSEOUT_JOB = "call.closeout";
+
+export function closeOutJobId(callId: string): string {
+  return callJobId("call-closeout", callId);
+}
+
+/** Who noticed that the call ended. */
+export type CloseOutSource = "stream" | "status-callback" | "sweeper";
+
+/**
+ * The facts of a call's end. The first trigger's job wins (same job id), so these facts are
+ * decided once; the close-out derives the charge from them deterministically, so a retry
+ * computes the same charge.
+ */
+export interface CallCloseOutJob {
+  callId: string;
+  status: "completed" | "failed";
+  endedReason: EndedReason;
+  /** ISO 8601. */
+  endedAt: string;
+  /** Connected (streamed) time in milliseconds; 0 when the call never connected. */
+  connectedMs: number;
+  source: CloseOutSource;
 }

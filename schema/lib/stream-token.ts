@@ -1,6 +1,12 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 /**
+ * Development default shared by the web process (which signs) and the media worker (which
+ * verifies), so both agree without setup. Production refuses it: both configs require the env var.
+ */
+export const DEV_STREAM_TOKEN_SECRET = "dev-only-stream-token-secret-change-me";
+
+/**
  * The short-lived token that /inbound_call puts in the TwiML <Parameter>s and the media worker
  * checks: HMAC-SHA256 over the call id and an expiry, so a stream can only attach to its own call.
  * Format: "v1.<expiresAtUnixSeconds>.<base64url signature>".

@@ -4,6 +4,39 @@ import { Schema, model, type InferSchemaType, type HydratedDocument, Types } fro
 export const CALL_STATUSES = ["ringing", "in-progress", "completed", "failed"] as const;
 export type CallStatus = (typeof CALL_STATUSES)[number];
 
+/**
+ * Why a call ended. `completed` calls: caller-hangup (Twilio sent `stop`), agent-ended,
+ * max-duration, insufficient-balance. `failed` calls: stream-error (the socket broke or
+ * misbehaved), stream-lost (the worker vanished; closed by the status callback or the sweeper),
+ * not-connected (no stream ever started), worker-shutdown, worker-error (the worker could no longer
+ * bill the call, e.g. Redis unreachable).
+ */
+export const ENDED_REASONS = [
+  "caller-hangup",
+  "agent-ended",
+  "max-duration",
+  "insufficient-balance",
+  "stream-error",
+  "stream-lost",
+  "not-connected",
+  "worker-shutdown",
+  "worker-error",
+] as const;
+export type EndedReason = (typeof ENDED_REASONS)[number];
+
+/** The status a call ends with for each reason. */
+export function endedStatus(reason: EndedReason): "completed" | "failed" {
+  switch (reason) {
+    case "caller-hangup":
+    case "agent-ended":
+    case "max-duration":
+    case "insufficient-balance":
+      return "completed";
+    default:
+      return "failed";
+  }
+}
+
 /** Caller identities are stored as Twilio sends them (E.164, anonymous, client:, sip:). */
 export const MAX_IDENTITY_LENGTH = 256;
 
@@ -33,7 +66,7 @@ const callSchema = new Schema(
     startedAt: { type: Date, required: true },
     answeredAt: { type: Date, default: null },
     endedAt: { type: Date, default: null },
-    endedReason: { type: String, default: null },
+    endedReason: { type: String, enum: [...ENDED_REASONS, null], default: null },
     /** Filled from the call's single ledger charge, which is the source of truth. */
     billedSeconds: { type: Number, default: 0 },
     costMicros: { type: Number, default: 0 },

@@ -1,0 +1,26 @@
+import { Router } from "@koa/router";
+import type { ApiKeyService } from "../auth/api-key.service.js";
+import { assertFormContentType, parseForm, readBody } from "../lib/form-body.js";
+import { parseCallStatusParams } from "./call-status.params.js";
+import type { CallStatusService } from "./call-status.service.js";
+import { authenticateWebhook, type WebhookAuthConfig } from "./webhook-auth.js";
+
+export interface CallStatusRoutesDeps {
+  config: WebhookAuthConfig & { maxBodyBytes: number };
+  apiKeys: ApiKeyService;
+  callStatus: CallStatusService;
+}
+
+/** POST /call_status: Twilio's call status callback, signed like /inbound_call. */
+export function callStatusRoutes(deps: CallStatusRoutesDeps): Router {
+  const router = new Router();
+  router.post("/call_status", async (ctx) => {
+    assertFormContentType(ctx.get("content-type"));
+    const body = parseForm(await readBody(ctx.req, deps.config.maxBodyBytes));
+    const caller = await authenticateWebhook(ctx, body, deps.config, deps.apiKeys);
+    const result = await deps.callStatus.handle(parseCallStatusParams(body), caller);
+    ctx.status = 200;
+    ctx.body = { success: true, callId: result.callId, outcome: result.outcome };
+  });
+  return router;
+}

@@ -1,0 +1,41 @@
+import type { Types } from "mongoose";
+import type { CallRecoveryService, RecoveryOutcome } from "../../schema/billing/call-recovery.service.js";
+import { CallNotFoundError } from "../../schema/lib/errors.js";
+import type { Logger } from "../../schema/lib/logger.js";
+import { CallModel, callIdForSid, type Call } from "../../schema/models/call.model.js";
+import { FINAL_STATUSES, type CallStatusParams } from "./call-status.params.js";
+import type { WebhookCaller } from "./inbound-call.service.js";
+
+export interface CallStatusResult {
+  callId: string;
+  /** "ignored": not a final status; otherwise what recovery did (most often "already-ended"). */
+  outcome: RecoveryOutcome | "ignored";
+}
+
+/**
+ * Twilio's status callbacks. The media session normally closes a call out itself; a final
+ * callback closes out a call whose stream never reported its end (worker died, socket lost), or
+ * that never streamed at all. A callback for a call whose session is still alive is noted and
+ * left to the session.
+ */
+export class CallStatusService {
+  constructor(
+    private readonly recovery: CallRecoveryService,
+    private readonly logger: Logger,
+  ) {}
+
+  async handle(params: CallStatusParams, caller: WebhookCaller): Promise<CallStatusResult> {
+    // By id, derived from the CallSid: the one lookup FerretDB answers without a scan.
+    const call = await CallModel.findById(callIdForSid(params.callSid)).lean<Call & { _id: Types.ObjectId }>();
+    const scope = caller.kind === "key" && caller.principal.kind === "account" ? caller.principal.accountId : null;
+    if (!call || call.callSid !== params.callSid || (scope && !call.accountId.equals(scope))) throw new CallNotFoundError();
+    const callId = String(call._id);
+    if (!FINAL_STATUSES.has(params.callStatus)) return { callId, outcome: "ignored" };
+    const outcome = await this.recovery.recover(call, {
+      source: "status-callback",
+      twilioSeconds: params.callStatus === "completed" ? params.callDuration : null,
+    });
+    this.logger.info({ callId, callStatus: params.callStatus, callDuration: params.callDuration, outcome }, "call status received");
+    return { callId, outcome };
+  }
+}

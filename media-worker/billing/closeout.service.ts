@@ -1,0 +1,101 @@
+import type { Types } from "mongoose";
+import type { OpenCalls } from "../../schema/billing/open-calls.js";
+import type { ReservationService } from "../../schema/billing/reservation.service.js";
+import { ledger as defaultLedger, type LedgerEntryRecord, type LedgerService } from "../../schema/ledger/ledger.service.js";
+import { IdempotencyConflictError } from "../../schema/lib/errors.js";
+import type { Logger } from "../../schema/lib/logger.js";
+import { formatUsd } from "../../schema/lib/money.js";
+import { serializedWrite } from "../../schema/lib/write-gate.js";
+import type { CallCloseOutJob } from "../../schema/lib/queues.js";
+import { DEFAULT_RATE_PER_MINUTE_MICROS, billedSeconds, costMicros } from "../../schema/lib/rating.js";
+import { AccountModel } from "../../schema/models/account.model.js";
+import { CallModel, type Call } from "../../schema/models/call.model.js";
+
+type StoredCall = Call & { _id: Types.ObjectId };
+
+export interface CloseOutResult {
+  outcome: "closed" | "unknown-call";
+  billedSeconds: number;
+  costMicros: number;
+  /** Seq of the call's charge in the ledger, null when nothing was charged. */
+  chargeSeq: number | null;
+}
+
+/**
+ * Seconds behind the charge that stands. Normally what this run computed; when an earlier run
+ * charged other figures (the rate changed since), what that run recorded, else an estimate.
+ */
+function chargedSeconds(call: StoredCall, charged: number, seconds: number, cost: number, rate: number): number {
+  if (charged === cost) return seconds;
+  if (call.costMicros === charged && call.billedSeconds > 0) return call.billedSeconds;
+  return rate > 0 ? Math.round((charged * 60) / rate) : seconds;
+}
+
+/** The ledger reference of a call's one charge: unique per account, so it is written once. */
+export const chargeReference = (callId: string): string => `call:${callId}`;
+
+/**
+ * Closes out a call's billing. Every step is idempotent, so a retry, a duplicate or a run killed
+ * half-way converges on the same state: (1) the charge is appended under the call's unique ledger
+ * reference, the single source of truth; (2) the call record takes its end and its billed
+ * seconds and cost from that charge; (3) the call's reservation is released, after the charge,
+ * and the sweeper stops watching the call.
+ */
+export class CloseOutService {
+  constructor(
+    private readonly reservations: ReservationService,
+    private readonly openCalls: OpenCalls,
+    private readonly log: Logger,
+    private readonly ledger: LedgerService = defaultLedger,
+  ) {}
+
+  async closeOut(job: CallCloseOutJob): Promise<CloseOutResult> {
+    const call = await CallModel.findById(job.callId).lean<StoredCall>();
+    if (!call) {
+      this.log.warn({ callId: job.callId }, "close-out for an unknown call ignored");
+      return { outcome: "unknown-call", billedSeconds: 0, costMicros: 0, chargeSeq: null };
+    }
+    const account = await AccountModel.findById(call.accountId, { ratePerMinuteMicros: 1 }).lean();
+    const rate = account?.ratePerMinuteMicros ?? DEFAULT_RATE_PER_MINUTE_MICROS;
+    // A call that never connected costs nothing, whatever a trigger reported.
+    const seconds = call.answeredAt ? billedSeconds(job.connectedMs) : 0;
+    const cost = costMicros(seconds, rate);
+
+    const charge = await this.charge(call, seconds, cost, rate);
+    const billed = charge ? { billedSeconds: chargedSeconds(call, -charge.amountMicros, seconds, cost, rate), costMicros: -charge.amountMicros } : { billedSeconds: 0, costMicros: 0 };
+    // The first close-out decides how the call ended; a later one only re-derives the bill.
+    const end = call.endedAt ? {} : { status: job.status, endedAt: new Date(job.endedAt), endedReason: job.endedReason };
+    await serializedWrite(() => CallModel.updateOne({ _id: call._id }, { $set: { ...end, ...billed } }));
+    await this.reservations.release(call.accountId, call.callSid, charge?.seq ?? 0);
+    await this.openCalls.forget(job.callId);
+    this.log.info(
+      { callId: job.callId, source: job.source, reason: job.endedReason, connectedMs: job.connectedMs, ...billed },
+      "call closed out",
+    );
+    return { outcome: "closed", ...billed, chargeSeq: charge?.seq ?? null };
+  }
+
+  private async charge(call: StoredCall, seconds: number, cost: number, rate: number): Promise<LedgerEntryRecord | null> {
+    const reference = chargeReference(String(call._id));
+    // Only answered calls are ever charged (answeredAt is never unset), so an unanswered call
+    // needs no ledger lookup, which would scan on FerretDB.
+    if (cost === 0) return call.answeredAt ? this.ledger.findByReference(call.accountId, reference) : null;
+    try {
+      const { entry } = await this.ledger.append({
+        accountId: call.accountId,
+        kind: "call_charge",
+        reference,
+        amountMicros: -cost,
+        floorMicros: null,
+        callId: call._id,
+        note: `${seconds} s at ${formatUsd(rate)}/min`,
+      });
+      return entry;
+    } catch (err) {
+      if (!(err instanceof IdempotencyConflictError)) throw err;
+      // Charged before with other figures (the rate changed between attempts): that charge stands.
+      this.log.warn({ callId: String(call._id) }, "call already charged with different figures; keeping the first charge");
+      return this.ledger.findByReference(call.accountId, reference);
+    }
+  }
+}

@@ -1,0 +1,45 @@
+// Entry point of the `worker` process: wires config, database, Redis and the media server.
+import "reflect-metadata";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { connectDatabase, disconnectDatabase } from "../schema/db.js";
+import { ConfigError } from "../schema/lib/config-error.js";
+import { createLogger } from "../schema/lib/logger.js";
+import { CALL_EVENTS_QUEUE } from "../schema/lib/queues.js";
+import { loadMediaConfig } from "./config.js";
+import { createMediaServer } from "./server.js";
+
+let config;
+try {
+  config = loadMediaConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(`Configuration error: ${err.message}`);
+    process.exit(1);
+  }
+  throw err;
+}
+const logger = createLogger({ name: "worker", level: config.logLevel, redactPii: config.redactPii });
+if (!config.twilioAuthToken) logger.warn("TWILIO_AUTH_TOKEN unset: stream signatures are not checked and calls cannot be hung up through Twilio");
+
+await connectDatabase(config.mongodbUri);
+// The worker queues commands through short Redis blips rather than fail a call's close-out.
+const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+redis.on("error", (err) => logger.error({ err: err.message }, "redis error"));
+const queue = new Queue(CALL_EVENTS_QUEUE, { connection: redis });
+const media = createMediaServer({ config, logger, redis, queue });
+await media.listen();
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal, liveCalls: media.liveCalls }, "worker shutting down");
+  await media.close();
+  await queue.close();
+  await redis.quit();
+  await disconnectDatabase();
+  process.exit(0);
+}
+process.once("SIGTERM", () => void shutdown("SIGTERM"));
+process.once("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,186 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import twilio from "twilio";
+import { WebSocketServer, type WebSocket } from "ws";
+import { CallLiveness } from "../schema/billing/call-liveness.js";
+import { CallRecoveryService } from "../schema/billing/call-recovery.service.js";
+import { OpenCalls } from "../schema/billing/open-calls.js";
+import { ReservationService } from "../schema/billing/reservation.service.js";
+import type { Logger } from "../schema/lib/logger.js";
+import { startCallEventsWorker } from "./billing/call-events.worker.js";
+import { CloseOutService } from "./billing/closeout.service.js";
+import { Sweeper } from "./billing/sweeper.js";
+import type { MediaConfig } from "./config.js";
+import { engineFactory } from "./engines/registry.js";
+import { MediaSession, POLICY_VIOLATION, type SessionDeps } from "./session/media-session.js";
+import { SessionRegistry } from "./session/session-registry.js";
+import { TwilioRestClient } from "./twilio/twilio-rest.client.js";
+
+export interface MediaServerDeps {
+  config: MediaConfig;
+  logger: Logger;
+  /** Command connection (claims, heartbeats, reservations); the caller owns and closes it. */
+  redis: Redis;
+  /** Producer for close-out jobs; the caller owns and closes it. */
+  queue: Queue;
+}
+
+export interface MediaServer {
+  /** Starts listening and the background work (close-out worker, heartbeats, sweeper). Resolves to the port. */
+  listen(port?: number, host?: string): Promise<number>;
+  readonly port: number;
+  /** Sessions of calls in progress. */
+  readonly liveCalls: number;
+  readonly closeOuts: CloseOutService;
+  readonly sweeper: Sweeper;
+  /**
+   * Stops taking streams, lets live calls go on for up to `drainMs` (default SHUTDOWN_DRAIN_MS),
+   * then ends the rest (`worker-shutdown`: hung up and billed), and stops the background work.
+   */
+  close(opts?: { drainMs?: number }): Promise<void>;
+}
+
+const CALL_PATH = /^\/([0-9a-f]{24})$/;
+
+/** Heartbeat TTL: three missed beats mean the session is gone. */
+export const heartbeatTtl = (config: MediaConfig): number => config.heartbeatIntervalMs * 3;
+
+/** A live call's reservation outlives a dead worker until the sweeper has surely charged the call. */
+const reservationTtl = (config: MediaConfig): number =>
+  Math.max(120_000, 4 * (heartbeatTtl(config) + config.sweepIntervalMs));
+
+/** The stream URL Twilio signed: the public base plus the path, without any query string. */
+function signedUrl(config: MediaConfig, req: IncomingMessage): string {
+  return config.mediaPublicUrl + (req.url ?? "/");
+}
+
+/** Builds the media worker: a `ws` server for Twilio Media Streams plus its billing workers. */
+export function createMediaServer(deps: MediaServerDeps): MediaServer {
+  const { config, logger } = deps;
+  const liveness = new CallLiveness(deps.redis);
+  const reservations = new ReservationService(deps.redis);
+  const openCalls = new OpenCalls(deps.redis);
+  const closeOuts = new CloseOutService(reservations, openCalls, logger.child({ component: "closeout" }));
+  const recovery = new CallRecoveryService(liveness, deps.queue, logger.child({ component: "recovery" }));
+  const hbTtl = heartbeatTtl(config);
+  const registry = new SessionRegistry({
+    liveness,
+    reservations,
+    log: logger,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    heartbeatTtlMs: hbTtl,
+    reservationTtlMs: reservationTtl(config),
+    idleTimeoutMs: config.streamIdleTimeoutMs,
+  });
+  const sweeper = new Sweeper({
+    redis: deps.redis,
+    openCalls,
+    liveness,
+    recovery,
+    log: logger.child({ component: "sweeper" }),
+    intervalMs: config.sweepIntervalMs,
+    heartbeatTtlMs: hbTtl,
+    ringingTimeoutMs: config.ringingTimeoutSeconds * 1000,
+  });
+  const sessionDeps: SessionDeps = {
+    config,
+    log: logger,
+    liveness,
+    reservations,
+    queue: deps.queue,
+    twilio: new TwilioRestClient({
+      baseUrl: config.twilioApiBaseUrl,
+      accountSid: config.twilioAccountSid,
+      authToken: config.twilioAuthToken,
+    }),
+    engines: engineFactory(),
+    registry,
+    heartbeatTtlMs: hbTtl,
+    reservationTtlMs: reservationTtl(config),
+    idleTimeoutMs: config.streamIdleTimeoutMs,
+  };
+
+  const http: Server = createServer((req, res) => {
+    if (req.method === "GET" && req.url === "/healthz") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ status: "ok", liveCalls: registry.size }));
+      return;
+    }
+    res.writeHead(426, { "content-type": "application/json" });
+    res.end(JSON.stringify({ success: false, error: "Connect with a Twilio Media Stream WebSocket", code: "UPGRADE_REQUIRED" }));
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes, perMessageDeflate: false });
+  let accepting = true;
+
+  http.on("upgrade", (req, socket, head) => {
+    if (!accepting) {
+      socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n");
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => onStream(ws, req));
+  });
+
+  function onStream(ws: WebSocket, req: IncomingMessage): void {
+    const callId = CALL_PATH.exec(req.url ?? "")?.[1];
+    if (!callId) return refuse(ws, "bad-path");
+    if (config.twilioAuthToken) {
+      const signature = req.headers["x-twilio-signature"];
+      const valid =
+        typeof signature === "string" && twilio.validateRequest(config.twilioAuthToken, signature, signedUrl(config, req), {});
+      if (!valid) return refuse(ws, "bad-signature", callId);
+    }
+    new MediaSession(ws, callId, sessionDeps).attach();
+  }
+
+  function refuse(ws: WebSocket, reason: string, callId?: string): void {
+    logger.warn({ reason, callId }, "stream refused");
+    ws.close(POLICY_VIOLATION, reason);
+  }
+
+  let worker: Worker | null = null;
+  let workerConnection: Redis | null = null;
+  let port = 0;
+
+  return {
+    get port() {
+      return port;
+    },
+    get liveCalls() {
+      return registry.size;
+    },
+    closeOuts,
+    sweeper,
+
+    async listen(listenPort = config.port, host?: string) {
+      await new Promise<void>((resolve, reject) => {
+        http.once("error", reject);
+        http.listen(listenPort, host, () => resolve());
+      });
+      port = (http.address() as AddressInfo).port;
+      workerConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+      worker = startCallEventsWorker({ connection: workerConnection, closeOuts, openCalls, concurrency: config.closeOutConcurrency, log: logger });
+      registry.start();
+      sweeper.start();
+      logger.info({ port }, "media worker listening");
+      return port;
+    },
+
+    async close(opts = {}) {
+      accepting = false;
+      await registry.drain(opts.drainMs ?? config.shutdownDrainMs);
+      await registry.endAll("worker-shutdown");
+      registry.stop();
+      for (const ws of wss.clients) ws.close(1001, "worker shutting down");
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+      await sweeper.stop();
+      await worker?.close();
+      workerConnection?.disconnect();
+      wss.close();
+    },
+  };
+}

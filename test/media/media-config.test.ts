@@ -1,0 +1,48 @@
+import { expect } from "chai";
+import { loadMediaConfig } from "../../media-worker/config.js";
+import { loadApiConfig } from "../../api/config.js";
+
+describe("media worker config", () => {
+  const base = { MONGODB_URI: "mongodb://x/y", REDIS_URL: "redis://x" };
+
+  it("when only the services are given, then development defaults apply and match the web process", () => {
+    const c = loadMediaConfig(base);
+    expect(c).to.deep.include({
+      port: 3001,
+      mediaPublicUrl: "ws://localhost:3001",
+      twilioApiBaseUrl: "https://api.twilio.com",
+      reservationChunkSeconds: 30,
+      streamTokenTtlSeconds: 300,
+    });
+    expect(c.streamTokenSecret).to.equal(loadApiConfig(base).streamTokenSecret);
+  });
+
+  it("when web and worker share PORT, then MEDIA_PORT wins and PORT is the web's", () => {
+    expect(loadMediaConfig({ ...base, PORT: "3000" }).port).to.equal(3001);
+    expect(loadMediaConfig({ ...base, PORT: "3000", MEDIA_PORT: "4001" }).port).to.equal(4001);
+  });
+
+  it("when the worker runs as its own app, then it listens on PORT", () => {
+    expect(loadMediaConfig({ ...base, PORT: "5123", MEDIA_WORKER_STANDALONE: "true" }).port).to.equal(5123);
+    expect(loadMediaConfig({ ...base, PORT: "5123", MEDIA_WORKER_STANDALONE: "true", MEDIA_PORT: "4001" }).port).to.equal(4001);
+  });
+
+  it("when it runs in a Heroku web dyno, then it is its own app and listens on PORT", () => {
+    expect(loadMediaConfig({ ...base, PORT: "5123", DYNO: "web.1" }).port).to.equal(5123);
+    expect(loadMediaConfig({ ...base, PORT: "5123", DYNO: "worker.1" }).port).to.equal(3001);
+    expect(loadMediaConfig({ ...base, PORT: "5123", DYNO: "web.1", MEDIA_WORKER_STANDALONE: "false" }).port).to.equal(3001);
+  });
+
+  it("when production lacks the stream secret, then the error names it", () => {
+    expect(() => loadMediaConfig({ ...base, NODE_ENV: "production" })).to.throw(/STREAM_TOKEN_SECRET/);
+  });
+
+  it("when a value is malformed, then the error names the variable", () => {
+    expect(() => loadMediaConfig({ ...base, MEDIA_PUBLIC_URL: "https://m" })).to.throw(/MEDIA_PUBLIC_URL/);
+    expect(() => loadMediaConfig({ ...base, TWILIO_API_BASE_URL: "ftp://x" })).to.throw(/TWILIO_API_BASE_URL/);
+    expect(() => loadMediaConfig({ ...base, TWILIO_ACCOUNT_SID: "AC123" })).to.throw(/TWILIO_ACCOUNT_SID/);
+    expect(() => loadMediaConfig({ ...base, RESERVATION_CHUNK_SECONDS: "0" })).to.throw(/RESERVATION_CHUNK_SECONDS/);
+    expect(() => loadMediaConfig({ ...base, MEDIA_WORKER_STANDALONE: "maybe", PORT: "1" })).to.throw(/MEDIA_WORKER_STANDALONE/);
+    expect(() => loadMediaConfig({ REDIS_URL: "redis://x" })).to.throw(/MONGODB_URI/);
+  });
+});

@@ -1,0 +1,179 @@
+import { expect } from "chai";
+import { renderTones, toFramePayloads } from "../../media-worker/audio/tone.js";
+import { TwilioStreamClient, type StreamClientOptions } from "../../media-worker/simulator/stream-client.js";
+import { admitCall, openStream, randomSid, reachableStreamUrl, type AdmittedCall } from "../../media-worker/simulator/simulate-call.js";
+import { CallLiveness } from "../../schema/billing/call-liveness.js";
+import { signStreamToken } from "../../schema/lib/stream-token.js";
+import { CallModel } from "../../schema/models/call.model.js";
+import { startTestApp, TEST_AUTH_TOKEN, type TestApp } from "../helpers/app.js";
+import { FakeTwilioRest } from "../helpers/fake-twilio.js";
+import { createFixture, type Fixture } from "../helpers/fixtures.js";
+import { chargesFor, reservations, simulatorTarget, startTestMedia, waitFor, waitForClosedCall, type TestMedia } from "../helpers/media.js";
+
+const TONE = toFramePayloads(renderTones([{ hz: 350, ms: 200 }]));
+
+describe("media worker: stream authentication", function () {
+  this.timeout(20_000);
+  let t: TestApp;
+  let media: TestMedia;
+  let twilioRest: FakeTwilioRest;
+  let fx: Fixture;
+
+  before(async () => {
+    twilioRest = await FakeTwilioRest.start(TEST_AUTH_TOKEN);
+    t = await startTestApp();
+    media = await startTestMedia(twilioRest.url);
+  });
+  after(async () => {
+    await media.close();
+    await t.close();
+    await twilioRest.close();
+  });
+  beforeEach(async () => {
+    fx = await createFixture({ balanceMicros: 5_000_000 });
+  });
+
+  const admit = () => admitCall(simulatorTarget(t, media), { to: fx.number });
+
+  /** Connects as Twilio would for `call`, with any part overridden. */
+  async function connect(call: AdmittedCall, over: Partial<StreamClientOptions> = {}) {
+    const client = await TwilioStreamClient.connect({
+      url: reachableStreamUrl(call.twiml.url, media.mediaUrl),
+      signedUrl: call.twiml.url,
+      authToken: TEST_AUTH_TOKEN,
+      callSid: call.callSid,
+      accountSid: call.accountSid,
+      customParameters: call.twiml.params,
+      ...over,
+    });
+    client.sendConnected();
+    client.sendStart();
+    for (const p of TONE) client.sendMedia(p);
+    return client;
+  }
+
+  /** The stream was closed with 1008 and the call is exactly as /inbound_call left it. */
+  async function expectRefusedAndUntouched(client: TwilioStreamClient, call: AdmittedCall) {
+    const close = await client.closed;
+    expect(close.code).to.equal(1008);
+    expect(client.received).to.deep.equal([]);
+    const stored = await CallModel.findById(call.callId).lean();
+    expect(stored).to.include({ status: "ringing", answeredAt: null, endedAt: null, billedSeconds: 0 });
+    expect(await chargesFor(call.callId)).to.have.length(0);
+    expect(await reservations(media.redis).heldByCall(fx.accountId, call.callSid)).to.equal(150_000);
+    expect(await new CallLiveness(media.redis).owner(call.callId)).to.equal(null);
+    expect(twilioRest.hangUpsFor(call.callSid)).to.have.length(0);
+  }
+
+  /** A refused attempt must not stop the genuine stream from working afterwards. */
+  async function expectGenuineStreamWorks(call: AdmittedCall) {
+    const client = await openStream(simulatorTarget(t, media), call, { mediaUrl: media.mediaUrl });
+    for (const p of TONE) client.sendMedia(p);
+    await waitFor("echo", async () => client.received.length > TONE.length);
+    client.sendStop();
+    await client.closed;
+    expect((await waitForClosedCall(call.callId)).endedReason).to.equal("caller-hangup");
+  }
+
+  it("when the token's signature is wrong, then the stream is refused and nothing changes", async () => {
+    const call = await admit();
+    const token = call.twiml.params.token!;
+    const forged = token.slice(0, -2) + (token.endsWith("AA") ? "BB" : "AA");
+    await expectRefusedAndUntouched(await connect(call, { customParameters: { ...call.twiml.params, token: forged } }), call);
+    await expectGenuineStreamWorks(call);
+  });
+
+  it("when the token is missing or not a token, then the stream is refused", async () => {
+    const call = await admit();
+    const { token: _omit, ...noToken } = call.twiml.params;
+    await expectRefusedAndUntouched(await connect(call, { customParameters: noToken }), call);
+    await expectRefusedAndUntouched(await connect(call, { customParameters: { ...call.twiml.params, token: "letmein" } }), call);
+  });
+
+  it("when the token has expired, then the stream is refused", async () => {
+    const call = await admit();
+    const expired = signStreamToken(media.config.streamTokenSecret, call.callId, Math.floor(Date.now() / 1000) - 1);
+    await expectRefusedAndUntouched(await connect(call, { customParameters: { ...call.twiml.params, token: expired } }), call);
+  });
+
+  it("when the token belongs to another call, then the stream is refused", async () => {
+    const call = await admit();
+    const other = await admit();
+    // Another call's complete parameters on this call's URL.
+    await expectRefusedAndUntouched(await connect(call, { customParameters: other.twiml.params }), call);
+    // This call's id with another call's token.
+    await expectRefusedAndUntouched(await connect(call, { customParameters: { ...call.twiml.params, token: other.twiml.params.token! } }), call);
+    expect(await CallModel.findById(other.callId).lean()).to.include({ status: "ringing" });
+  });
+
+  it("when the start reports another CallSid, then the stream is refused", async () => {
+    const call = await admit();
+    await expectRefusedAndUntouched(await connect(call, { callSid: randomSid("CA") }), call);
+  });
+
+  it("when the upgrade's X-Twilio-Signature is missing or wrong, then the stream is refused", async () => {
+    const call = await admit();
+    await expectRefusedAndUntouched(await connect(call, { authToken: null }), call);
+    await expectRefusedAndUntouched(await connect(call, { authToken: "not-the-auth-token-000000" }), call);
+    // Signed for another URL (another call's stream URL).
+    const other = await admit();
+    await expectRefusedAndUntouched(await connect(call, { signedUrl: other.twiml.url }), call);
+  });
+
+  it("when a token is replayed after its stream started, then the replay is refused and the call goes on", async () => {
+    const call = await admit();
+    const genuine = await openStream(simulatorTarget(t, media), call, { mediaUrl: media.mediaUrl });
+    await waitFor("call in progress", () => CallModel.findOne({ _id: call.callId, status: "in-progress" }).lean());
+    const replay = await connect(call);
+    expect((await replay.closed).code).to.equal(1008);
+    expect(replay.received).to.deep.equal([]);
+    for (const p of TONE) genuine.sendMedia(p);
+    await waitFor("echo on the genuine stream", async () => genuine.received.length > TONE.length);
+    genuine.sendStop();
+    await genuine.closed;
+    await waitForClosedCall(call.callId);
+    // And once the call is over, the token opens nothing.
+    const late = await connect(call);
+    expect((await late.closed).code).to.equal(1008);
+    expect(await chargesFor(call.callId)).to.have.length(1);
+  });
+
+  it("when the same token is presented by several sockets at once, then exactly one stream wins", async () => {
+    const call = await admit();
+    const clients = await Promise.all(Array.from({ length: 5 }, () => connect(call)));
+    await waitFor("the losers to be refused", async () => {
+      const closed = await Promise.all(clients.map((c) => Promise.race([c.closed, new Promise((r) => setTimeout(() => r(null), 10))])));
+      return closed.filter(Boolean).length === 4;
+    });
+    const winners = clients.filter((c) => c.isOpen);
+    expect(winners).to.have.length(1);
+    winners[0]!.sendStop();
+    await winners[0]!.closed;
+    await waitForClosedCall(call.callId);
+    expect(await chargesFor(call.callId)).to.have.length(1);
+  });
+
+  it("when the path is not a call, or no start arrives in time, then the socket is closed as a policy violation", async () => {
+    const call = await admit();
+    const badPath = await TwilioStreamClient.connect({
+      url: `${media.mediaUrl}/not-a-call`,
+      signedUrl: "wss://media.example.com/not-a-call",
+      authToken: TEST_AUTH_TOKEN,
+      callSid: call.callSid,
+      accountSid: call.accountSid,
+      customParameters: call.twiml.params,
+    });
+    expect((await badPath.closed).code).to.equal(1008);
+
+    const silent = await TwilioStreamClient.connect({
+      url: reachableStreamUrl(call.twiml.url, media.mediaUrl),
+      signedUrl: call.twiml.url,
+      authToken: TEST_AUTH_TOKEN,
+      callSid: call.callSid,
+      accountSid: call.accountSid,
+      customParameters: call.twiml.params,
+    });
+    silent.sendConnected();
+    await expectRefusedAndUntouched(silent, call);
+  });
+});
