@@ -7,6 +7,7 @@ import { ReservationService } from "../schema/billing/reservation.service.js";
 import type { Logger } from "../schema/lib/logger.js";
 import { ApiKeyService } from "./auth/api-key.service.js";
 import type { ApiConfig } from "./config.js";
+import { createGraphqlApi } from "./graphql/server.js";
 import { healthRoutes } from "./health/health.route.js";
 import { jsonErrors, requestContext } from "./lib/errors.middleware.js";
 import { callStatusRoutes } from "./voice/call-status.route.js";
@@ -27,6 +28,8 @@ export interface App {
   koa: Koa;
   apiKeys: ApiKeyService;
   reservations: ReservationService;
+  /** Stops what the app started itself (Apollo Server); connections passed in stay open. */
+  stop(): Promise<void>;
 }
 
 /** Builds the web process's Koa app; tests start it on port 0. */
@@ -37,6 +40,14 @@ export function createApp(deps: AppDeps): App {
   const recovery = new CallRecoveryService(new CallLiveness(deps.redis), deps.callEvents, deps.logger);
   const callStatus = new CallStatusService(recovery, deps.logger);
 
+  const graphql = createGraphqlApi({
+    config: deps.config.graphql,
+    defaultRatePerMinuteMicros: deps.config.defaultRatePerMinuteMicros,
+    logger: deps.logger,
+    apiKeys,
+    reservations,
+  });
+
   const koa = new Koa({ proxy: true });
   koa.use(requestContext(deps.logger));
   koa.use(jsonErrors());
@@ -44,8 +55,9 @@ export function createApp(deps: AppDeps): App {
     healthRoutes(deps.redis),
     voiceRoutes({ config: deps.config, apiKeys, inboundCalls }),
     callStatusRoutes({ config: deps.config, apiKeys, callStatus }),
+    graphql.router,
   ]) {
     koa.use(router.routes()).use(router.allowedMethods());
   }
-  return { koa, apiKeys, reservations };
+  return { koa, apiKeys, reservations, stop: graphql.stop };
 }

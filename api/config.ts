@@ -29,6 +29,23 @@ export interface ApiConfig {
   maxBodyBytes: number;
   logLevel: string;
   redactPii: boolean;
+  graphql: GraphqlConfig;
+}
+
+/** Limits and switches of the GraphQL admin API at POST /graphql. */
+export interface GraphqlConfig {
+  /** Answer introspection queries (GRAPHQL_INTROSPECTION; default on outside production). */
+  introspection: boolean;
+  /** Serve the Apollo landing page on GET /graphql (GRAPHQL_LANDING_PAGE; default on outside production). */
+  landingPage: boolean;
+  /** Deepest field nesting a query may have, counted in fields from the root (GRAPHQL_MAX_DEPTH). */
+  maxDepth: number;
+  /** Highest estimated cost of one operation; lists cost their page size times their items (GRAPHQL_MAX_COMPLEXITY). */
+  maxComplexity: number;
+  /** Largest `first` a list accepts (GRAPHQL_MAX_PAGE_SIZE). */
+  maxPageSize: number;
+  /** Largest accepted request body, bytes (GRAPHQL_MAX_BODY_BYTES). */
+  maxBodyBytes: number;
 }
 
 export function loadApiConfig(env: Env = process.env): ApiConfig {
@@ -60,6 +77,14 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     maxBodyBytes: int(env, "MAX_BODY_BYTES", 32 * 1024, 1024, 1024 * 1024),
     logLevel: str(env, "LOG_LEVEL", production ? "info" : "debug"),
     redactPii: bool(env, "LOG_REDACT_PII", production),
+    graphql: {
+      introspection: bool(env, "GRAPHQL_INTROSPECTION", !production),
+      landingPage: bool(env, "GRAPHQL_LANDING_PAGE", !production),
+      maxDepth: int(env, "GRAPHQL_MAX_DEPTH", 8, 2, 50),
+      maxComplexity: int(env, "GRAPHQL_MAX_COMPLEXITY", 5_000, 10, 1_000_000),
+      maxPageSize: int(env, "GRAPHQL_MAX_PAGE_SIZE", 100, 1, 1_000),
+      maxBodyBytes: int(env, "GRAPHQL_MAX_BODY_BYTES", 256 * 1024, 1024, 10 * 1024 * 1024),
+    },
   };
 }
 

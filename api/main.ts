@@ -34,9 +34,13 @@ await new Promise<void>((resolve, reject) => {
 });
 redis.on("error", (err) => logger.warn({ err }, "redis connection error"));
 const callEvents = new Queue(CALL_EVENTS_QUEUE, { connection: redis });
-const { koa } = createApp({ config, logger, redis, callEvents });
+const app = createApp({ config, logger, redis, callEvents });
+const { koa } = app;
 const server = koa.listen(config.port, () => {
-  logger.info({ port: config.port, webhook: `${config.publicBaseUrl}/inbound_call` }, "web listening");
+  logger.info(
+    { port: config.port, webhook: `${config.publicBaseUrl}/inbound_call`, graphql: `${config.publicBaseUrl}/graphql` },
+    "web listening",
+  );
 });
 
 let stopping = false;
@@ -44,10 +48,11 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, "web shutting down");
-  // Finish in-flight webhooks; idle keep-alive sockets would otherwise hold the close open.
+  // Finish in-flight requests; idle keep-alive sockets would otherwise hold the close open.
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   await closed;
+  await app.stop();
   await callEvents.close();
   await redis.quit();
   await disconnectDatabase();

@@ -14,8 +14,10 @@ export interface MediaConfig {
    */
   mediaPublicUrl: string;
   streamTokenSecret: string;
-  /** Seconds a stream token stays valid; a call still ringing this long after (+1 min) is swept. */
+  /** Seconds a stream token stays valid (as configured for the web process). */
   streamTokenTtlSeconds: number;
+  /** Seconds after admission when a call that never streamed is closed out (default token TTL + 60). */
+  ringingTimeoutSeconds: number;
   /** Used for the REST hang-up's Basic auth; falls back to the AccountSid in the stream's start. */
   twilioAccountSid: string | undefined;
   /** Checks upgrade signatures and authenticates REST hang-ups; without it neither happens. */
@@ -53,12 +55,14 @@ export interface MediaConfig {
 /**
  * The port to listen on. `npm start` runs the worker beside the web process with one shared
  * environment, where PORT belongs to the web process: so MEDIA_PORT wins, and PORT is used only
- * when MEDIA_WORKER_STANDALONE=true says the worker is its own app (a platform that routes outside
- * traffic only to the process listening on PORT, e.g. a second Heroku app whose `web` runs the worker).
+ * when the worker is its own app, on a platform that routes outside traffic only to the process
+ * listening on PORT. That is said with MEDIA_WORKER_STANDALONE=true, or detected on Heroku: a
+ * worker running in a `web` dyno (DYNO=web.N) is the web process of a second app.
  */
 function listenPort(env: Env): number {
   if (env.MEDIA_PORT?.trim()) return int(env, "MEDIA_PORT", 3001, 0, 65535);
-  if (bool(env, "MEDIA_WORKER_STANDALONE", false) && env.PORT?.trim()) return int(env, "PORT", 3001, 0, 65535);
+  const standalone = bool(env, "MEDIA_WORKER_STANDALONE", /^web\.\d+$/.test(env.DYNO ?? ""));
+  if (standalone && env.PORT?.trim()) return int(env, "PORT", 3001, 0, 65535);
   return 3001;
 }
 
@@ -73,12 +77,14 @@ export function loadMediaConfig(env: Env = process.env): MediaConfig {
   if (twilioAccountSid && !/^AC[0-9a-fA-F]{32}$/.test(twilioAccountSid)) {
     throw new ConfigError("TWILIO_ACCOUNT_SID", "must look like AC followed by 32 hex digits");
   }
+  const streamTokenTtlSeconds = int(env, "STREAM_TOKEN_TTL_SECONDS", 300, 10, 86_400);
   return {
     production,
     port,
     mediaPublicUrl: url(env, "MEDIA_PUBLIC_URL", `ws://localhost:${port}`, ["ws:", "wss:"]),
     streamTokenSecret,
-    streamTokenTtlSeconds: int(env, "STREAM_TOKEN_TTL_SECONDS", 300, 10, 86_400),
+    streamTokenTtlSeconds,
+    ringingTimeoutSeconds: int(env, "RINGING_TIMEOUT_SECONDS", streamTokenTtlSeconds + 60, streamTokenTtlSeconds, 7 * 86_400),
     twilioAccountSid,
     twilioAuthToken: optionalStr(env, "TWILIO_AUTH_TOKEN"),
     twilioApiBaseUrl: url(env, "TWILIO_API_BASE_URL", "https://api.twilio.com", ["http:", "https:"]),

@@ -6,6 +6,7 @@ import twilio from "twilio";
 import { WebSocketServer, type WebSocket } from "ws";
 import { CallLiveness } from "../schema/billing/call-liveness.js";
 import { CallRecoveryService } from "../schema/billing/call-recovery.service.js";
+import { OpenCalls } from "../schema/billing/open-calls.js";
 import { ReservationService } from "../schema/billing/reservation.service.js";
 import type { Logger } from "../schema/lib/logger.js";
 import { startCallEventsWorker } from "./billing/call-events.worker.js";
@@ -60,7 +61,8 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
   const { config, logger } = deps;
   const liveness = new CallLiveness(deps.redis);
   const reservations = new ReservationService(deps.redis);
-  const closeOuts = new CloseOutService(reservations, logger.child({ component: "closeout" }));
+  const openCalls = new OpenCalls(deps.redis);
+  const closeOuts = new CloseOutService(reservations, openCalls, logger.child({ component: "closeout" }));
   const recovery = new CallRecoveryService(liveness, deps.queue, logger.child({ component: "recovery" }));
   const hbTtl = heartbeatTtl(config);
   const registry = new SessionRegistry({
@@ -74,11 +76,13 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
   });
   const sweeper = new Sweeper({
     redis: deps.redis,
+    openCalls,
+    liveness,
     recovery,
     log: logger.child({ component: "sweeper" }),
     intervalMs: config.sweepIntervalMs,
     heartbeatTtlMs: hbTtl,
-    ringingTimeoutMs: (config.streamTokenTtlSeconds + 60) * 1000,
+    ringingTimeoutMs: config.ringingTimeoutSeconds * 1000,
   });
   const sessionDeps: SessionDeps = {
     config,
@@ -156,7 +160,7 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
       });
       port = (http.address() as AddressInfo).port;
       workerConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-      worker = startCallEventsWorker({ connection: workerConnection, closeOuts, concurrency: config.closeOutConcurrency, log: logger });
+      worker = startCallEventsWorker({ connection: workerConnection, closeOuts, openCalls, concurrency: config.closeOutConcurrency, log: logger });
       registry.start();
       sweeper.start();
       logger.info({ port }, "media worker listening");

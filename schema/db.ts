@@ -3,15 +3,24 @@ import { AccountModel } from "./models/account.model.js";
 import { AgentModel } from "./models/agent.model.js";
 import { ApiKeyModel } from "./models/api-key.model.js";
 import { CallModel } from "./models/call.model.js";
-import { LedgerEntryModel } from "./models/ledger-entry.model.js";
+import { LedgerEntryModel, LedgerHeadModel } from "./models/ledger-entry.model.js";
 import { PhoneNumberModel } from "./models/phone-number.model.js";
 
-export const ALL_MODELS = [AccountModel, AgentModel, ApiKeyModel, CallModel, LedgerEntryModel, PhoneNumberModel];
+export const ALL_MODELS = [AccountModel, AgentModel, ApiKeyModel, CallModel, LedgerEntryModel, LedgerHeadModel, PhoneNumberModel];
+
+export interface ConnectOptions {
+  /** Emit the driver's commandStarted events (tests and benchmarks count database round trips). */
+  monitorCommands?: boolean;
+}
 
 /** Connects the process-wide mongoose connection. Fails fast when the server is unreachable. */
-export async function connectDatabase(uri: string): Promise<typeof mongoose> {
+export async function connectDatabase(uri: string, opts: ConnectOptions = {}): Promise<typeof mongoose> {
   mongoose.set("strictQuery", true);
-  return mongoose.connect(uri, { serverSelectionTimeoutMS: 5_000, autoIndex: false });
+  return mongoose.connect(uri, {
+    serverSelectionTimeoutMS: 5_000,
+    autoIndex: false,
+    monitorCommands: opts.monitorCommands ?? false,
+  });
 }
 
 export async function disconnectDatabase(): Promise<void> {

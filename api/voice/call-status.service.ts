@@ -2,7 +2,7 @@ import type { Types } from "mongoose";
 import type { CallRecoveryService, RecoveryOutcome } from "../../schema/billing/call-recovery.service.js";
 import { CallNotFoundError } from "../../schema/lib/errors.js";
 import type { Logger } from "../../schema/lib/logger.js";
-import { CallModel, type Call } from "../../schema/models/call.model.js";
+import { CallModel, callIdForSid, type Call } from "../../schema/models/call.model.js";
 import { FINAL_STATUSES, type CallStatusParams } from "./call-status.params.js";
 import type { WebhookCaller } from "./inbound-call.service.js";
 
@@ -25,9 +25,10 @@ export class CallStatusService {
   ) {}
 
   async handle(params: CallStatusParams, caller: WebhookCaller): Promise<CallStatusResult> {
-    const call = await CallModel.findOne({ callSid: params.callSid }).lean<Call & { _id: Types.ObjectId }>();
+    // By id, derived from the CallSid: the one lookup FerretDB answers without a scan.
+    const call = await CallModel.findById(callIdForSid(params.callSid)).lean<Call & { _id: Types.ObjectId }>();
     const scope = caller.kind === "key" && caller.principal.kind === "account" ? caller.principal.accountId : null;
-    if (!call || (scope && !call.accountId.equals(scope))) throw new CallNotFoundError();
+    if (!call || call.callSid !== params.callSid || (scope && !call.accountId.equals(scope))) throw new CallNotFoundError();
     const callId = String(call._id);
     if (!FINAL_STATUSES.has(params.callStatus)) return { callId, outcome: "ignored" };
     const outcome = await this.recovery.recover(call, {

@@ -7,9 +7,10 @@ import { isDuplicateKeyError } from "../../schema/lib/mongo-errors.js";
 import { CALL_CREATED_JOB, callJobId, type CallCreatedJob } from "../../schema/lib/queues.js";
 import { costMicros } from "../../schema/lib/rating.js";
 import { signStreamToken } from "../../schema/lib/stream-token.js";
-import { CallModel, type Call } from "../../schema/models/call.model.js";
+import { serializedWrite } from "../../schema/lib/write-gate.js";
+import { CallModel, callIdForSid, type Call } from "../../schema/models/call.model.js";
 import type { Principal } from "../auth/principal.js";
-import { resolveAgent } from "./agent-resolver.js";
+import { resolveAgent, type ResolvedAgent } from "./agent-resolver.js";
 import type { InboundCallParams } from "./inbound-call.params.js";
 import { streamTwiml } from "./twiml.js";
 
@@ -43,13 +44,20 @@ export class InboundCallService {
 
   async admit(params: InboundCallParams, caller: WebhookCaller): Promise<InboundCallResult> {
     const scope = caller.kind === "key" && caller.principal.kind === "account" ? caller.principal.accountId : null;
-    const existing = await this.findBySid(params.callSid, scope);
-    if (existing) return this.answer(existing, false);
-
-    const { agent, account } = await resolveAgent(params, scope);
+    // Insert first, look up only on conflict: a first delivery (the common case) costs no read
+    // of the calls collection; a retry is answered from the stored call.
+    let resolved: ResolvedAgent;
+    try {
+      resolved = await resolveAgent(params, scope);
+    } catch (err) {
+      const existing = await this.findBySid(params.callSid, scope);
+      if (existing) return this.answer(existing, false);
+      throw err;
+    }
+    const { agent, account } = resolved;
     if (account.status !== "active") throw new AccountSuspendedError();
 
-    const callId = new Types.ObjectId();
+    const callId = callIdForSid(params.callSid);
     const firstMinute = costMicros(this.config.minBalanceSeconds, account.ratePerMinuteMicros);
     try {
       await this.reservations.reserve({
@@ -68,7 +76,7 @@ export class InboundCallService {
 
     let call: StoredCall;
     try {
-      const doc = await CallModel.create({
+      const doc = await serializedWrite(() => CallModel.create({
         _id: callId,
         callSid: params.callSid,
         accountId: account._id,
@@ -79,13 +87,20 @@ export class InboundCallService {
         externalCallId: params.externalCallId,
         status: "ringing",
         startedAt: new Date(),
-      });
+      }));
       call = doc.toObject() as StoredCall;
     } catch (err) {
-      // A concurrent delivery of this CallSid won the insert; the reservation is shared by key.
-      const raced = isDuplicateKeyError(err) ? await this.findBySid(params.callSid, scope) : null;
-      if (raced) return this.answer(raced, false);
+      // A retry, or a concurrent delivery that won the insert. The reservation is keyed by CallSid
+      // and so shared with that call; it is dropped only if that call is already over.
+      const raced = isDuplicateKeyError(err)
+        ? await this.findBySid(params.callSid, scope).catch(async (lookupErr: unknown) => {
+            await this.reservations.release(account._id, params.callSid);
+            throw lookupErr;
+          })
+        : null;
+      if (raced && (raced.status === "ringing" || raced.status === "in-progress")) return this.answer(raced, false);
       await this.reservations.release(account._id, params.callSid);
+      if (raced) return this.answer(raced, false);
       throw err;
     }
     this.logger.info({ callId: String(callId), agentId: String(agent._id), accountId: String(account._id) }, "call admitted");
@@ -93,7 +108,8 @@ export class InboundCallService {
   }
 
   private async findBySid(callSid: string, scope: Types.ObjectId | null): Promise<StoredCall | null> {
-    const call = await CallModel.findOne({ callSid }).lean<StoredCall>();
+    const call = await CallModel.findById(callIdForSid(callSid)).lean<StoredCall>();
+    if (call && call.callSid !== callSid) throw new Error("call id collision");
     if (call && scope && !call.accountId.equals(scope)) throw new AgentNotFoundError("Call belongs to another account");
     return call;
   }

@@ -1,9 +1,11 @@
 import type { Types } from "mongoose";
+import type { OpenCalls } from "../../schema/billing/open-calls.js";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
 import { ledger as defaultLedger, type LedgerEntryRecord, type LedgerService } from "../../schema/ledger/ledger.service.js";
 import { IdempotencyConflictError } from "../../schema/lib/errors.js";
 import type { Logger } from "../../schema/lib/logger.js";
 import { formatUsd } from "../../schema/lib/money.js";
+import { serializedWrite } from "../../schema/lib/write-gate.js";
 import type { CallCloseOutJob } from "../../schema/lib/queues.js";
 import { DEFAULT_RATE_PER_MINUTE_MICROS, billedSeconds, costMicros } from "../../schema/lib/rating.js";
 import { AccountModel } from "../../schema/models/account.model.js";
@@ -36,11 +38,13 @@ export const chargeReference = (callId: string): string => `call:${callId}`;
  * Closes out a call's billing. Every step is idempotent, so a retry, a duplicate or a run killed
  * half-way converges on the same state: (1) the charge is appended under the call's unique ledger
  * reference, the single source of truth; (2) the call record takes its end and its billed
- * seconds and cost from that charge; (3) the call's reservation is released, after the charge.
+ * seconds and cost from that charge; (3) the call's reservation is released, after the charge,
+ * and the sweeper stops watching the call.
  */
 export class CloseOutService {
   constructor(
     private readonly reservations: ReservationService,
+    private readonly openCalls: OpenCalls,
     private readonly log: Logger,
     private readonly ledger: LedgerService = defaultLedger,
   ) {}
@@ -61,8 +65,9 @@ export class CloseOutService {
     const billed = charge ? { billedSeconds: chargedSeconds(call, -charge.amountMicros, seconds, cost, rate), costMicros: -charge.amountMicros } : { billedSeconds: 0, costMicros: 0 };
     // The first close-out decides how the call ended; a later one only re-derives the bill.
     const end = call.endedAt ? {} : { status: job.status, endedAt: new Date(job.endedAt), endedReason: job.endedReason };
-    await CallModel.updateOne({ _id: call._id }, { $set: { ...end, ...billed } });
+    await serializedWrite(() => CallModel.updateOne({ _id: call._id }, { $set: { ...end, ...billed } }));
     await this.reservations.release(call.accountId, call.callSid, charge?.seq ?? 0);
+    await this.openCalls.forget(job.callId);
     this.log.info(
       { callId: job.callId, source: job.source, reason: job.endedReason, connectedMs: job.connectedMs, ...billed },
       "call closed out",
@@ -72,7 +77,9 @@ export class CloseOutService {
 
   private async charge(call: StoredCall, seconds: number, cost: number, rate: number): Promise<LedgerEntryRecord | null> {
     const reference = chargeReference(String(call._id));
-    if (cost === 0) return this.ledger.findByReference(call.accountId, reference);
+    // Only answered calls are ever charged (answeredAt is never unset), so an unanswered call
+    // needs no ledger lookup, which would scan on FerretDB.
+    if (cost === 0) return call.answeredAt ? this.ledger.findByReference(call.accountId, reference) : null;
     try {
       const { entry } = await this.ledger.append({
         accountId: call.accountId,

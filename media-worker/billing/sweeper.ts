@@ -1,29 +1,39 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Types } from "mongoose";
+import type { CallLiveness } from "../../schema/billing/call-liveness.js";
 import type { CallRecoveryService } from "../../schema/billing/call-recovery.service.js";
+import type { OpenCalls } from "../../schema/billing/open-calls.js";
 import type { Logger } from "../../schema/lib/logger.js";
 import { CallModel } from "../../schema/models/call.model.js";
 
 export interface SweeperOptions {
   redis: Redis;
+  openCalls: OpenCalls;
+  liveness: CallLiveness;
   recovery: CallRecoveryService;
   log: Logger;
   intervalMs: number;
-  /** A live call whose heartbeat is older than this is a candidate. */
+  /** A session silent this long is gone. */
   heartbeatTtlMs: number;
-  /** A call still ringing this long after it was admitted will never stream (its token expired). */
+  /** A call still ringing this long after admission will never stream (its token expired). */
   ringingTimeoutMs: number;
 }
 
 const LOCK_KEY = "c247:sweeper:lock";
 /** Calls looked at per sweep; the next sweep takes the rest. */
 const BATCH = 500;
+/** When a close-out was handed to the queue, look again this much later if it has not landed. */
+const RECHECK_MS = 60_000;
+
+type Candidate = { _id: Types.ObjectId; status: string; startedAt: Date; answeredAt: Date | null; endedAt: Date | null };
 
 /**
  * Periodically closes out calls whose media session went silent (the worker died or lost the
- * socket without closing out) and calls that never streamed. One worker sweeps per interval (a
- * Redis lock), and closing out is idempotent anyway, so overlapping sweeps do no harm.
+ * socket without closing out) and calls that never streamed. It looks only at open calls that
+ * are due (a Redis sorted set), skips live sessions with one pipelined check, and reads each
+ * remaining call by id. One worker sweeps per interval (a Redis lock); closing out is idempotent
+ * anyway, so overlapping sweeps do no harm.
  */
 export class Sweeper {
   private timer: NodeJS.Timeout | null = null;
@@ -47,21 +57,32 @@ export class Sweeper {
     await this.running;
   }
 
-  /** One sweep; returns how many calls were closed out. */
-  async sweep(now = new Date()): Promise<number> {
+  /** One sweep; returns how many calls it closed out. */
+  async sweep(now = Date.now()): Promise<number> {
+    const { openCalls, liveness } = this.opts;
     const locked = await this.opts.redis.set(LOCK_KEY, this.id, "PX", Math.max(50, this.opts.intervalMs - 10), "NX");
     if (locked !== "OK") return 0;
-    const silentSince = new Date(now.getTime() - this.opts.heartbeatTtlMs);
-    const ringingSince = new Date(now.getTime() - this.opts.ringingTimeoutMs);
-    const fields = { _id: 1, answeredAt: 1, endedAt: 1 };
-    type Candidate = { _id: Types.ObjectId; answeredAt: Date | null; endedAt: Date | null };
-    const [live, ringing] = await Promise.all([
-      CallModel.find({ status: "in-progress", answeredAt: { $lt: silentSince } }, fields).limit(BATCH).lean<Candidate[]>(),
-      CallModel.find({ status: "ringing", startedAt: { $lt: ringingSince } }, fields).limit(BATCH).lean<Candidate[]>(),
-    ]);
+    const due = await openCalls.due(now, BATCH);
+    const live = await liveness.areLive(due);
     let closed = 0;
-    for (const call of [...live, ...ringing]) {
-      const outcome = await this.opts.recovery.recover(call, { source: "sweeper", now });
+    for (const [i, callId] of due.entries()) {
+      if (live[i]) {
+        await openCalls.later(callId, now + this.opts.heartbeatTtlMs);
+        continue;
+      }
+      const call = await CallModel.findById(callId, { status: 1, startedAt: 1, answeredAt: 1, endedAt: 1 }).lean<Candidate>();
+      if (!call || call.endedAt) {
+        await openCalls.forget(callId);
+        continue;
+      }
+      const ringingUntil = call.startedAt.getTime() + this.opts.ringingTimeoutMs;
+      if (call.status === "ringing" && ringingUntil > now) {
+        await openCalls.later(callId, ringingUntil);
+        continue;
+      }
+      const outcome = await this.opts.recovery.recover(call, { source: "sweeper", now: new Date(now) });
+      if (outcome === "live") await openCalls.later(callId, now + this.opts.heartbeatTtlMs);
+      else await openCalls.later(callId, now + RECHECK_MS);
       if (outcome.startsWith("closed")) closed++;
     }
     if (closed > 0) this.opts.log.info({ closed }, "sweeper closed out calls");

@@ -1,3 +1,4 @@
+import { serializedWrite } from "../../schema/lib/write-gate.js";
 import { FRAME_MS } from "../audio/mulaw.js";
 import { CallModel, MAX_TURN_CHARS, MAX_TURNS, type TranscriptKind, type TranscriptRole } from "../../schema/models/call.model.js";
 import type { EngineUsage, TurnInput } from "../engines/voice-engine.js";
@@ -94,6 +95,7 @@ export class CallRecorder {
   }
 
   async save(callId: string, frames: { framesIn: number }): Promise<void> {
-    await CallModel.updateOne({ _id: callId }, { $set: { transcript: this.transcript(), usage: this.summary(frames) } });
+    const update = { $set: { transcript: this.transcript(), usage: this.summary(frames) } };
+    await serializedWrite(() => CallModel.updateOne({ _id: callId }, update));
   }
 }

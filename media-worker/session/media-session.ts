@@ -8,6 +8,7 @@ import type { ReservationService } from "../../schema/billing/reservation.servic
 import { InsufficientBalanceError } from "../../schema/lib/errors.js";
 import type { Logger } from "../../schema/lib/logger.js";
 import { costMicros } from "../../schema/lib/rating.js";
+import { serializedWrite } from "../../schema/lib/write-gate.js";
 import { CallModel, endedStatus, type EndedReason } from "../../schema/models/call.model.js";
 import { goodbyeTones, renderTones, toFramePayloads } from "../audio/tone.js";
 import type { MediaConfig } from "../config.js";
@@ -87,6 +88,8 @@ export class MediaSession {
   private stopRequested = false;
   private socketGone = false;
   private ended: Promise<void> | null = null;
+  /** The write that marks the call in progress (resolves false if it failed). */
+  private started: Promise<boolean> | null = null;
   private readonly stats = { framesIn: 0, framesOut: 0, droppedOut: 0, ignored: 0, invalid: 0 };
   /** Transcript and usage, written to the call when it ends. */
   private readonly recorder = new CallRecorder(
@@ -116,9 +119,9 @@ export class MediaSession {
     return this.pathCallId;
   }
 
-  /** Connected milliseconds so far (0 before the stream started). */
+  /** Connected milliseconds so far, rounded up so a started call never measures 0 (0 before it started). */
   connectedMs(): number {
-    return this.answeredMono ? Math.round(performance.now() - this.answeredMono) : 0;
+    return this.answeredMono ? Math.ceil(performance.now() - this.answeredMono) : 0;
   }
 
   idleMs(): number {
@@ -223,14 +226,17 @@ export class MediaSession {
     this.answeredAt = new Date();
     this.answeredMono = performance.now();
     this.log = this.log.child({ accountId: String(call.accountId), agentId: call.agent.id });
+    // The in-progress write goes through the process's one database writer, which a burst of
+    // calls queues on: the caller hears the agent without waiting for it, and the call's end
+    // waits for it, so the close-out always sees the start.
+    this.started = this.recordStart(start.streamSid);
+    void this.started.then((ok) => {
+      if (!ok) void this.end("worker-error");
+    });
     try {
-      await CallModel.updateOne(
-        { _id: call.callId, status: "ringing" },
-        { $set: { status: "in-progress", answeredAt: this.answeredAt, streamSid: start.streamSid } },
-      );
       this.heldMicros = await this.deps.reservations.heldByCall(call.accountId, call.callSid);
     } catch (err) {
-      this.log.error({ err }, "call start could not be recorded");
+      this.log.error({ err }, "reservation could not be read");
       this.state = "live";
       return void this.end("worker-error");
     }
@@ -267,6 +273,26 @@ export class MediaSession {
       this.stats.framesIn++;
       this.engine.onAudio(frame);
     }
+  }
+
+  /** Marks the call in progress; false when that could not be recorded. */
+  private async recordStart(streamSid: string): Promise<boolean> {
+    const call = this.call!;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        await serializedWrite(() =>
+          CallModel.updateOne(
+            { _id: call.callId, status: "ringing" },
+            { $set: { status: "in-progress", answeredAt: this.answeredAt, streamSid } },
+          ),
+        );
+        return true;
+      } catch (err) {
+        this.log.error({ err, attempt }, "call start could not be recorded");
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
+    return false;
   }
 
   // ---- money and time limits ------------------------------------------------------------------
@@ -378,7 +404,10 @@ export class MediaSession {
     this.engine?.close();
     this.engine = null;
     this.deps.registry.remove(this);
-    // Before the close-out: its update of the call must not race this one (FerretDB updates are not atomic).
+    // A call never recorded as answered is billed nothing: that is our failure, not the caller's.
+    if (this.started && !(await this.started)) this.log.error("call ends unrecorded as answered; it will not be billed");
+    // Before the close-out, and after the start write: no other update of the call may race this
+    // one (FerretDB updates are not atomic).
     await this.recorder.save(call.callId, this.stats).catch((err: unknown) => this.log.error({ err }, "transcript could not be stored"));
 
     const handedOver = await this.handOver({

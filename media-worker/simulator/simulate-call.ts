@@ -215,7 +215,10 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
   if (!serverClosed && hangup === "stop") client.sendStop();
   if (!serverClosed && hangup === "close") client.close();
   // Twilio closes its side after `stop`; give the worker a moment to close first.
-  const close = await Promise.race([client.closed, sleep(hangup === "none" ? 600_000 : 3_000).then(() => null)]);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), hangup === "none" ? 600_000 : 3_000)));
+  const close = await Promise.race([client.closed, timeout]);
+  clearTimeout(timer);
   if (!close) client.close();
   const closeInfo = close ?? (await client.closed);
   const endedAt = Date.now();

@@ -38,7 +38,7 @@ export interface AgentIntent {
 export interface AgentVoiceConfig {
   /** null: the platform default (OPENAI_REALTIME when a key is configured, else LOCAL). */
   engine: VoiceEngineName | null;
-  /** "": the engine's default voice. */
+  /** An OpenAI voice or an espeak-ng voice; "" (or a voice of the other engine): the engine's default. */
   voice: string;
   greeting: string;
   intents: AgentIntent[];
@@ -61,7 +61,8 @@ export type AgentVoiceConfigInput = {
 /** Defaults like the hosted platforms': a reminder after 10 s of silence, hang-up after 30 s. */
 export const DEFAULT_VOICE_CONFIG: AgentVoiceConfig = {
   engine: null,
-  voice: "",
+  // An OpenAI voice; the local engine speaks the agent's language with espeak-ng instead.
+  voice: "alloy",
   greeting: "",
   intents: [],
   fallbackReply: "Sorry, I didn't catch that. Could you say it another way?",

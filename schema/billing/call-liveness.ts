@@ -78,6 +78,18 @@ export class CallLiveness {
     return (await this.redis.exists(keysOf(callId)[1])) === 1;
   }
 
+  /** isLive for many calls in one round trip. */
+  async areLive(callIds: string[]): Promise<boolean[]> {
+    if (callIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of callIds) pipeline.exists(keysOf(id)[1]);
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([err, n]) => {
+      if (err) throw err;
+      return n === 1;
+    });
+  }
+
   /** Connected milliseconds at the session's last heartbeat, or null when it never beat. */
   async progressMs(callId: string): Promise<number | null> {
     const raw = await this.redis.hget(keysOf(callId)[0], "progressMs");

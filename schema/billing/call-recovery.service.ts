@@ -1,14 +1,18 @@
 import type { Queue } from "bullmq";
 import type { Types } from "mongoose";
 import type { Logger } from "../lib/logger.js";
-import type { CloseOutSource } from "../lib/queues.js";
+import { closeOutJobId, type CloseOutSource } from "../lib/queues.js";
 import type { Call } from "../models/call.model.js";
 import { CallLiveness, STREAM_OWNER_PREFIX } from "./call-liveness.js";
 import { enqueueCloseOut } from "./closeout-queue.js";
 
 export type RecoveredCall = Pick<Call, "answeredAt" | "endedAt"> & { _id: Types.ObjectId };
 
-export type RecoveryOutcome = "already-ended" | "live" | "closed-not-connected" | "closed-stream-lost";
+/**
+ * already-ended: closed out before; closing: a close-out is queued (usually the session's own);
+ * live: the session is alive and will close the call; closed-*: this call queued the close-out.
+ */
+export type RecoveryOutcome = "already-ended" | "closing" | "live" | "closed-not-connected" | "closed-stream-lost";
 
 export interface RecoverOptions {
   source: Exclude<CloseOutSource, "stream">;
@@ -33,6 +37,8 @@ export class CallRecoveryService {
   async recover(call: RecoveredCall, opts: RecoverOptions): Promise<RecoveryOutcome> {
     if (call.endedAt) return "already-ended";
     const callId = String(call._id);
+    // The session (or an earlier trigger) already handed the call over; its facts will win.
+    if (await this.queue.getJob(closeOutJobId(callId))) return "closing";
     const now = opts.now ?? new Date();
     const claimed = await this.liveness.claim(callId, opts.source);
     const owner = claimed ? opts.source : await this.liveness.owner(callId);

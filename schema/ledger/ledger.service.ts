@@ -1,10 +1,17 @@
-import { Types } from "mongoose";
+import type { Types } from "mongoose";
 import { AppError, IdempotencyConflictError, InsufficientBalanceError } from "../lib/errors.js";
 import { KeyedMutex } from "../lib/keyed-mutex.js";
 import { isDuplicateKeyError } from "../lib/mongo-errors.js";
-import { LedgerEntryModel, type LedgerEntry, type LedgerKind } from "../models/ledger-entry.model.js";
+import { serializedWrite } from "../lib/write-gate.js";
+import {
+  LedgerEntryModel,
+  LedgerHeadModel,
+  ledgerEntryId,
+  type LedgerEntry,
+  type LedgerKind,
+} from "../models/ledger-entry.model.js";
 
-export type LedgerEntryRecord = LedgerEntry & { _id: Types.ObjectId; createdAt: Date };
+export type LedgerEntryRecord = LedgerEntry & { _id: string; createdAt: Date };
 
 export interface AppendInput {
   accountId: Types.ObjectId;
@@ -40,17 +47,32 @@ export class LedgerContentionError extends AppError {
 const MAX_ATTEMPTS = 200;
 
 /**
- * The append-only ledger. Every movement inserts entry seq+1 after the newest entry; the unique
- * (accountId, seq) index lets exactly one concurrent writer win, the others re-read and retry.
- * This needs no atomic update, so it is correct on FerretDB (whose updates are not atomic) and
- * on MongoDB alike.
+ * The append-only ledger. Every movement inserts entry seq+1 after the newest entry; the entry id
+ * "<account>:<seq>" is unique, so exactly one concurrent writer wins and the others re-read and
+ * retry. No update is ever relied on, so it is correct on FerretDB (whose updates are not atomic)
+ * and on MongoDB alike, and every lookup on the hot path is by id (FerretDB scans otherwise).
  */
 export class LedgerService {
   private readonly lock = new KeyedMutex();
+  /** Newest entry this process has seen per account: where probing starts. */
+  private readonly heads = new Map<string, Balance>();
 
   async balance(accountId: Types.ObjectId): Promise<Balance> {
-    const last = await this.latest(accountId);
-    return { balanceMicros: last?.balanceAfterMicros ?? 0, seq: last?.seq ?? 0 };
+    return this.head(accountId);
+  }
+
+  /**
+   * Balances of several accounts in one aggregate instead of one sorted read each. Same numbers
+   * as balance(): seqs run 1, 2, 3... without gaps and entries are never changed, so the entry
+   * count is the newest seq and the sum of amounts is the newest balanceAfter. Accounts without
+   * entries are missing from the map.
+   */
+  async balances(accountIds: Types.ObjectId[]): Promise<Map<string, Balance>> {
+    const rows = await LedgerEntryModel.aggregate<{ _id: Types.ObjectId; balanceMicros: number; seq: number }>([
+      { $match: { accountId: { $in: accountIds } } },
+      { $group: { _id: "$accountId", balanceMicros: { $sum: "$amountMicros" }, seq: { $sum: 1 } } },
+    ]);
+    return new Map(rows.map((r) => [String(r._id), { balanceMicros: r.balanceMicros, seq: r.seq }]));
   }
 
   async append(input: AppendInput): Promise<AppendResult> {
@@ -58,34 +80,70 @@ export class LedgerService {
     return this.lock.run(String(input.accountId), () => this.appendUnlocked(input));
   }
 
+  /** Scans on FerretDB: used only off the hot path (replays and conflicts). */
   async findByReference(accountId: Types.ObjectId, reference: string): Promise<LedgerEntryRecord | null> {
     return LedgerEntryModel.findOne({ accountId, reference }).lean<LedgerEntryRecord>();
   }
 
-  private async latest(accountId: Types.ObjectId): Promise<LedgerEntryRecord | null> {
-    return LedgerEntryModel.findOne({ accountId }).sort({ seq: -1 }).lean<LedgerEntryRecord>();
+  /**
+   * The balance after the newest entry. Starts from the newest entry this process knows (or the
+   * stored head hint) and probes forward by id until an id is free: entries are immutable and
+   * gapless, so what another process appended meanwhile is always found.
+   */
+  private async head(accountId: Types.ObjectId): Promise<Balance> {
+    const key = String(accountId);
+    let known = this.heads.get(key);
+    if (!known) {
+      const hint = (await LedgerHeadModel.findById(accountId).lean())?.seq ?? 0;
+      const entry = hint > 0 ? await this.entryAt(accountId, hint) : null;
+      // A hint without its entry should not happen; then fall back to the exact, slow query.
+      const exact = hint > 0 && !entry ? await LedgerEntryModel.findOne({ accountId }).sort({ seq: -1 }).lean<LedgerEntryRecord>() : entry;
+      known = { seq: exact?.seq ?? 0, balanceMicros: exact?.balanceAfterMicros ?? 0 };
+    }
+    for (;;) {
+      const next = await this.entryAt(accountId, known.seq + 1);
+      if (!next) break;
+      known = { seq: next.seq, balanceMicros: next.balanceAfterMicros };
+    }
+    this.remember(accountId, known);
+    return known;
+  }
+
+  private entryAt(accountId: Types.ObjectId, seq: number): Promise<LedgerEntryRecord | null> {
+    return LedgerEntryModel.findById(ledgerEntryId(accountId, seq)).lean<LedgerEntryRecord>();
+  }
+
+  private remember(accountId: Types.ObjectId, head: Balance): void {
+    const key = String(accountId);
+    if ((this.heads.get(key)?.seq ?? -1) >= head.seq) return;
+    if (this.heads.size >= 100_000) this.heads.clear();
+    this.heads.set(key, head);
   }
 
   private async appendUnlocked(input: AppendInput): Promise<AppendResult> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const last = await this.latest(input.accountId);
-      const balanceAfterMicros = (last?.balanceAfterMicros ?? 0) + input.amountMicros;
+      const last = await this.head(input.accountId);
+      const seq = last.seq + 1;
+      const balanceAfterMicros = last.balanceMicros + input.amountMicros;
       if (input.floorMicros !== null && balanceAfterMicros < input.floorMicros) {
         const earlier = await this.findByReference(input.accountId, input.reference);
         if (earlier) return this.replay(earlier, input);
         throw new InsufficientBalanceError("The balance is too low for this debit");
       }
       try {
-        const doc = await LedgerEntryModel.create({
+        const doc = await serializedWrite(() => LedgerEntryModel.create({
+          _id: ledgerEntryId(input.accountId, seq),
           accountId: input.accountId,
-          seq: (last?.seq ?? 0) + 1,
+          seq,
           kind: input.kind,
           amountMicros: input.amountMicros,
           balanceAfterMicros,
           reference: input.reference,
           callId: input.callId ?? null,
           note: input.note ?? null,
-        });
+        }));
+        this.remember(input.accountId, { seq, balanceMicros: balanceAfterMicros });
+        await serializedWrite(() => this.saveHead(input.accountId, seq));
         return { entry: doc.toObject() as LedgerEntryRecord, created: true };
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
@@ -96,6 +154,12 @@ export class LedgerService {
       }
     }
     throw new LedgerContentionError();
+  }
+
+  /** Best effort: the head is a hint, so a lost or out-of-order write only costs probes later. */
+  private async saveHead(accountId: Types.ObjectId, seq: number): Promise<void> {
+    if (seq % 16 !== 1) return;
+    await LedgerHeadModel.updateOne({ _id: accountId }, { $max: { seq } }, { upsert: true }).catch(() => undefined);
   }
 
   private replay(earlier: LedgerEntryRecord, input: AppendInput): AppendResult {

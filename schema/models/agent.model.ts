@@ -23,7 +23,7 @@ const agentSchema = new Schema(
     greeting: { type: String, default: DEFAULT_VOICE_CONFIG.greeting, maxlength: LIMITS.greetingChars },
     /** null: the platform default engine (OPENAI_REALTIME when a key is configured, else LOCAL). */
     engine: { type: String, enum: [...VOICE_ENGINES, null], default: DEFAULT_VOICE_CONFIG.engine },
-    /** "": the engine's default voice. */
+    /** An OpenAI voice or an espeak-ng voice ("" or the other engine's kind: the engine's default). */
     voice: { type: String, default: DEFAULT_VOICE_CONFIG.voice, maxlength: LIMITS.voiceChars },
     language: { type: String, default: "en-US", maxlength: 35 },
     intents: { type: [intentSchema], default: () => [] },

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Schema, model, type InferSchemaType, type HydratedDocument, Types } from "mongoose";
 
 export const CALL_STATUSES = ["ringing", "in-progress", "completed", "failed"] as const;
@@ -49,6 +50,15 @@ export function endedStatus(reason: EndedReason): "completed" | "failed" {
 
 /** Caller identities are stored as Twilio sends them (E.164, anonymous, client:, sip:). */
 export const MAX_IDENTITY_LENGTH = 256;
+
+/**
+ * A call's id derives from its CallSid, so a retried webhook finds its call by id: the one lookup
+ * FerretDB answers without scanning the collection. The unique callSid index stays for MongoDB
+ * and as the guard against a (practically impossible) id collision.
+ */
+export function callIdForSid(callSid: string): Types.ObjectId {
+  return new Types.ObjectId(createHash("sha256").update(`call:${callSid}`).digest().subarray(0, 12));
+}
 
 export const TRANSCRIPT_ROLES = ["caller", "agent"] as const;
 export type TranscriptRole = (typeof TRANSCRIPT_ROLES)[number];

@@ -52,6 +52,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await app.stop();
       await callEvents.close();
       redis.disconnect();
     },

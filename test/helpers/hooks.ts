@@ -6,7 +6,8 @@ import { testEnv } from "./env.js";
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context) {
     this.timeout(60_000);
-    await connectDatabase(testEnv().mongodbUri);
+    // Command events let tests count database round trips (test/helpers/db-commands.ts).
+    await connectDatabase(testEnv().mongodbUri, { monitorCommands: true });
     await syncIndexes();
   },
   async afterAll() {

@@ -4,6 +4,7 @@ import { Types } from "mongoose";
 import { parseCloseOutJob } from "../../media-worker/billing/closeout.job.js";
 import { CloseOutService, chargeReference } from "../../media-worker/billing/closeout.service.js";
 import { enqueueCloseOut } from "../../schema/billing/closeout-queue.js";
+import { OpenCalls } from "../../schema/billing/open-calls.js";
 import { LedgerService, ledger } from "../../schema/ledger/ledger.service.js";
 import { createLogger } from "../../schema/lib/logger.js";
 import { formatUsd } from "../../schema/lib/money.js";
@@ -69,10 +70,11 @@ describe("billing close-out", function () {
     source: "stream",
     ...over,
   });
-  const service = (l: LedgerService = ledger) => new CloseOutService(reservations(media.redis), log, l);
+  const service = (l: LedgerService = ledger) => new CloseOutService(reservations(media.redis), new OpenCalls(media.redis), log, l);
 
   it("when a call was connected 61.2 s, then it is billed 62 s = $0.155000 in one charge and its hold is released", async () => {
     const { callId, callSid } = await liveCall();
+    await new OpenCalls(media.redis).watch(callId);
     const result = await service().closeOut(job(callId));
     expect(result).to.include({ outcome: "closed", billedSeconds: 62, costMicros: 155_000 });
 
@@ -84,6 +86,8 @@ describe("billing close-out", function () {
     expect(formatUsd(call!.costMicros)).to.equal("0.155000");
     expect(await reservations(media.redis).heldByCall(fx.accountId, callSid)).to.equal(0);
     expect((await ledger.balance(fx.accountId)).balanceMicros).to.equal(FIVE_DOLLARS - 155_000);
+    // Nothing is left for the sweeper.
+    expect(await new OpenCalls(media.redis).isWatched(callId)).to.equal(false);
   });
 
   it("when the call never connected, then nothing is charged whatever the trigger reported", async () => {

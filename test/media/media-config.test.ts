@@ -27,6 +27,12 @@ describe("media worker config", () => {
     expect(loadMediaConfig({ ...base, PORT: "5123", MEDIA_WORKER_STANDALONE: "true", MEDIA_PORT: "4001" }).port).to.equal(4001);
   });
 
+  it("when it runs in a Heroku web dyno, then it is its own app and listens on PORT", () => {
+    expect(loadMediaConfig({ ...base, PORT: "5123", DYNO: "web.1" }).port).to.equal(5123);
+    expect(loadMediaConfig({ ...base, PORT: "5123", DYNO: "worker.1" }).port).to.equal(3001);
+    expect(loadMediaConfig({ ...base, PORT: "5123", DYNO: "web.1", MEDIA_WORKER_STANDALONE: "false" }).port).to.equal(3001);
+  });
+
   it("when production lacks the stream secret, then the error names it", () => {
     expect(() => loadMediaConfig({ ...base, NODE_ENV: "production" })).to.throw(/STREAM_TOKEN_SECRET/);
   });

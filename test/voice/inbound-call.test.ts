@@ -209,6 +209,26 @@ describe("POST /inbound_call", () => {
       expect(await t.app.reservations.availableMicros(fx.accountId)).to.equal(available);
     });
 
+    it("then a retry after the call has ended gets the same TwiML and holds no money", async () => {
+      const body = fields();
+      const first = await postForm(t, "/inbound_call", body);
+      await CallModel.updateOne({ callSid: body.CallSid }, { $set: { status: "completed", endedAt: new Date() } });
+      await t.app.reservations.release(fx.accountId, body.CallSid);
+      const retry = await postForm(t, "/inbound_call", body);
+      expect(retry.status).to.equal(200);
+      expect(retry.text).to.equal(first.text);
+      expect(await t.app.reservations.reservedMicros(fx.accountId)).to.equal(0);
+    });
+
+    it("then a retry is answered even if the agent was deactivated since", async () => {
+      const body = fields();
+      const first = await postForm(t, "/inbound_call", body);
+      await AgentModel.updateOne({ _id: fx.agentId }, { $set: { status: "inactive" } });
+      const retry = await postForm(t, "/inbound_call", body);
+      expect(retry.status).to.equal(200);
+      expect(retry.text).to.equal(first.text);
+    });
+
     it("then concurrent first deliveries still create one Call and hold one minute", async () => {
       const body = fields();
       const results = await Promise.all(Array.from({ length: 6 }, () => postForm(t, "/inbound_call", body)));

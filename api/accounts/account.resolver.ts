@@ -1,0 +1,75 @@
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { formatUsd } from "../../schema/lib/money.js";
+import { Agent, type AgentRecord } from "../agents/agent.type.js";
+import { PageArgs, pageComplexity, type ConnectionResult } from "../graphql/connection.type.js";
+import { viewerOf, type GraphqlContext } from "../graphql/context.js";
+import { CreateAccountInput, UpdateAccountInput } from "./account.input.js";
+import type { AccountService } from "./account.service.js";
+import { Account, AccountConnection, CreateAccountPayload, type AccountRecord } from "./account.type.js";
+
+@Resolver(() => Account)
+export class AccountResolver {
+  constructor(private readonly service: AccountService) {}
+
+  @Mutation(() => CreateAccountPayload, { description: "Admin keys only." })
+  createAccount(@Arg("input") input: CreateAccountInput, @Ctx() ctx: GraphqlContext) {
+    return this.service.create(viewerOf(ctx), input);
+  }
+
+  @Query(() => AccountConnection, { complexity: pageComplexity, description: "Admin keys only. Newest first." })
+  accounts(@Args() page: PageArgs, @Ctx() ctx: GraphqlContext): Promise<ConnectionResult<AccountRecord>> {
+    return this.service.list(viewerOf(ctx), page);
+  }
+
+  @Query(() => Account)
+  account(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<AccountRecord> {
+    return this.service.get(viewerOf(ctx), id);
+  }
+
+  @Query(() => Account, { nullable: true, description: "The account of the key in use; null for admin keys." })
+  me(@Ctx() ctx: GraphqlContext): Promise<AccountRecord | null> {
+    return this.service.me(viewerOf(ctx));
+  }
+
+  @Mutation(() => Account, { description: "Account keys change their own account; admin keys name it with id." })
+  updateAccount(
+    @Arg("id", () => ID, { nullable: true }) id: string | null,
+    @Arg("input") input: UpdateAccountInput,
+    @Ctx() ctx: GraphqlContext,
+  ): Promise<AccountRecord> {
+    return this.service.update(viewerOf(ctx), id, input);
+  }
+
+  @Mutation(() => Account, { description: "The agent that answers calls forwarded from the account's numbers; null clears it." })
+  setActiveInboundAgent(
+    @Arg("agentId", () => ID, { nullable: true }) agentId: string | null,
+    @Arg("accountId", () => ID, { nullable: true, description: "Admin keys: the account to change." }) accountId: string | null,
+    @Ctx() ctx: GraphqlContext,
+  ): Promise<AccountRecord> {
+    return this.service.setActiveInboundAgent(viewerOf(ctx), agentId, accountId);
+  }
+
+  @FieldResolver(() => String, { description: 'Per-minute rate, like "0.150000".' })
+  ratePerMinuteUsd(@Root() account: AccountRecord): string {
+    return formatUsd(account.ratePerMinuteMicros);
+  }
+
+  @FieldResolver(() => String, { description: "The ledger balance." })
+  async balanceUsd(@Root() account: AccountRecord, @Ctx() ctx: GraphqlContext): Promise<string> {
+    return formatUsd((await ctx.loaders.balance.load(account._id)).balanceMicros);
+  }
+
+  @FieldResolver(() => String, { description: "The ledger balance minus what live calls hold; new calls need this." })
+  async availableBalanceUsd(@Root() account: AccountRecord, @Ctx() ctx: GraphqlContext): Promise<string> {
+    const [balance, reserved] = await Promise.all([
+      ctx.loaders.balance.load(account._id),
+      ctx.loaders.reserved.load(account._id),
+    ]);
+    return formatUsd(balance.balanceMicros - reserved);
+  }
+
+  @FieldResolver(() => Agent, { nullable: true, description: "Answers calls forwarded from phoneNumbers." })
+  async activeInboundAgent(@Root() account: AccountRecord, @Ctx() ctx: GraphqlContext): Promise<AgentRecord | null> {
+    return account.activeInboundAgentId ? ctx.loaders.agent.load(account.activeInboundAgentId) : null;
+  }
+}

@@ -1,0 +1,36 @@
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Account, type AccountRecord } from "../accounts/account.type.js";
+import { PageArgs, pageComplexity, type ConnectionResult } from "../graphql/connection.type.js";
+import { viewerOf, type GraphqlContext } from "../graphql/context.js";
+import { CreateApiKeyArgs } from "./api-key.input.js";
+import type { ApiKeyManagementService } from "./api-key.service.js";
+import { ApiKey, ApiKeyConnection, CreateApiKeyPayload, type ApiKeyRecord } from "./api-key.type.js";
+
+@Resolver(() => ApiKey)
+export class ApiKeyResolver {
+  constructor(private readonly service: ApiKeyManagementService) {}
+
+  @Query(() => ApiKeyConnection, { complexity: pageComplexity, description: "Newest first, revoked keys included." })
+  apiKeys(
+    @Args() page: PageArgs,
+    @Arg("accountId", () => ID, { nullable: true, description: "Admin keys: only this account's keys." }) accountId: string | null,
+    @Ctx() ctx: GraphqlContext,
+  ): Promise<ConnectionResult<ApiKeyRecord>> {
+    return this.service.list(viewerOf(ctx), page, accountId);
+  }
+
+  @Mutation(() => CreateApiKeyPayload)
+  createApiKey(@Args() args: CreateApiKeyArgs, @Ctx() ctx: GraphqlContext) {
+    return this.service.create(viewerOf(ctx), args);
+  }
+
+  @Mutation(() => ApiKey, { description: "The key stops working at once." })
+  revokeApiKey(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<ApiKeyRecord> {
+    return this.service.revoke(viewerOf(ctx), id);
+  }
+
+  @FieldResolver(() => Account, { nullable: true, description: "Null for ADMIN keys." })
+  async account(@Root() key: ApiKeyRecord, @Ctx() ctx: GraphqlContext): Promise<AccountRecord | null> {
+    return key.accountId ? ctx.loaders.account.load(key.accountId) : null;
+  }
+}

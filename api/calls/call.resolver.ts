@@ -1,0 +1,49 @@
+import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from "type-graphql";
+import { formatUsd } from "../../schema/lib/money.js";
+import { Account, type AccountRecord } from "../accounts/account.type.js";
+import { Agent, type AgentRecord } from "../agents/agent.type.js";
+import { PageArgs, pageComplexity, type ConnectionResult } from "../graphql/connection.type.js";
+import { viewerOf, type GraphqlContext } from "../graphql/context.js";
+import { CallFilter } from "./call.input.js";
+import { transcriptText, type CallService } from "./call.service.js";
+import { Call, CallConnection, type CallRecord } from "./call.type.js";
+
+@Resolver(() => Call)
+export class CallResolver {
+  constructor(private readonly service: CallService) {}
+
+  @Query(() => Call)
+  call(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<CallRecord> {
+    return this.service.get(viewerOf(ctx), id);
+  }
+
+  @Query(() => CallConnection, { complexity: pageComplexity, description: "Newest first by startedAt." })
+  calls(
+    @Args() page: PageArgs,
+    @Arg("filter", () => CallFilter, { nullable: true }) filter: CallFilter | null,
+    @Arg("accountId", () => ID, { nullable: true, description: "Admin keys: only this account's calls." }) accountId: string | null,
+    @Ctx() ctx: GraphqlContext,
+  ): Promise<ConnectionResult<CallRecord>> {
+    return this.service.list(viewerOf(ctx), page, filter, accountId);
+  }
+
+  @FieldResolver(() => Agent, { nullable: true, description: "Null when the agent was deleted since." })
+  async agent(@Root() call: CallRecord, @Ctx() ctx: GraphqlContext): Promise<AgentRecord | null> {
+    return ctx.loaders.agent.load(call.agentId);
+  }
+
+  @FieldResolver(() => Account)
+  async account(@Root() call: CallRecord, @Ctx() ctx: GraphqlContext): Promise<AccountRecord | null> {
+    return ctx.loaders.account.load(call.accountId);
+  }
+
+  @FieldResolver(() => String, { description: "What the call cost; 0.000000 until it is billed." })
+  costUsd(@Root() call: CallRecord): string {
+    return formatUsd(call.costMicros);
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: "One line per turn, once the media worker has stored it." })
+  transcript(@Root() call: CallRecord): string | null {
+    return transcriptText(call);
+  }
+}

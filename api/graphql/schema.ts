@@ -1,0 +1,15 @@
+import type { GraphQLSchema } from "graphql";
+import { buildSchemaSync, type ContainerType } from "type-graphql";
+import { AccountResolver } from "../accounts/account.resolver.js";
+import { AgentResolver } from "../agents/agent.resolver.js";
+import { ApiKeyResolver } from "../api-keys/api-key.resolver.js";
+import { CallResolver } from "../calls/call.resolver.js";
+import { LedgerResolver } from "../ledger/ledger.resolver.js";
+import { PhoneNumberResolver } from "../phone-numbers/phone-number.resolver.js";
+
+export const RESOLVERS = [AccountResolver, AgentResolver, ApiKeyResolver, CallResolver, LedgerResolver, PhoneNumberResolver] as const;
+
+/** The admin API's schema. Without a container it can be printed but not executed. */
+export function buildGraphqlSchema(container?: ContainerType): GraphQLSchema {
+  return buildSchemaSync({ resolvers: [...RESOLVERS], validate: false, ...(container ? { container } : {}) });
+}

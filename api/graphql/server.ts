@@ -1,0 +1,85 @@
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import { koaMiddleware } from "@as-integrations/koa";
+import { Router } from "@koa/router";
+import type { ReservationService } from "../../schema/billing/reservation.service.js";
+import type { Logger } from "../../schema/lib/logger.js";
+import { AccountResolver } from "../accounts/account.resolver.js";
+import { AccountService } from "../accounts/account.service.js";
+import { AgentResolver } from "../agents/agent.resolver.js";
+import { AgentService } from "../agents/agent.service.js";
+import { ApiKeyResolver } from "../api-keys/api-key.resolver.js";
+import { ApiKeyManagementService } from "../api-keys/api-key.service.js";
+import type { ApiKeyService } from "../auth/api-key.service.js";
+import { CallResolver } from "../calls/call.resolver.js";
+import { CallService } from "../calls/call.service.js";
+import type { GraphqlConfig } from "../config.js";
+import { LedgerResolver } from "../ledger/ledger.resolver.js";
+import { AccountLedgerService } from "../ledger/ledger.service.js";
+import { jsonBody } from "../lib/json-body.js";
+import { PhoneNumberResolver } from "../phone-numbers/phone-number.resolver.js";
+import { PhoneNumberService } from "../phone-numbers/phone-number.service.js";
+import { InstanceContainer } from "./container.js";
+import { contextFactory, type GraphqlContext } from "./context.js";
+import { depthLimitRule } from "./limits.js";
+import { errorLogPlugin, formatError, guardPlugin } from "./plugins.js";
+import { buildGraphqlSchema } from "./schema.js";
+
+/** Largest number of tokens a query document may have: parsing stops early on giant documents. */
+const MAX_TOKENS = 5_000;
+
+export interface GraphqlApiDeps {
+  config: GraphqlConfig;
+  defaultRatePerMinuteMicros: number;
+  logger: Logger;
+  apiKeys: ApiKeyService;
+  reservations: ReservationService;
+}
+
+export interface GraphqlApi {
+  router: Router;
+  stop(): Promise<void>;
+}
+
+/** The admin API at /graphql: services, resolvers, schema, Apollo Server and its Koa route. */
+export function createGraphqlApi(deps: GraphqlApiDeps): GraphqlApi {
+  const limits = { maxPageSize: deps.config.maxPageSize };
+  const container = new InstanceContainer([
+    new AccountResolver(new AccountService({ ...limits, defaultRatePerMinuteMicros: deps.defaultRatePerMinuteMicros }, deps.apiKeys)),
+    new AgentResolver(new AgentService(limits)),
+    new ApiKeyResolver(new ApiKeyManagementService(limits, deps.apiKeys)),
+    new CallResolver(new CallService(limits)),
+    new LedgerResolver(new AccountLedgerService(limits)),
+    new PhoneNumberResolver(new PhoneNumberService(limits)),
+  ]);
+  const log = deps.logger.child({ component: "graphql" });
+  const server = new ApolloServer<GraphqlContext>({
+    schema: buildGraphqlSchema(container),
+    introspection: deps.config.introspection,
+    includeStacktraceInErrorResponses: false,
+    allowBatchedHttpRequests: false,
+    parseOptions: { maxTokens: MAX_TOKENS },
+    validationRules: [depthLimitRule(deps.config.maxDepth)],
+    formatError,
+    plugins: [
+      guardPlugin(deps.config.maxComplexity),
+      errorLogPlugin(),
+      deps.config.landingPage ? ApolloServerPluginLandingPageLocalDefault({ footer: false }) : ApolloServerPluginLandingPageDisabled(),
+    ],
+    logger: {
+      debug: (msg: string) => log.debug(msg),
+      info: (msg: string) => log.info(msg),
+      warn: (msg: string) => log.warn(msg),
+      error: (msg: string) => log.error(msg),
+    },
+  });
+  // createApp stays synchronous: requests wait for the start, and fail if it failed.
+  server.startInBackgroundHandlingStartupErrorsByLoggingAndFailingAllRequests();
+
+  const handler = koaMiddleware(server, { context: contextFactory(deps.apiKeys, deps.reservations) });
+  const router = new Router();
+  router.post("/graphql", jsonBody(deps.config.maxBodyBytes), handler);
+  router.get("/graphql", handler);
+  return { router, stop: () => server.stop() };
+}

@@ -1,0 +1,220 @@
+// `npm run bench:graphql`: load-tests the GraphQL admin API over loopback.
+// Compiles the project, starts FerretDB and Redis (unless MONGODB_URI / REDIS_URL are set; then a
+// fresh database on that server is used), runs the web app in this process with database
+// command monitoring on, seeds one account, then fires each scenario at a fixed rate with
+// autocannon (in a worker thread, so the load generator does not share the app's event loop).
+// Prints requests per second, latency percentiles and database round trips per request.
+//
+// Settings (environment): BENCH_RATE requests/s (default 100), BENCH_DURATION seconds per
+// scenario (default 10, at most 60), BENCH_CONNECTIONS (default 10), BENCH_AGENTS (default 50),
+// BENCH_CALLS (default 500). Target: p99 under 50 ms at 100 requests/s, and the same number of
+// round trips per request whatever the page size.
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import autocannon from "autocannon";
+import { ROOT, build, ensureNodeModules } from "./lib/setup.mjs";
+import { startServices } from "./lib/services.mjs";
+
+const RATE = positiveInt("BENCH_RATE", 100, 10_000);
+const DURATION = positiveInt("BENCH_DURATION", 10, 60);
+const CONNECTIONS = positiveInt("BENCH_CONNECTIONS", 10, 1_000);
+const AGENTS = positiveInt("BENCH_AGENTS", 50, 10_000);
+const CALLS = positiveInt("BENCH_CALLS", 500, 100_000);
+const ADMIN_KEY = "bench-admin-key-0123456789abcdefghij";
+
+function positiveInt(name, fallback, max) {
+  const raw = process.env[name];
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+    console.error(`${name} must be a whole number from 1 to ${max}, got "${raw}"`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const dist = (file) => import(pathToFileURL(path.join(ROOT, "dist", file)).href);
+
+ensureNodeModules();
+build();
+await import("reflect-metadata");
+const [{ connectDatabase, disconnectDatabase, syncIndexes }, { createApp }, { loadApiConfig }, { createLogger }, { CallModel }, mongoose, { Redis }, { Queue }, { CALL_EVENTS_QUEUE }] =
+  await Promise.all([
+    dist("schema/db.js"),
+    dist("api/app.js"),
+    dist("api/config.js"),
+    dist("schema/lib/logger.js"),
+    dist("schema/models/call.model.js"),
+    import("mongoose"),
+    import("ioredis"),
+    import("bullmq"),
+    dist("schema/lib/queues.js"),
+  ]);
+
+const svc = await startServices({ name: "bench" });
+const mongodbUri = svc.mongodbUri.replace(/\/[^/?]*(\?|$)/, `/call24x7_bench_${Date.now().toString(36)}$1`);
+let server;
+let redis;
+let callEvents;
+let app;
+try {
+  await connectDatabase(mongodbUri, { monitorCommands: true });
+  await syncIndexes();
+  const config = loadApiConfig({
+    MONGODB_URI: mongodbUri,
+    REDIS_URL: svc.redisUrl,
+    ADMIN_API_KEY: ADMIN_KEY,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+  });
+  const logger = createLogger({ name: "bench-web", level: config.logLevel, redactPii: true });
+  redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  await new Promise((resolve, reject) => {
+    redis.once("ready", resolve);
+    redis.once("error", reject);
+  });
+  callEvents = new Queue(CALL_EVENTS_QUEUE, { connection: redis });
+  app = createApp({ config, logger, redis, callEvents });
+  server = await new Promise((resolve) => {
+    const s = app.koa.listen(0, "127.0.0.1", () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${server.address().port}/graphql`;
+
+  // Round trips and the time the database took for them (driver command monitoring).
+  const commands = { count: 0, ms: 0 };
+  const upkeep = new Set(["hello", "ismaster", "isMaster", "ping", "endSessions"]);
+  const client = mongoose.default.connection.getClient();
+  client.on("commandStarted", (e) => {
+    if (!upkeep.has(e.commandName)) commands.count += 1;
+  });
+  client.on("commandSucceeded", (e) => {
+    if (!upkeep.has(e.commandName)) commands.ms += e.duration;
+  });
+
+  const gql = async (key, query, variables = {}) => {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = await res.json();
+    if (body.errors) throw new Error(`GraphQL error: ${JSON.stringify(body.errors)}`);
+    return body.data;
+  };
+
+  console.error(`bench: seeding 1 account, ${AGENTS} agents, ${CALLS} calls`);
+  const { createAccount } = await gql(
+    ADMIN_KEY,
+    `mutation { createAccount(input: { name: "Bench Co", email: "bench@example.com" }) { apiKey account { id } } }`,
+  );
+  const key = createAccount.apiKey;
+  const accountId = createAccount.account.id;
+  const agentIds = [];
+  for (let i = 0; i < AGENTS; i++) {
+    const { createAgent } = await gql(key, `mutation ($name: String!) { createAgent(input: { name: $name, greeting: "Hello!" }) { id } }`, {
+      name: `Agent ${i}`,
+    });
+    agentIds.push(createAgent.id);
+  }
+  const start = Date.now() - CALLS * 60_000;
+  const calls = Array.from({ length: CALLS }, (_, i) => ({
+    callSid: `CA${String(i).padStart(32, "0")}`,
+    accountId,
+    agentId: agentIds[i % agentIds.length],
+    from: "+14155550100",
+    to: "+14155550199",
+    status: "completed",
+    startedAt: new Date(start + i * 60_000),
+    billedSeconds: 30,
+    costMicros: 75_000,
+  }));
+  for (let i = 0; i < calls.length; i += 1_000) await CallModel.insertMany(calls.slice(i, i + 1_000));
+
+  const scenarios = [
+    { name: "agents(first: 50)", query: `{ agents(first: 50) { nodes { id name status } pageInfo { hasNextPage endCursor } } }` },
+    {
+      name: "calls(first: 100) with agents",
+      query: `{ calls(first: 100) { nodes { id callSid status startedAt costUsd agent { name } } pageInfo { hasNextPage endCursor } } }`,
+    },
+  ];
+
+  // Round trips of one request at two page sizes: the count must not grow with the page.
+  const perRequest = async (query) => {
+    await gql(key, query); // the key's lastUsedAt write happens on first use; keep it out
+    const before = commands.count;
+    await gql(key, query);
+    return commands.count - before;
+  };
+  const sizes = {
+    agents: [await perRequest(scenarios[0].query.replace("first: 50", "first: 5")), await perRequest(scenarios[0].query)],
+    calls: [await perRequest(scenarios[1].query.replace("first: 100", "first: 10")), await perRequest(scenarios[1].query)],
+  };
+
+  // One request at a time, for the latency without queueing.
+  const sequential = async (query, n = 30) => {
+    const times = [];
+    const msBefore = commands.ms;
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      await gql(key, query);
+      times.push(performance.now() - t0);
+    }
+    times.sort((x, y) => x - y);
+    return { p50: Number(times[Math.floor(n / 2)].toFixed(1)), dbMs: Number(((commands.ms - msBefore) / n).toFixed(1)) };
+  };
+
+  const results = [];
+  for (const scenario of scenarios) {
+    const body = JSON.stringify({ query: scenario.query });
+    for (let i = 0; i < 10; i++) await gql(key, scenario.query); // warm-up
+    const idle = await sequential(scenario.query);
+    const before = commands.count;
+    const msBefore = commands.ms;
+    console.error(`bench: ${scenario.name} at ${RATE} req/s for ${DURATION} s`);
+    const result = await autocannon({
+      url,
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+      body,
+      connections: CONNECTIONS,
+      overallRate: RATE,
+      duration: DURATION,
+      workers: 1,
+    });
+    const requests = result.requests.total;
+    results.push({
+      scenario: scenario.name,
+      "idle p50 ms": idle.p50,
+      "idle db ms": idle.dbMs,
+      "req/s": Math.round(result.requests.average),
+      "p50 ms": result.latency.p50,
+      "p99 ms": result.latency.p99,
+      "max ms": result.latency.max,
+      "non-2xx": result.non2xx + result.errors + result.timeouts,
+      "db round trips/req": requests ? Number(((commands.count - before) / requests).toFixed(2)) : NaN,
+      "db ms/req": requests ? Number(((commands.ms - msBefore) / requests).toFixed(1)) : NaN,
+    });
+  }
+
+  console.log(`\nGraphQL admin API over loopback: ${RATE} req/s target, ${CONNECTIONS} connections, ${DURATION} s per scenario`);
+  console.log(`Data: ${AGENTS} agents, ${CALLS} calls in one account; account key (one key lookup per request)\n`);
+  console.table(results);
+  console.log(
+    `Round trips for one request: agents first 5 → ${sizes.agents[0]}, first 50 → ${sizes.agents[1]}; ` +
+      `calls with agents first 10 → ${sizes.calls[0]}, first 100 → ${sizes.calls[1]}`,
+  );
+  const slow = results.filter((r) => !(r["p99 ms"] < 50) || r["req/s"] < RATE * 0.95);
+  const growing = sizes.agents[0] !== sizes.agents[1] || sizes.calls[0] !== sizes.calls[1];
+  console.log(`p99 under 50 ms at ${RATE} req/s: ${slow.length ? `missed (${slow.map((r) => r.scenario).join(", ")})` : "met"}`);
+  console.log(`Round trips constant whatever the page size: ${growing ? "missed" : "met"}`);
+} finally {
+  if (server) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+  await app?.stop();
+  await callEvents?.close();
+  redis?.disconnect();
+  await mongoose.default.connection.db?.dropDatabase().catch(() => undefined);
+  await disconnectDatabase();
+  await svc.stop();
+}

@@ -1,0 +1,139 @@
+// `npm run bench:inbound`: drives POST /inbound_call on a running web process over loopback with
+// distinct CallSids and Twilio-signed requests, at a fixed rate, and prints requests per second
+// and p50/p99 latency beside the same load on the static TwiML route (/fallback).
+// Two load shapes: an evenly paced open loop (arrivals like independent callers; latency counted
+// from each request's due time) and autocannon's fixed-rate connections (which fire in bursts:
+// every connection sends at the same instant).
+// Options (env): BENCH_RATE (requests/s, default 200), BENCH_SECONDS (default 20),
+// BENCH_CONNECTIONS (autocannon connections, default 20), BENCH_ACCOUNTS (default 20).
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import autocannon from "autocannon";
+import { ROOT, build, ensureNodeModules } from "./lib/setup.mjs";
+import { openLoop, percentile } from "./lib/open-loop.mjs";
+import { freePort, startServices } from "./lib/services.mjs";
+
+const RATE = Number(process.env.BENCH_RATE ?? 200);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 20);
+const AUTH_TOKEN = "bench-twilio-auth-token-0123456789";
+
+ensureNodeModules();
+build();
+const svc = await startServices({ name: "bench", persistent: Boolean(process.env.BENCH_KEEP_DATA) });
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const env = {
+  ...process.env,
+  NODE_ENV: "production",
+  PORT: String(port),
+  PUBLIC_BASE_URL: base,
+  MEDIA_PUBLIC_URL: "wss://media.example.com",
+  MONGODB_URI: svc.mongodbUri + (process.env.BENCH_MONGO_OPTS ?? ""),
+  REDIS_URL: svc.redisUrl,
+  TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+  ADMIN_API_KEY: `bench-admin-${randomBytes(16).toString("hex")}`,
+  STREAM_TOKEN_SECRET: randomBytes(32).toString("hex"),
+  LOG_LEVEL: "warn",
+};
+process.env.MONGODB_URI = svc.mongodbUri;
+
+const { connectDatabase, disconnectDatabase, syncIndexes } = await import(path.join(ROOT, "dist/schema/db.js"));
+const { AccountModel } = await import(path.join(ROOT, "dist/schema/models/account.model.js"));
+const { AgentModel } = await import(path.join(ROOT, "dist/schema/models/agent.model.js"));
+const { PhoneNumberModel } = await import(path.join(ROOT, "dist/schema/models/phone-number.model.js"));
+const { ledger } = await import(path.join(ROOT, "dist/schema/ledger/ledger.service.js"));
+const twilio = (await import("twilio")).default;
+
+await connectDatabase(svc.mongodbUri);
+await syncIndexes();
+const numbers = [];
+for (let i = 0; i < ACCOUNTS; i++) {
+  const account = await AccountModel.create({ name: `Bench ${i}`, email: `bench${i}@example.com` });
+  const agent = await AgentModel.create({ accountId: account._id, name: "Bench agent" });
+  account.activeInboundAgentId = agent._id;
+  await account.save();
+  const e164 = `+1555${String(1_000_000 + i).slice(1)}`;
+  await PhoneNumberModel.create({ e164, accountId: account._id, agentId: agent._id });
+  await ledger.append({ accountId: account._id, kind: "credit", amountMicros: 1_000_000_000_000, reference: "bench", floorMicros: null });
+  numbers.push(e164);
+}
+await disconnectDatabase();
+
+const web = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean), "dist/api/main.js"], { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
+for (let i = 0; i < 100; i++) {
+  const up = await fetch(`${base}/healthz`).then((r) => r.ok).catch(() => false);
+  if (up) break;
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+let n = 0;
+function inboundRequest(req) {
+  n += 1;
+  const fields = {
+    CallSid: `CA${randomBytes(16).toString("hex")}`,
+    AccountSid: `AC${"0".repeat(32)}`,
+    From: "+14155550100",
+    To: numbers[n % numbers.length],
+    CallStatus: "ringing",
+    Direction: "inbound",
+    ApiVersion: "2010-04-01",
+  };
+  const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${base}/inbound_call`, fields);
+  return {
+    ...req,
+    method: "POST",
+    path: "/inbound_call",
+    headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature },
+    body: new URLSearchParams(fields).toString(),
+  };
+}
+
+async function runOpenLoop(title, makeRequest) {
+  const r = await openLoop({ url: base, rate: RATE, seconds: SECONDS, makeRequest });
+  const f = (p) => percentile(r.latenciesMs, p).toFixed(1).padStart(6);
+  console.log(
+    `${title.padEnd(34)} ${String(Math.round(r.ok / r.seconds)).padStart(5)} req/s  p50 ${f(50)} ms  p99 ${f(99)} ms  ` +
+      `max ${f(100)} ms  requests ${r.sent}  errors ${r.errors}`,
+  );
+}
+
+function inboundSpec() {
+  const req = inboundRequest({});
+  return { method: req.method, path: req.path, headers: req.headers, body: req.body };
+}
+
+function run(title, requests) {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      { url: base, connections: CONNECTIONS, overallRate: RATE, duration: SECONDS, requests },
+      (err, result) => (err ? reject(err) : resolve({ title, result })),
+    );
+  });
+}
+
+function report({ title, result }) {
+  const errors = result.errors + result.timeouts + result.non2xx;
+  console.log(
+    `${title.padEnd(34)} ${String(Math.round(result.requests.average)).padStart(5)} req/s  ` +
+      `p50 ${String(result.latency.p50).padStart(4)} ms  p99 ${String(result.latency.p99).padStart(4)} ms  ` +
+      `max ${result.latency.max} ms  requests ${result.requests.total}  errors ${errors}`,
+  );
+}
+
+try {
+  // A short warm-up so JIT and connection pools are ready before measuring.
+  await new Promise((resolve) => autocannon({ url: base, connections: 5, amount: 200, requests: [{ setupRequest: inboundRequest }] }, resolve));
+  console.log(`\nOpen loop: ${RATE} req/s evenly paced for ${SECONDS} s, ${ACCOUNTS} accounts\n`);
+  await runOpenLoop("POST /inbound_call", inboundSpec);
+  await runOpenLoop("POST /fallback (static)", () => ({ method: "POST", path: "/fallback" }));
+  console.log(`\nautocannon: ${RATE} req/s for ${SECONDS} s over ${CONNECTIONS} connections (bursty)\n`);
+  report(await run("POST /inbound_call", [{ setupRequest: inboundRequest }]));
+  report(await run("POST /fallback (static)", [{ method: "POST", path: "/fallback" }]));
+} finally {
+  web.kill("SIGTERM");
+  await new Promise((r) => web.once("exit", r));
+  await svc.stop();
+}

@@ -1,0 +1,63 @@
+// An open-loop load generator: request i is due at start + i / rate, whether or not earlier
+// requests have answered (like wrk2), and its latency counts from when it was due, so a slow
+// server cannot hide its queueing ("coordinated omission"). Loopback only.
+import http from "node:http";
+
+/**
+ * @param {{ url: string, rate: number, seconds: number, makeRequest: (i: number) => { method: string, path: string, headers?: Record<string,string>, body?: string } }} opts
+ * @returns {Promise<{ sent: number, ok: number, errors: number, statuses: Record<string, number>, latenciesMs: number[], seconds: number }>}
+ */
+export async function openLoop({ url, rate, seconds, makeRequest }) {
+  const target = new URL(url);
+  if (!["127.0.0.1", "localhost", "[::1]"].includes(target.hostname)) throw new Error("load tests target loopback only");
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const total = Math.round(rate * seconds);
+  const latenciesMs = [];
+  const statuses = {};
+  let ok = 0;
+  let errors = 0;
+  const start = performance.now();
+  const inFlight = [];
+  const timeline = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const spec = makeRequest(i);
+    inFlight.push(
+      new Promise((resolve) => {
+        const req = http.request(
+          { host: target.hostname, port: target.port, method: spec.method, path: spec.path, headers: spec.headers, agent },
+          (res) => {
+            res.resume();
+            res.on("end", () => {
+              latenciesMs.push(performance.now() - due);
+              if (process.env.BENCH_TRACE) timeline.push([Math.round(due - start), Math.round(performance.now() - due)]);
+              statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+              if (res.statusCode >= 200 && res.statusCode < 300) ok += 1;
+              else errors += 1;
+              resolve();
+            });
+          },
+        );
+        req.setTimeout(15_000, () => req.destroy(new Error("timeout")));
+        req.on("error", () => {
+          errors += 1;
+          latenciesMs.push(performance.now() - due);
+          resolve();
+        });
+        req.end(spec.body);
+      }),
+    );
+  }
+  await Promise.all(inFlight);
+  agent.destroy();
+  if (process.env.BENCH_TRACE) console.log(JSON.stringify(timeline.sort((a, b) => b[1] - a[1]).slice(0, 25)));
+  return { sent: total, ok, errors, statuses, latenciesMs, seconds: (performance.now() - start) / 1000 };
+}
+
+export function percentile(values, p) {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
