@@ -75,10 +75,13 @@ export const DEFAULT_VOICE_CONFIG: AgentVoiceConfig = {
 /** Invalid agent configuration; `field` is the input path, e.g. `intents[2].phrases[0]`. */
 export class AgentConfigError extends AppError {
   readonly field: string;
+  /** The message without the field's name. */
+  readonly problem: string;
 
   constructor(field: string, problem: string) {
     super("INVALID_AGENT_CONFIG", `${field} ${problem}`, { status: 400 });
     this.field = field;
+    this.problem = problem;
   }
 }
 
