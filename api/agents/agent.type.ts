@@ -29,7 +29,9 @@ export class Agent {
   })
   engine!: VoiceEngineName;
 
-  @Field({ description: 'An OpenAI voice like "alloy", or an espeak-ng voice like "en-us"; each engine ignores the other kind.' })
+  @Field({
+    description: 'An OpenAI voice like "alloy" (OPENAI_REALTIME) or an espeak-ng voice like "en-us" (LOCAL); "": the engine\'s default.',
+  })
   voice!: string;
 
   @Field({ description: "BCP 47 language tag, like en-US." })

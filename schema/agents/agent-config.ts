@@ -145,7 +145,7 @@ export function isEspeakVoice(voice: string): boolean {
   return ESPEAK_VOICE.test(voice) && !(OPENAI_VOICES as readonly string[]).includes(voice);
 }
 
-function voiceFits(engine: VoiceEngineName | null, voice: string): boolean {
+export function voiceFits(engine: VoiceEngineName | null, voice: string): boolean {
   if (engine === "OPENAI_REALTIME") return voice === "" || (OPENAI_VOICES as readonly string[]).includes(voice);
   if (engine === "LOCAL") return voice === "" || isEspeakVoice(voice);
   return true;

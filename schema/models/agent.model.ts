@@ -1,5 +1,5 @@
 import { Schema, model, type InferSchemaType, type HydratedDocument, Types } from "mongoose";
-import { AgentConfigError, DEFAULT_VOICE_CONFIG, LIMITS, VOICE_ENGINES, storedVoiceConfig, validateAgentConfig } from "../agents/agent-config.js";
+import { AgentConfigError, DEFAULT_VOICE_CONFIG, LIMITS, VOICE_ENGINES, storedVoiceConfig, validateAgentConfig, voiceFits } from "../agents/agent-config.js";
 
 export const AGENT_STATUSES = ["active", "inactive"] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
@@ -57,7 +57,10 @@ const agentSchema = new Schema(
  */
 agentSchema.pre("validate", function () {
   try {
-    const config = validateAgentConfig(storedVoiceConfig(this.toObject()));
+    const stored = storedVoiceConfig(this.toObject());
+    // A voice of the other engine's kind (the default "alloy" on a LOCAL agent) means the engine's default.
+    if (!voiceFits(stored.engine, stored.voice)) stored.voice = "";
+    const config = validateAgentConfig(stored);
     this.intents = config.intents as never;
     this.endCallPhrases = config.endCallPhrases;
     this.voice = config.voice;

@@ -117,3 +117,11 @@ describe("agent voice configuration", () => {
     expect(stored?.endCallPhrases).to.deep.equal(["goodbye", "bye bye"]);
   });
 });
+
+describe("agent documents and voices", () => {
+  it("when a LOCAL agent is saved with the default OpenAI voice, then it keeps the engine's default voice instead", async () => {
+    const doc = await AgentModel.create({ accountId: new Types.ObjectId(), name: "Local", engine: "LOCAL" });
+    expect(doc.voice).to.equal("");
+    expect((await AgentModel.findById(doc._id).lean())?.voice).to.equal("");
+  });
+});
