@@ -49,7 +49,7 @@ export class CallerLine {
     return this.frame * FRAME_MS;
   }
 
-  /** Queues speech after what is queued; resolves with performance.now() when its first frame went out. */
+  /** Queues speech after what is queued; resolves with the time (performance.now() scale) its first frame was due. */
   say(mulaw: Buffer): Promise<number> {
     const frames: string[] = [];
     for (let at = 0; at < mulaw.length; at += FRAME_BYTES) {
@@ -106,7 +106,8 @@ export class CallerLine {
           payload = next;
           if (!current.begun) {
             current.begun = true;
-            current.started(performance.now());
+            // When the frame was due on the stream clock (a late tick sends it later, never earlier).
+            current.started(this.t0 + this.frame * FRAME_MS);
           }
         }
         if (current.frames.length === 0) this.utterances.shift();

@@ -185,13 +185,27 @@ describe("OpenAI Realtime engine, through the call simulator against the real wo
   it("when the caller says an end-call phrase, then the model says the goodbye and the call ends end-call-phrase", async () => {
     const { call: admitted, line, session } = await call({ endCallPhrases: ["bye for now"] });
     await eventually("the greeting's mark", () => line.client.marksRequested.length === 1);
+    await sleep(1_100); // the greeting has played
     const item = session.speechStarted();
     session.speechStopped(item);
+    // Server VAD has begun answering when the transcription arrives: that answer is cancelled.
+    void session.respond({ audio: audio(3_000), transcript: "Is there anything else?", chunkBytes: 800, chunkDelayMs: 100 });
+    await eventually("the provider's answer to begin", () => line.received.length > 1);
     session.callerTranscript(item, "OK, bye for now!");
     await line.client.closed;
+    const types = session.events.map((e) => e.type);
+    const cancelAt = types.indexOf("response.cancel");
+    expect(cancelAt, "the answer in progress is cancelled").to.be.above(-1);
+    expect(types.lastIndexOf("response.create")).to.be.above(cancelAt);
+    expect(line.client.clears).to.equal(1);
     const stored = await endedCall(admitted.callId);
     expect(stored.endedReason).to.equal("end-call-phrase");
-    expect(stored.transcript.map((t) => t.text)).to.deep.equal(["Hello!", "OK, bye for now!", LINES.endCallGoodbye]);
+    expect(stored.transcript.map((t) => [t.text, t.interrupted])).to.deep.equal([
+      ["Hello!", false],
+      ["OK, bye for now!", false],
+      ["Is there anything else?", true],
+      [LINES.endCallGoodbye, false],
+    ]);
   });
 
   it("when the provider drops the connection mid-call, then the caller hears the goodbye tone and the call ends provider-disconnected", async () => {

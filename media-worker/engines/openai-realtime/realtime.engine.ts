@@ -135,6 +135,8 @@ export class OpenAIRealtimeEngine implements TalkingEngine {
   say(text: string, opts: SayOptions): Promise<SayOutcome> {
     if (this.closed || this.failed) return Promise.resolve("failed");
     if (!opts.interruptible) this.stopConversation();
+    // A response still being generated would make the provider refuse a new one.
+    if ([...this.replies.values()].some((r) => !r.done)) this.send(ev.responseCancel());
     this.cutReplies();
     return new Promise((settle) => {
       const tag = `say-${++this.seq}`;
