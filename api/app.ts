@@ -43,6 +43,7 @@ export function createApp(deps: AppDeps): App {
   const graphql = createGraphqlApi({
     config: deps.config.graphql,
     defaultRatePerMinuteMicros: deps.config.defaultRatePerMinuteMicros,
+    openaiConfigured: deps.config.openaiConfigured,
     logger: deps.logger,
     apiKeys,
     reservations,

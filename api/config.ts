@@ -29,6 +29,8 @@ export interface ApiConfig {
   maxBodyBytes: number;
   logLevel: string;
   redactPii: boolean;
+  /** OPENAI_API_KEY is set: agents without an engine of their own use OPENAI_REALTIME (else LOCAL). */
+  openaiConfigured: boolean;
   graphql: GraphqlConfig;
 }
 
@@ -77,6 +79,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     maxBodyBytes: int(env, "MAX_BODY_BYTES", 32 * 1024, 1024, 1024 * 1024),
     logLevel: str(env, "LOG_LEVEL", production ? "info" : "debug"),
     redactPii: bool(env, "LOG_REDACT_PII", production),
+    openaiConfigured: Boolean(env.OPENAI_API_KEY?.trim()),
     graphql: {
       introspection: bool(env, "GRAPHQL_INTROSPECTION", !production),
       landingPage: bool(env, "GRAPHQL_LANDING_PAGE", !production),

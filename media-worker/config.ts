@@ -1,6 +1,7 @@
 import { ConfigError } from "../schema/lib/config-error.js";
 import { bool, int, optionalStr, str, url, type Env } from "../schema/lib/env.js";
 import { DEV_STREAM_TOKEN_SECRET } from "../schema/lib/stream-token.js";
+import { loadEngineConfig, type EngineConfig } from "./engines/engine-config.js";
 
 /** Configuration of the media worker process, read once at boot. */
 export interface MediaConfig {
@@ -47,6 +48,8 @@ export interface MediaConfig {
   closeOutConcurrency: number;
   logLevel: string;
   redactPii: boolean;
+  /** Voice engines: OpenAI Realtime, the local engine and its optional LLM, per-worker override. */
+  engines: EngineConfig;
 }
 
 /**
@@ -99,5 +102,6 @@ export function loadMediaConfig(env: Env = process.env): MediaConfig {
     closeOutConcurrency: int(env, "CLOSEOUT_CONCURRENCY", 8, 1, 256),
     logLevel: str(env, "LOG_LEVEL", production ? "info" : "debug"),
     redactPii: bool(env, "LOG_REDACT_PII", production),
+    engines: loadEngineConfig(env),
   };
 }

@@ -97,7 +97,7 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
       accountSid: config.twilioAccountSid,
       authToken: config.twilioAuthToken,
     }),
-    engines: engineFactory(),
+    engines: engineFactory(config.engines),
     registry,
     heartbeatTtlMs: hbTtl,
     reservationTtlMs: reservationTtl(config),

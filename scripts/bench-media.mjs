@@ -173,6 +173,7 @@ async function main() {
     ADMIN_API_KEY: `bench-admin-${randomBytes(16).toString("hex")}`,
     STREAM_TOKEN_SECRET: randomBytes(32).toString("hex"),
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
+    VOICE_ENGINE: "echo",
   };
 
   function launch(script, ready, nodeArgs = []) {

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { LOCAL_DIR, ROOT, build, ensureNodeModules } from "./lib/setup.mjs";
+import { LOCAL_DIR, ROOT, build, ensureNodeModules, ensureVoiceTools } from "./lib/setup.mjs";
 import { startServices } from "./lib/services.mjs";
 
 if (existsSync(path.join(ROOT, ".env"))) process.loadEnvFile(path.join(ROOT, ".env"));
@@ -23,6 +23,7 @@ function devSecrets() {
 }
 
 ensureNodeModules();
+ensureVoiceTools();
 build();
 const svc = await startServices({ name: "dev", persistent: true });
 const port = process.env.PORT || "3000";

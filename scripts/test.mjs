@@ -3,12 +3,13 @@
 // Extra arguments go to mocha, e.g. `npm test -- --grep ledger`.
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { ROOT, build, ensureNodeModules } from "./lib/setup.mjs";
+import { ROOT, build, ensureNodeModules, ensureVoiceTools } from "./lib/setup.mjs";
 import { startServices } from "./lib/services.mjs";
 
 const MAX_RUN_MS = 30 * 60 * 1000;
 
 ensureNodeModules();
+ensureVoiceTools();
 build();
 const svc = await startServices({ name: "test" });
 // A fresh database per run; Redis is private to the run unless REDIS_URL was given.

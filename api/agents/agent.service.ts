@@ -1,3 +1,12 @@
+import {
+  AgentConfigError,
+  DEFAULT_VOICE_CONFIG,
+  resolveEngine,
+  storedVoiceConfig,
+  validateAgentConfig,
+  type AgentVoiceConfig,
+  type VoiceEngineName,
+} from "../../schema/agents/agent-config.js";
 import { AccountModel } from "../../schema/models/account.model.js";
 import { AgentModel, type Agent as AgentFields } from "../../schema/models/agent.model.js";
 import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";
@@ -13,7 +22,17 @@ import type { AgentRecord } from "./agent.type.js";
 const LANGUAGE_TAG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
 
 export class AgentService {
-  constructor(private readonly limits: { maxPageSize: number }) {}
+  constructor(private readonly limits: { maxPageSize: number; openaiConfigured: boolean }) {}
+
+  /** The agent's voice settings, with defaults for what older records lack. */
+  voiceConfig(agent: AgentRecord): AgentVoiceConfig {
+    return storedVoiceConfig(agent);
+  }
+
+  /** The engine the agent's calls use. */
+  engineOf(agent: AgentRecord): VoiceEngineName {
+    return resolveEngine(agent.engine as VoiceEngineName | null | undefined, this.limits.openaiConfigured);
+  }
 
   async get(v: Viewer, id: string): Promise<AgentRecord> {
     const agent = await v.loaders.agent.load(objectId("id", id));
@@ -35,14 +54,16 @@ export class AgentService {
   async create(v: Viewer, input: CreateAgentInput): Promise<AgentRecord> {
     const fields = agentFields(input);
     if (fields.name === undefined) throw new BadUserInputError("name", "must not be empty");
+    const voice = voiceFields(input, { ...DEFAULT_VOICE_CONFIG, ...pick(fields) });
     const accountId = await targetAccount(v.principal, input.accountId);
-    const doc = await AgentModel.create({ ...fields, accountId });
+    const doc = await AgentModel.create({ ...fields, ...voice, accountId });
     return doc.toObject() as AgentRecord;
   }
 
   async update(v: Viewer, id: string, input: UpdateAgentInput): Promise<AgentRecord> {
-    const fields = agentFields(input);
+    const basic = agentFields(input);
     const agent = await this.get(v, id);
+    const fields = { ...basic, ...voiceFields(input, { ...storedVoiceConfig(agent), ...pick(basic) }) };
     if (Object.keys(fields).length === 0) return agent;
     v.loaders.agent.clear(agent._id);
     const updated = await AgentModel.findOneAndUpdate(
@@ -94,4 +115,44 @@ function agentFields(input: UpdateAgentInput): AgentWritable {
   }
   if (input.status != null) fields.status = input.status;
   return fields;
+}
+
+/** The voice fields of an agent the basic fields also hold (validated there, checked together here). */
+function pick(fields: AgentWritable): Partial<AgentVoiceConfig> {
+  const out: Partial<AgentVoiceConfig> = {};
+  if (fields.greeting !== undefined) out.greeting = fields.greeting;
+  if (fields.voice !== undefined) out.voice = fields.voice;
+  if (fields.maxCallDurationSeconds !== undefined) out.maxCallDurationSeconds = fields.maxCallDurationSeconds;
+  return out;
+}
+
+/**
+ * Validates the voice settings in the input over `current` (the stored or default settings with
+ * this input's basic fields applied) and returns the fields to store; none when the input names none.
+ */
+function voiceFields(input: UpdateAgentInput, current: AgentVoiceConfig): Partial<AgentVoiceConfig> {
+  const named = (["engine", "voice", "greeting", "intents", "fallbackReply", "endCallPhrases", "silenceReminderSeconds", "silenceTimeoutSeconds", "maxCallDurationSeconds"] as const).filter(
+    (k) => input[k] != null,
+  );
+  if (named.length === 0) return {};
+  let next: AgentVoiceConfig;
+  try {
+    next = validateAgentConfig(
+      {
+        engine: input.engine,
+        voice: input.voice,
+        intents: input.intents,
+        fallbackReply: input.fallbackReply,
+        endCallPhrases: input.endCallPhrases,
+        silenceReminderSeconds: input.silenceReminderSeconds,
+        silenceTimeoutSeconds: input.silenceTimeoutSeconds,
+      },
+      current,
+    );
+  } catch (err) {
+    if (err instanceof AgentConfigError) throw new BadUserInputError(err.field, err.problem);
+    throw err;
+  }
+  // Every voice field, not only those named: rules tie them together (a new engine may reset the voice).
+  return next;
 }

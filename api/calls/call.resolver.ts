@@ -5,7 +5,8 @@ import { Agent, type AgentRecord } from "../agents/agent.type.js";
 import { PageArgs, pageComplexity, type ConnectionResult } from "../graphql/connection.type.js";
 import { viewerOf, type GraphqlContext } from "../graphql/context.js";
 import { CallFilter } from "./call.input.js";
-import { transcriptText, type CallService } from "./call.service.js";
+import { CallUsage, TranscriptTurn } from "./call-transcript.type.js";
+import { transcriptText, transcriptTurns, type CallService } from "./call.service.js";
 import { Call, CallConnection, type CallRecord } from "./call.type.js";
 
 @Resolver(() => Call)
@@ -40,6 +41,25 @@ export class CallResolver {
   @FieldResolver(() => String, { description: "What the call cost; 0.000000 until it is billed." })
   costUsd(@Root() call: CallRecord): string {
     return formatUsd(call.costMicros);
+  }
+
+  @FieldResolver(() => [TranscriptTurn], { description: "The conversation turn by turn, in order; empty until the call has ended." })
+  turns(@Root() call: CallRecord): TranscriptTurn[] {
+    return transcriptTurns(call);
+  }
+
+  @FieldResolver(() => CallUsage, { nullable: true, description: "Audio and provider usage; null until the call has ended." })
+  usage(@Root() call: CallRecord): CallUsage | null {
+    const u = call.usage as Partial<CallUsage> | null | undefined;
+    if (!u) return null;
+    return {
+      engine: u.engine ?? null,
+      provider: u.provider ?? null,
+      audioInSeconds: u.audioInSeconds ?? 0,
+      audioOutSeconds: u.audioOutSeconds ?? 0,
+      inputTokens: u.inputTokens ?? null,
+      outputTokens: u.outputTokens ?? null,
+    };
   }
 
   @FieldResolver(() => String, { nullable: true, description: "One line per turn, once the media worker has stored it." })

@@ -6,6 +6,7 @@ import { paginate } from "../graphql/pagination.js";
 import { assertVisible, listScope, scopeFilter } from "../graphql/scope.js";
 import { objectId } from "../graphql/validate.js";
 import type { CallFilter } from "./call.input.js";
+import type { TranscriptTurn } from "./call-transcript.type.js";
 import type { CallRecord } from "./call.type.js";
 
 export class CallService {
@@ -48,12 +49,12 @@ function callFilter(filter: CallFilter | null | undefined): Record<string, unkno
 
 /**
  * The transcript as text, one line per turn. The media worker may store a string or a list of
- * turns ({ role, text }); anything else reads as no transcript.
+ * turns ({ role, text }); anything else, or no turns yet, reads as no transcript.
  */
 export function transcriptText(call: CallRecord): string | null {
   const t = call.transcript;
   if (typeof t === "string") return t;
-  if (!Array.isArray(t)) return null;
+  if (!Array.isArray(t) || t.length === 0) return null;
   return t
     .map((turn: unknown) => {
       const { role, text } = (turn ?? {}) as { role?: unknown; text?: unknown };
@@ -61,4 +62,15 @@ export function transcriptText(call: CallRecord): string | null {
     })
     .filter((line): line is string => line !== null)
     .join("\n");
+}
+
+/** The stored turns, as the API shows them (turns of older shapes are skipped). */
+export function transcriptTurns(call: CallRecord): TranscriptTurn[] {
+  const t = call.transcript;
+  if (!Array.isArray(t)) return [];
+  return t.flatMap((turn: unknown) => {
+    const x = (turn ?? {}) as Partial<TranscriptTurn>;
+    if (typeof x.role !== "string" || typeof x.text !== "string" || !(x.at instanceof Date)) return [];
+    return [{ role: x.role, kind: x.kind ?? "speech", text: x.text, at: x.at, offsetMs: x.offsetMs ?? 0, interrupted: x.interrupted === true }];
+  });
 }

@@ -32,6 +32,8 @@ const MAX_TOKENS = 5_000;
 export interface GraphqlApiDeps {
   config: GraphqlConfig;
   defaultRatePerMinuteMicros: number;
+  /** Agents without an engine of their own use OPENAI_REALTIME when true, else LOCAL. */
+  openaiConfigured: boolean;
   logger: Logger;
   apiKeys: ApiKeyService;
   reservations: ReservationService;
@@ -47,7 +49,7 @@ export function createGraphqlApi(deps: GraphqlApiDeps): GraphqlApi {
   const limits = { maxPageSize: deps.config.maxPageSize };
   const container = new InstanceContainer([
     new AccountResolver(new AccountService({ ...limits, defaultRatePerMinuteMicros: deps.defaultRatePerMinuteMicros }, deps.apiKeys)),
-    new AgentResolver(new AgentService(limits)),
+    new AgentResolver(new AgentService({ ...limits, openaiConfigured: deps.openaiConfigured })),
     new ApiKeyResolver(new ApiKeyManagementService(limits, deps.apiKeys)),
     new CallResolver(new CallService(limits)),
     new LedgerResolver(new AccountLedgerService(limits)),

@@ -12,11 +12,12 @@ import { serializedWrite } from "../../schema/lib/write-gate.js";
 import { CallModel, endedStatus, type EndedReason } from "../../schema/models/call.model.js";
 import { goodbyeTones, renderTones, toFramePayloads } from "../audio/tone.js";
 import type { MediaConfig } from "../config.js";
-import type { AudioFrame, EngineFactory, VoiceEngine } from "../engines/voice-engine.js";
+import type { AudioFrame, EngineFactory, EngineEndReason, VoiceEngine } from "../engines/voice-engine.js";
 import { parseTwilioMessage, type TwilioEvent } from "../protocol/inbound.js";
 import { clearMessage, markMessage, mediaMessage, mediaPrefix } from "../protocol/outbound.js";
 import type { TwilioRestClient } from "../twilio/twilio-rest.client.js";
 import { coveredMs, maxCallMs, nextBudgetStep } from "./call-budget.js";
+import { CallRecorder } from "./call-recorder.js";
 import { authorizeStream, type AuthorizedCall, type StartEvent } from "./stream-auth.js";
 
 /** What every session of a worker shares. */
@@ -93,6 +94,11 @@ export class MediaSession {
   private settle: () => void = () => undefined;
   /** Resolves once the session is over: refused, or its call ended and handed over. */
   readonly settled = new Promise<void>((resolve) => (this.settle = resolve));
+  /** Transcript and usage, written to the call when it ends. */
+  private readonly recorder = new CallRecorder(
+    () => this.answeredAt,
+    () => this.connectedMs(),
+  );
 
   constructor(
     private readonly ws: WebSocket,
@@ -164,10 +170,13 @@ export class MediaSession {
         else if (this.state === "awaiting-start") this.refuse("stop-before-start");
         return;
       case "dtmf":
-        if (this.state === "live") this.engine?.onDtmf(event.digit);
+        if (this.state !== "live") return;
+        this.recorder.record({ role: "caller", kind: "dtmf", text: event.digit });
+        this.engine?.onDtmf(event.digit);
         return;
       case "mark":
-        if (this.state === "live") this.engine?.onMark(event.name);
+        // Also while ending: a spoken goodbye is over when its mark comes back.
+        if (this.state === "live" || this.state === "ending") this.engine?.onMark(event.name);
         return;
       case "connected":
         return;
@@ -247,7 +256,11 @@ export class MediaSession {
       sendAudio: (payload) => this.sendAudio(payload),
       sendMark: (name) => this.send(markMessage(this.streamSid, name)),
       clearAudio: () => this.send(clearMessage(this.streamSid)),
-      endCall: () => void this.end("agent-ended"),
+      endCall: (reason, opts) => this.engineEnded(reason ?? "agent-ended", opts?.farewell === true),
+      record: (turn) => this.recorder.record(turn),
+      activity: () => undefined,
+      reportUsage: (usage) => this.recorder.addUsage(usage),
+      streamMs: () => this.connectedMs(),
     });
     this.planBudget();
     try {
@@ -335,18 +348,44 @@ export class MediaSession {
     this.planBudget();
   }
 
-  /** Stops the agent, plays the goodbye, then hangs up. */
-  private sayGoodbye(reason: EndedReason): void {
+  /**
+   * Stops the agent and hangs up after a goodbye: spoken by the engine when it can (the call ends
+   * once it has played, GOODBYE_MS at most), else the goodbye tone.
+   */
+  private sayGoodbye(reason: EndedReason, opts: { spoken: boolean } = { spoken: true }): void {
     if (this.state !== "live") return;
     this.state = "ending";
     this.pendingReason = reason;
     if (this.extension) this.clear(this.extension.deadline);
+    this.after(this.deps.config.goodbyeMs, () => void this.end(reason));
+    const engine = this.engine;
+    if (opts.spoken && engine?.sayGoodbye && (reason === "max-duration" || reason === "insufficient-balance")) {
+      engine.sayGoodbye(reason).then(
+        (played) => (played ? void this.end(reason) : this.playGoodbyeTone()),
+        (err: unknown) => {
+          this.log.warn({ err }, "spoken goodbye failed; playing the tone");
+          this.playGoodbyeTone();
+        },
+      );
+      return;
+    }
+    this.playGoodbyeTone();
+  }
+
+  private playGoodbyeTone(): void {
+    if (this.state !== "ending") return;
     this.engine?.close();
     this.engine = null;
     this.send(clearMessage(this.streamSid));
     for (const payload of goodbyeFrames(this.deps.config.goodbyeMs)) this.sendAudio(payload);
     this.send(markMessage(this.streamSid, "goodbye"));
-    this.after(this.deps.config.goodbyeMs, () => void this.end(reason));
+  }
+
+  /** The engine ended the call; failures it cannot speak through get the goodbye tone first. */
+  private engineEnded(reason: EngineEndReason, farewell: boolean): void {
+    if (this.state === "ending") return void this.end(this.pendingReason ?? reason);
+    if (farewell) return this.sayGoodbye(reason, { spoken: false });
+    void this.end(reason);
   }
 
   // ---- end -------------------------------------------------------------------------------------
@@ -369,6 +408,9 @@ export class MediaSession {
     this.deps.registry.remove(this);
     // A call never recorded as answered is billed nothing: that is our failure, not the caller's.
     if (this.started && !(await this.started)) this.log.error("call ends unrecorded as answered; it will not be billed");
+    // Before the close-out, and after the start write: no other update of the call may race this
+    // one (FerretDB updates are not atomic).
+    await this.recorder.save(call.callId, this.stats).catch((err: unknown) => this.log.error({ err }, "transcript could not be stored"));
 
     const handedOver = await this.handOver({
       callId: call.callId,
@@ -428,6 +470,7 @@ export class MediaSession {
       return;
     }
     this.stats.framesOut++;
+    this.recorder.audioOut(payload);
     this.send(mediaMessage(this.prefix, payload));
   }
 

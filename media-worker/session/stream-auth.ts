@@ -1,5 +1,6 @@
 import { isValidObjectId, type Types } from "mongoose";
 import type { CallLiveness } from "../../schema/billing/call-liveness.js";
+import { storedVoiceConfig, type AgentVoiceConfig } from "../../schema/agents/agent-config.js";
 import { verifyStreamToken } from "../../schema/lib/stream-token.js";
 import { DEFAULT_RATE_PER_MINUTE_MICROS } from "../../schema/lib/rating.js";
 import { AccountModel, type Account } from "../../schema/models/account.model.js";
@@ -88,12 +89,25 @@ export async function authorizeStream(input: AuthorizeInput): Promise<StreamAuth
       agent: {
         id: String(agent._id),
         name: agent.name,
-        greeting: agent.greeting ?? "",
         instructions: agent.instructions ?? "",
-        voice: agent.voice ?? "alloy",
         language: agent.language ?? "en-US",
-        maxCallDurationSeconds: agent.maxCallDurationSeconds ?? 600,
+        ...engineSettings(storedVoiceConfig(agent)),
       },
     },
+  };
+}
+
+/** The agent's voice settings as engines use them. */
+function engineSettings(c: AgentVoiceConfig): Omit<AuthorizedCall["agent"], "id" | "name" | "instructions" | "language"> {
+  return {
+    engine: c.engine,
+    voice: c.voice,
+    greeting: c.greeting,
+    intents: c.intents,
+    fallbackReply: c.fallbackReply,
+    endCallPhrases: c.endCallPhrases,
+    silenceReminderSeconds: c.silenceReminderSeconds,
+    silenceTimeoutSeconds: c.silenceTimeoutSeconds,
+    maxCallDurationSeconds: c.maxCallDurationSeconds,
   };
 }

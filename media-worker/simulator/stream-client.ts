@@ -52,6 +52,8 @@ export class TwilioStreamClient {
   readonly received: string[] = [];
   readonly marksRequested: string[] = [];
   clears = 0;
+  /** performance.now() at each `clear` received (barge-in timing). */
+  readonly clearTimes: number[] = [];
   mediaSent = 0;
   readonly closed: Promise<CloseInfo>;
   private seq = 0;
@@ -159,6 +161,7 @@ export class TwilioStreamClient {
       this.pendingMarks.set(timer, msg.name);
     } else if (msg.kind === "clear") {
       this.clears++;
+      this.clearTimes.push(now);
       this.playbackEndsAt = now;
       for (const [timer, name] of this.pendingMarks) {
         clearTimeout(timer);

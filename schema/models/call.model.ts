@@ -5,15 +5,20 @@ export const CALL_STATUSES = ["ringing", "in-progress", "completed", "failed"] a
 export type CallStatus = (typeof CALL_STATUSES)[number];
 
 /**
- * Why a call ended. `completed` calls: caller-hangup (Twilio sent `stop`), agent-ended,
- * max-duration, insufficient-balance. `failed` calls: stream-error (the socket broke or
- * misbehaved), stream-lost (the worker vanished; closed by the status callback or the sweeper),
- * not-connected (no stream ever started), worker-shutdown, worker-error (the worker could no longer
- * bill the call, e.g. Redis unreachable).
+ * Why a call ended. `completed` calls: caller-hangup (Twilio sent `stop`), agent-ended (the agent
+ * hung up: an end-call intent or the model's end_call tool), end-call-phrase (the caller said one
+ * of the agent's end-call phrases), silence-timeout, max-duration, insufficient-balance. `failed`
+ * calls: stream-error (the socket broke or misbehaved), stream-lost (the worker vanished; closed by
+ * the status callback or the sweeper), not-connected (no stream ever started), worker-shutdown,
+ * worker-error (the worker could no longer bill the call, e.g. Redis unreachable), provider-error,
+ * provider-rate-limited, provider-disconnected (the voice provider failed, refused or dropped the
+ * session), engine-unavailable (the voice engine could not run, e.g. a missing system tool).
  */
 export const ENDED_REASONS = [
   "caller-hangup",
   "agent-ended",
+  "end-call-phrase",
+  "silence-timeout",
   "max-duration",
   "insufficient-balance",
   "stream-error",
@@ -21,6 +26,10 @@ export const ENDED_REASONS = [
   "not-connected",
   "worker-shutdown",
   "worker-error",
+  "provider-error",
+  "provider-rate-limited",
+  "provider-disconnected",
+  "engine-unavailable",
 ] as const;
 export type EndedReason = (typeof ENDED_REASONS)[number];
 
@@ -29,6 +38,8 @@ export function endedStatus(reason: EndedReason): "completed" | "failed" {
   switch (reason) {
     case "caller-hangup":
     case "agent-ended":
+    case "end-call-phrase":
+    case "silence-timeout":
     case "max-duration":
     case "insufficient-balance":
       return "completed";
@@ -49,6 +60,49 @@ export function callIdForSid(callSid: string): Types.ObjectId {
   return new Types.ObjectId(createHash("sha256").update(`call:${callSid}`).digest().subarray(0, 12));
 }
 
+export const TRANSCRIPT_ROLES = ["caller", "agent"] as const;
+export type TranscriptRole = (typeof TRANSCRIPT_ROLES)[number];
+/** `speech`: words said; `dtmf`: a key the caller pressed (text is the digit). */
+export const TRANSCRIPT_KINDS = ["speech", "dtmf"] as const;
+export type TranscriptKind = (typeof TRANSCRIPT_KINDS)[number];
+/** Longest stored text of one turn; longer turns are cut. */
+export const MAX_TURN_CHARS = 4_000;
+/** Most turns stored per call; later ones are counted in the log only. */
+export const MAX_TURNS = 1_000;
+
+/** One turn of the conversation. Personal data: log it only under `pii`. */
+const turnSchema = new Schema(
+  {
+    role: { type: String, enum: TRANSCRIPT_ROLES, required: true },
+    kind: { type: String, enum: TRANSCRIPT_KINDS, required: true, default: "speech" },
+    text: { type: String, default: "", maxlength: MAX_TURN_CHARS },
+    /** When the turn began (wall clock). */
+    at: { type: Date, required: true },
+    /** When the turn began, in milliseconds since the stream started (Twilio's media clock). */
+    offsetMs: { type: Number, required: true, min: 0 },
+    /** The caller talked over this agent turn, which was cut short. */
+    interrupted: { type: Boolean, default: false },
+  },
+  { _id: false },
+);
+
+/** What a call used, for cost accounting of the voice provider. */
+const usageSchema = new Schema(
+  {
+    /** LOCAL, OPENAI_REALTIME, or a development engine like echo. */
+    engine: { type: String, default: null },
+    /** Who did the talking, e.g. `openai:gpt-realtime`, `local:espeak-ng+pocketsphinx`. */
+    provider: { type: String, default: null },
+    /** Seconds of caller audio received and of agent audio sent (20 ms frames). */
+    audioInSeconds: { type: Number, default: 0 },
+    audioOutSeconds: { type: Number, default: 0 },
+    /** Tokens the provider reported (OpenAI Realtime, or the local engine's LLM), when any. */
+    inputTokens: { type: Number, default: null },
+    outputTokens: { type: Number, default: null },
+  },
+  { _id: false },
+);
+
 /** One phone call, keyed by Twilio's CallSid. */
 const callSchema = new Schema(
   {
@@ -67,6 +121,9 @@ const callSchema = new Schema(
     answeredAt: { type: Date, default: null },
     endedAt: { type: Date, default: null },
     endedReason: { type: String, enum: [...ENDED_REASONS, null], default: null },
+    /** Turns in the order they began; written once, when the stream ends. */
+    transcript: { type: [turnSchema], default: () => [] },
+    usage: { type: usageSchema, default: null },
     /** Filled from the call's single ledger charge, which is the source of truth. */
     billedSeconds: { type: Number, default: 0 },
     costMicros: { type: Number, default: 0 },

@@ -7,9 +7,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dir := flag.String("dir", "", "directory for the SQLite databases")
+	pragmas := flag.String("sqlite-pragmas", "", `extra SQLite pragmas, comma-separated, e.g. "synchronous(normal)"`)
 	flag.Parse()
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "ferretdb-launcher: -dir is required")
@@ -37,7 +40,7 @@ func main() {
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + abs + "/",
+		SQLiteURL: "file:" + abs + "/" + pragmaQuery(*pragmas),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ferretdb-launcher:", err)
@@ -52,4 +55,22 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ferretdb-launcher:", err)
 		os.Exit(1)
 	}
+}
+
+// pragmaQuery turns "a(1),b(2)" into "?_pragma=a(1)&_pragma=b(2)"; FerretDB adds its own
+// defaults (busy_timeout, journal_mode(wal), auto_vacuum(none)) for pragmas not given.
+func pragmaQuery(list string) string {
+	q := ""
+	for _, p := range strings.Split(list, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if q == "" {
+			q = "?"
+		} else {
+			q += "&"
+		}
+		q += "_pragma=" + url.QueryEscape(p)
+	}
+	return q
 }

@@ -82,7 +82,8 @@ export async function startServices({ name, persistent = false } = { name: "dev"
       const bin = ensureFerretDB();
       const port = await freePort();
       const log = openSync(path.join(dataDir, "ferretdb.log"), "a");
-      const child = spawn(bin, ["-listen", `127.0.0.1:${port}`, "-dir", path.join(dataDir, "ferretdb")], {
+      const pragmas = process.env.FERRETDB_SQLITE_PRAGMAS ?? "";
+      const child = spawn(bin, ["-listen", `127.0.0.1:${port}`, "-dir", path.join(dataDir, "ferretdb"), "-sqlite-pragmas", pragmas], {
         stdio: ["ignore", log, log],
       });
       children.push(child);

@@ -1,5 +1,6 @@
 // Installs what the project needs on a fresh machine: npm packages, the TypeScript build,
-// Debian's redis-server and the FerretDB launcher (built from the Go module proxy).
+// Debian's redis-server, the local voice engine's tools (espeak-ng, sox, PocketSphinx) and the
+// FerretDB launcher (built from the Go module proxy).
 // Plain Node with no dependencies, because it runs before `npm install`.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -44,15 +45,21 @@ export function build() {
   run(path.join(ROOT, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json"]);
 }
 
-/** Installs Debian packages when missing, as root; otherwise explains what to install. */
-export function ensureDebianPackages(packages, commands) {
-  const missing = commands.filter((c) => !onPath(c) && !existsSync(`/usr/bin/${c}`) && !existsSync(`/usr/sbin/${c}`));
+/**
+ * Installs Debian packages when missing, as root; otherwise explains what to install.
+ * `commands` are executables the packages provide; `files` are data files they provide.
+ */
+export function ensureDebianPackages(packages, commands, opts = {}) {
+  const missing = [
+    ...commands.filter((c) => !onPath(c) && !existsSync(`/usr/bin/${c}`) && !existsSync(`/usr/sbin/${c}`)),
+    ...(opts.files ?? []).filter((f) => !existsSync(f)),
+  ];
   if (missing.length === 0) return;
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   if (!isRoot || !onPath("apt-get")) {
     throw new Error(
       `missing ${missing.join(", ")}: install the Debian package(s) ${packages.join(" ")} ` +
-        `(sudo apt-get install ${packages.join(" ")}), or set MONGODB_URI / REDIS_URL to servers you run`,
+        `(sudo apt-get install ${packages.join(" ")})${opts.alternative ? `, ${opts.alternative}` : ""}`,
     );
   }
   console.error(`setup: installing ${packages.join(" ")} with apt-get`);
@@ -62,7 +69,26 @@ export function ensureDebianPackages(packages, commands) {
 }
 
 export function ensureRedis() {
-  ensureDebianPackages(["redis-server"], ["redis-server"]);
+  ensureDebianPackages(["redis-server"], ["redis-server"], { alternative: "or set MONGODB_URI / REDIS_URL to servers you run" });
+}
+
+/** The US English acoustic model of Debian's pocketsphinx-en-us (PocketSphinx 0.8 layout). */
+export const POCKETSPHINX_MODEL_DIR = "/usr/share/pocketsphinx/model/en-us";
+
+/**
+ * The local voice engine's tools: espeak-ng speaks, sox resamples, PocketSphinx listens. Without
+ * them only agents on other engines can take calls, so a machine that cannot install them (not
+ * root) gets a warning rather than a failed start; the worker names what is missing per call.
+ */
+export function ensureVoiceTools({ required = false } = {}) {
+  try {
+    ensureDebianPackages(["espeak-ng", "sox", "pocketsphinx", "pocketsphinx-en-us"], ["espeak-ng", "sox", "pocketsphinx_continuous"], {
+      files: [path.join(POCKETSPHINX_MODEL_DIR, "en-us", "mdef"), path.join(POCKETSPHINX_MODEL_DIR, "cmudict-en-us.dict")],
+    });
+  } catch (err) {
+    if (required) throw err;
+    console.error(`setup: warning: ${err.message}; the local voice engine cannot take calls until they are installed`);
+  }
 }
 
 /** Builds the FerretDB launcher once; rebuilds when its sources change. */

@@ -39,6 +39,9 @@ export function mediaEnv(twilioApiBaseUrl: string, extra: Record<string, string>
     STREAM_START_TIMEOUT_MS: "1000",
     STREAM_IDLE_TIMEOUT_MS: "1500",
     SHUTDOWN_DRAIN_MS: "0",
+    // The media plumbing is tested with the echo engine (tones, then the caller's own audio);
+    // the voice engines have their own tests (test/voice-engines).
+    VOICE_ENGINE: "echo",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
     ...extra,
   };

@@ -1,0 +1,101 @@
+import { serializedWrite } from "../../schema/lib/write-gate.js";
+import { FRAME_MS } from "../audio/mulaw.js";
+import { CallModel, MAX_TURN_CHARS, MAX_TURNS, type TranscriptKind, type TranscriptRole } from "../../schema/models/call.model.js";
+import type { EngineUsage, TurnInput } from "../engines/voice-engine.js";
+
+export interface StoredTurn {
+  role: TranscriptRole;
+  kind: TranscriptKind;
+  text: string;
+  at: Date;
+  offsetMs: number;
+  interrupted: boolean;
+}
+
+export interface CallUsage {
+  engine: string | null;
+  provider: string | null;
+  audioInSeconds: number;
+  audioOutSeconds: number;
+  inputTokens: number | null;
+  outputTokens: number | null;
+}
+
+/**
+ * What a call leaves on its record besides billing: the transcript and usage. Kept in memory
+ * during the call and written once, by the session, before it hands the call to close-out, so the
+ * one write never races the close-out's own update of the same document.
+ */
+export class CallRecorder {
+  private readonly turns: StoredTurn[] = [];
+  private dropped = 0;
+  private outBytes = 0;
+  private readonly usage: Omit<CallUsage, "audioInSeconds" | "audioOutSeconds"> = {
+    engine: null,
+    provider: null,
+    inputTokens: null,
+    outputTokens: null,
+  };
+
+  /** `answeredAt` and `nowMs` place turns on the wall clock and the stream clock. */
+  constructor(
+    private readonly answeredAt: () => Date,
+    private readonly nowMs: () => number,
+  ) {}
+
+  get turnCount(): number {
+    return this.turns.length;
+  }
+
+  record(turn: TurnInput): void {
+    if (this.turns.length >= MAX_TURNS) {
+      this.dropped++;
+      return;
+    }
+    const offsetMs = Math.max(0, Math.round(turn.offsetMs ?? this.nowMs()));
+    this.turns.push({
+      role: turn.role,
+      kind: turn.kind ?? "speech",
+      text: turn.text.slice(0, MAX_TURN_CHARS),
+      at: new Date(this.answeredAt().getTime() + offsetMs),
+      offsetMs,
+      interrupted: turn.interrupted === true,
+    });
+  }
+
+  /** Counts agent audio sent (base64 mu-law, 8 bytes a millisecond), whatever the size of its messages. */
+  audioOut(payload: string): void {
+    const padding = payload.endsWith("==") ? 2 : payload.endsWith("=") ? 1 : 0;
+    this.outBytes += (payload.length / 4) * 3 - padding;
+  }
+
+  addUsage(u: EngineUsage): void {
+    if (u.engine !== undefined) this.usage.engine = u.engine;
+    if (u.provider !== undefined) this.usage.provider = u.provider;
+    if (u.inputTokens !== undefined) this.usage.inputTokens = (this.usage.inputTokens ?? 0) + u.inputTokens;
+    if (u.outputTokens !== undefined) this.usage.outputTokens = (this.usage.outputTokens ?? 0) + u.outputTokens;
+  }
+
+  /** Turns in the order they began; turns that began together keep the order they were recorded in. */
+  transcript(): StoredTurn[] {
+    return this.turns.map((t, i) => ({ t, i })).sort((a, b) => a.t.offsetMs - b.t.offsetMs || a.i - b.i).map(({ t }) => t);
+  }
+
+  /** Caller audio counts Twilio's 20 ms frames; agent audio its bytes. */
+  summary(frames: { framesIn: number }): CallUsage {
+    return {
+      ...this.usage,
+      audioInSeconds: (frames.framesIn * FRAME_MS) / 1000,
+      audioOutSeconds: this.outBytes / 8_000,
+    };
+  }
+
+  get droppedTurns(): number {
+    return this.dropped;
+  }
+
+  async save(callId: string, frames: { framesIn: number }): Promise<void> {
+    const update = { $set: { transcript: this.transcript(), usage: this.summary(frames) } };
+    await serializedWrite(() => CallModel.updateOne({ _id: callId }, update));
+  }
+}
