@@ -83,5 +83,21 @@ export function createGraphqlApi(deps: GraphqlApiDeps): GraphqlApi {
   const router = new Router();
   router.post("/graphql", jsonBody(deps.config.maxBodyBytes), handler);
   router.get("/graphql", handler);
-  return { router, stop: () => server.stop() };
+  return { router, stop: () => stopWhenStarted(server) };
+}
+
+/**
+ * Apollo refuses stop() while its background start is still running (an app closed right after
+ * it was created, as tests do); wait for the start to settle, and skip if it failed.
+ */
+async function stopWhenStarted(server: ApolloServer<GraphqlContext>): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      await server.stop();
+      return;
+    } catch (err) {
+      if (!String((err as Error).message).includes("only be called after")) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }
