@@ -2,11 +2,10 @@ import { expect } from "chai";
 import { GREETING_TONES, renderTones, toFramePayloads } from "../../media-worker/audio/tone.js";
 import { simulateCall, type SimulateCallOptions } from "../../media-worker/simulator/simulate-call.js";
 import { CallModel } from "../../schema/models/call.model.js";
-import { startTestApp, type TestApp } from "../helpers/app.js";
-import { FakeTwilioRest } from "../helpers/fake-twilio.js";
+import { useMediaStack } from "../helpers/media-stack.js";
 import { createFixture, type Fixture } from "../helpers/fixtures.js";
 import { TEST_AUTH_TOKEN } from "../helpers/app.js";
-import { chargesFor, reservations, simulatorTarget, startTestMedia, waitFor, waitForClosedCall, type TestMedia } from "../helpers/media.js";
+import { chargesFor, reservations, simulatorTarget, startTestMedia, waitFor, waitForClosedCall } from "../helpers/media.js";
 
 const FIVE_DOLLARS = 5_000_000;
 /** 20 ms frames of a 300 Hz tone, different from the greeting. */
@@ -14,27 +13,15 @@ const CALLER_AUDIO = renderTones([{ hz: 300, ms: 400 }, { hz: 500, ms: 400 }]);
 
 describe("media worker: calls end to end", function () {
   this.timeout(20_000);
-  let t: TestApp;
-  let media: TestMedia;
-  let twilioRest: FakeTwilioRest;
   let fx: Fixture;
 
-  before(async () => {
-    twilioRest = await FakeTwilioRest.start(TEST_AUTH_TOKEN);
-    t = await startTestApp();
-    media = await startTestMedia(twilioRest.url);
-  });
-  after(async () => {
-    await media.close();
-    await t.close();
-    await twilioRest.close();
-  });
+  const stack = useMediaStack();
   beforeEach(async () => {
     fx = await createFixture({ balanceMicros: FIVE_DOLLARS });
   });
 
   const call = (extra: Partial<SimulateCallOptions> = {}) =>
-    simulateCall({ ...simulatorTarget(t, media), to: fx.number, audio: CALLER_AUDIO, durationMs: 800, ...extra });
+    simulateCall({ ...simulatorTarget(stack.t, stack.media), to: fx.number, audio: CALLER_AUDIO, durationMs: 800, ...extra });
 
   it("when a caller talks, then the agent greets with tones and echoes every frame back untouched", async () => {
     const result = await call();
@@ -68,8 +55,8 @@ describe("media worker: calls end to end", function () {
     expect(charges[0]!.amountMicros).to.equal(-closed.costMicros);
     expect(charges[0]!.reference).to.equal(`call:${result.callId}`);
     // The first minute held at admission is released once the charge is written.
-    expect(await reservations(media.redis).availableMicros(fx.accountId)).to.equal(FIVE_DOLLARS - closed.costMicros);
-    expect(twilioRest.hangUpsFor(result.callSid)).to.have.length(0);
+    expect(await reservations(stack.media.redis).availableMicros(fx.accountId)).to.equal(FIVE_DOLLARS - closed.costMicros);
+    expect(stack.twilioRest.hangUpsFor(result.callSid)).to.have.length(0);
   });
 
   it("when Twilio's status callback follows the stream's stop, then the call is still billed once", async () => {
@@ -77,7 +64,7 @@ describe("media worker: calls end to end", function () {
     const closed = await waitForClosedCall(result.callId);
     // Twilio reports a longer duration than the stream measured; the stream's figure stands.
     const { postCallStatus } = await import("../../media-worker/simulator/simulate-call.js");
-    const res = await postCallStatus(simulatorTarget(t, media), result, "completed", 42);
+    const res = await postCallStatus(simulatorTarget(stack.t, stack.media), result, "completed", 42);
     expect(res.status).to.equal(200);
     expect(res.body).to.deep.include({ success: true, outcome: "already-ended" });
     await new Promise((r) => setTimeout(r, 300));
@@ -100,8 +87,8 @@ describe("media worker: calls end to end", function () {
     expect(result.endedByServer).to.equal(true);
     const closed = await waitForClosedCall(result.callId);
     expect(closed).to.include({ status: "completed", endedReason: "agent-ended" });
-    expect(twilioRest.hangUpsFor(result.callSid)).to.deep.equal([
-      { accountSid: result.accountSid, callSid: result.callSid, fields: { Status: "completed" }, user: media.config.twilioAccountSid, password: TEST_AUTH_TOKEN },
+    expect(stack.twilioRest.hangUpsFor(result.callSid)).to.deep.equal([
+      { accountSid: result.accountSid, callSid: result.callSid, fields: { Status: "completed" }, user: stack.media.config.twilioAccountSid, password: TEST_AUTH_TOKEN },
     ]);
     expect(await chargesFor(result.callId)).to.have.length(1);
   });
@@ -110,7 +97,7 @@ describe("media worker: calls end to end", function () {
     const result = await call({ durationMs: 400, hangup: "close" });
     const closed = await waitForClosedCall(result.callId);
     expect(closed).to.include({ status: "failed", endedReason: "stream-error", billedSeconds: 1, costMicros: 2_500 });
-    await waitFor("hang-up", async () => twilioRest.hangUpsFor(result.callSid).length === 1);
+    await waitFor("hang-up", async () => stack.twilioRest.hangUpsFor(result.callSid).length === 1);
     expect(await chargesFor(result.callId)).to.have.length(1);
   });
 
@@ -119,15 +106,15 @@ describe("media worker: calls end to end", function () {
     expect(result.endedByServer).to.equal(true);
     const closed = await waitForClosedCall(result.callId);
     expect(closed).to.include({ status: "failed", endedReason: "stream-error" });
-    expect(closed.endedAt!.getTime() - closed.answeredAt!.getTime()).to.be.at.least(media.config.streamIdleTimeoutMs);
-    expect(twilioRest.hangUpsFor(result.callSid)).to.have.length(1);
+    expect(closed.endedAt!.getTime() - closed.answeredAt!.getTime()).to.be.at.least(stack.media.config.streamIdleTimeoutMs);
+    expect(stack.twilioRest.hangUpsFor(result.callSid)).to.have.length(1);
   });
 
   it("when the worker shuts down during a call, then the call is hung up, billed and marked worker-shutdown", async () => {
-    const other = await startTestMedia(twilioRest.url);
+    const other = await startTestMedia(stack.twilioRest.url);
     let stopped: Promise<void> | null = null;
     const result = await call({
-      ...simulatorTarget(t, other),
+      ...simulatorTarget(stack.t, other),
       durationMs: 5_000,
       hangup: "none",
       statusCallback: false,
@@ -140,7 +127,7 @@ describe("media worker: calls end to end", function () {
     expect(result.close.code).to.equal(1000);
     const closed = await waitForClosedCall(result.callId);
     expect(closed).to.include({ status: "failed", endedReason: "worker-shutdown" });
-    expect(twilioRest.hangUpsFor(result.callSid)).to.have.length(1);
+    expect(stack.twilioRest.hangUpsFor(result.callSid)).to.have.length(1);
     expect(await chargesFor(result.callId)).to.have.length(1);
   });
 });

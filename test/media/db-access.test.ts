@@ -3,10 +3,9 @@ import mongoose from "mongoose";
 import { admitCall, openStream } from "../../media-worker/simulator/simulate-call.js";
 import { renderTones, toFramePayloads } from "../../media-worker/audio/tone.js";
 import { closeOutJobId } from "../../schema/lib/queues.js";
-import { startTestApp, TEST_AUTH_TOKEN, type TestApp } from "../helpers/app.js";
-import { FakeTwilioRest } from "../helpers/fake-twilio.js";
+import { useMediaStack } from "../helpers/media-stack.js";
 import { createFixture } from "../helpers/fixtures.js";
-import { simulatorTarget, startTestMedia, waitFor, waitForClosedCall, type TestMedia } from "../helpers/media.js";
+import { simulatorTarget, waitFor, waitForClosedCall } from "../helpers/media.js";
 
 interface Access {
   command: string;
@@ -43,35 +42,23 @@ async function recordAccesses(fn: () => Promise<void>): Promise<Access[]> {
 
 describe("media worker: database access", function () {
   this.timeout(20_000);
-  let t: TestApp;
-  let media: TestMedia;
-  let twilioRest: FakeTwilioRest;
 
-  before(async () => {
-    twilioRest = await FakeTwilioRest.start(TEST_AUTH_TOKEN);
-    t = await startTestApp();
-    media = await startTestMedia(twilioRest.url);
-  });
-  after(async () => {
-    await media.close();
-    await t.close();
-    await twilioRest.close();
-  });
+  const stack = useMediaStack();
 
   it("when a call streams, is ended by the agent, hung up and closed out, then every read and update finds its document by _id alone", async () => {
     // FerretDB answers only plain _id lookups without scanning the collection; on the per-call
     // path anything else grows with the number of stored calls and stalls the process's writer.
     const fx = await createFixture({ balanceMicros: 5_000_000 });
-    const target = simulatorTarget(t, media);
+    const target = simulatorTarget(stack.t, stack.media);
     const call = await admitCall(target, { to: fx.number });
     const accesses = await recordAccesses(async () => {
-      const client = await openStream(target, call, { mediaUrl: media.mediaUrl });
+      const client = await openStream(target, call, { mediaUrl: stack.media.mediaUrl });
       for (const p of toFramePayloads(renderTones([{ hz: 300, ms: 200 }]))) client.sendMedia(p);
       await waitFor("echo", async () => client.received.length > 10);
       client.sendDtmf("#");
       await client.closed;
       // Polled in Redis, so the test's own polling adds no queries to what is recorded.
-      await waitFor("close-out finished", async () => (await media.queue.getJob(closeOutJobId(call.callId)))?.finishedOn);
+      await waitFor("close-out finished", async () => (await stack.media.queue.getJob(closeOutJobId(call.callId)))?.finishedOn);
     });
     expect(await waitForClosedCall(call.callId)).to.include({ endedReason: "agent-ended" });
     const byId = (a: Access) => a.filterKeys.length === 1 && a.filterKeys[0] === "_id";

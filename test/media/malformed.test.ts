@@ -4,10 +4,10 @@ import { startMessage } from "../../media-worker/protocol/twilio-side.js";
 import { admitCall, openStream, reachableStreamUrl, type AdmittedCall } from "../../media-worker/simulator/simulate-call.js";
 import { TwilioStreamClient } from "../../media-worker/simulator/stream-client.js";
 import { CallModel } from "../../schema/models/call.model.js";
-import { startTestApp, TEST_AUTH_TOKEN, type TestApp } from "../helpers/app.js";
-import { FakeTwilioRest } from "../helpers/fake-twilio.js";
+import { TEST_AUTH_TOKEN } from "../helpers/app.js";
+import { useMediaStack } from "../helpers/media-stack.js";
 import { createFixture, type Fixture } from "../helpers/fixtures.js";
-import { chargesFor, simulatorTarget, startTestMedia, waitFor, waitForClosedCall, type TestMedia } from "../helpers/media.js";
+import { chargesFor, simulatorTarget, waitFor, waitForClosedCall } from "../helpers/media.js";
 
 const GREETING = toFramePayloads(renderTones(GREETING_TONES));
 const VALID = toFramePayloads(renderTones([{ hz: 300, ms: 100 }]));
@@ -16,27 +16,15 @@ const PRE_START = toFramePayloads(renderTones([{ hz: 1200, ms: 60 }]));
 
 describe("media worker: malformed and out-of-order messages", function () {
   this.timeout(20_000);
-  let t: TestApp;
-  let media: TestMedia;
-  let twilioRest: FakeTwilioRest;
   let fx: Fixture;
 
-  before(async () => {
-    twilioRest = await FakeTwilioRest.start(TEST_AUTH_TOKEN);
-    t = await startTestApp();
-    media = await startTestMedia(twilioRest.url, { MAX_MESSAGE_BYTES: "8192" });
-  });
-  after(async () => {
-    await media.close();
-    await t.close();
-    await twilioRest.close();
-  });
+  const stack = useMediaStack({ MAX_MESSAGE_BYTES: "8192" });
   beforeEach(async () => {
     fx = await createFixture({ balanceMicros: 5_000_000 });
   });
 
-  const admit = () => admitCall(simulatorTarget(t, media), { to: fx.number });
-  const open = (call: AdmittedCall) => openStream(simulatorTarget(t, media), call, { mediaUrl: media.mediaUrl });
+  const admit = () => admitCall(simulatorTarget(stack.t, stack.media), { to: fx.number });
+  const open = (call: AdmittedCall) => openStream(simulatorTarget(stack.t, stack.media), call, { mediaUrl: stack.media.mediaUrl });
 
   async function sendAndAwaitEcho(client: TwilioStreamClient, frames: string[]) {
     const before = client.received.length;
@@ -62,7 +50,7 @@ describe("media worker: malformed and out-of-order messages", function () {
   it("when garbage arrives mid-call, then it is ignored, the call goes on and other calls are untouched", async () => {
     const other = await bystander();
     const call = await admit();
-    const victim = await admitCall(simulatorTarget(t, media), { to: fx.number });
+    const victim = await admitCall(simulatorTarget(stack.t, stack.media), { to: fx.number });
     const client = await open(call);
     await sendAndAwaitEcho(client, VALID);
 
@@ -91,7 +79,7 @@ describe("media worker: malformed and out-of-order messages", function () {
   it("when media arrives before start, then it is dropped and the stream still starts", async () => {
     const call = await admit();
     const client = await TwilioStreamClient.connect({
-      url: reachableStreamUrl(call.twiml.url, media.mediaUrl),
+      url: reachableStreamUrl(call.twiml.url, stack.media.mediaUrl),
       signedUrl: call.twiml.url,
       authToken: TEST_AUTH_TOKEN,
       callSid: call.callSid,
@@ -117,7 +105,7 @@ describe("media worker: malformed and out-of-order messages", function () {
     expect((await client.closed).code).to.equal(1009);
     const closed = await waitForClosedCall(call.callId);
     expect(closed).to.include({ status: "failed", endedReason: "stream-error", billedSeconds: 1 });
-    await waitFor("hang-up", async () => twilioRest.hangUpsFor(call.callSid).length === 1);
+    await waitFor("hang-up", async () => stack.twilioRest.hangUpsFor(call.callSid).length === 1);
     expect(await chargesFor(call.callId)).to.have.length(1);
     await finishBystander(other);
   });
@@ -125,7 +113,7 @@ describe("media worker: malformed and out-of-order messages", function () {
   it("when stop arrives while the stream is still being authorized, then the call ends at once", async () => {
     const call = await admit();
     const client = await TwilioStreamClient.connect({
-      url: reachableStreamUrl(call.twiml.url, media.mediaUrl),
+      url: reachableStreamUrl(call.twiml.url, stack.media.mediaUrl),
       signedUrl: call.twiml.url,
       authToken: TEST_AUTH_TOKEN,
       callSid: call.callSid,

@@ -5,40 +5,28 @@ import { admitCall, openStream, randomSid, reachableStreamUrl, type AdmittedCall
 import { CallLiveness } from "../../schema/billing/call-liveness.js";
 import { signStreamToken } from "../../schema/lib/stream-token.js";
 import { CallModel } from "../../schema/models/call.model.js";
-import { startTestApp, TEST_AUTH_TOKEN, type TestApp } from "../helpers/app.js";
-import { FakeTwilioRest } from "../helpers/fake-twilio.js";
+import { TEST_AUTH_TOKEN } from "../helpers/app.js";
+import { useMediaStack } from "../helpers/media-stack.js";
 import { createFixture, type Fixture } from "../helpers/fixtures.js";
-import { chargesFor, reservations, simulatorTarget, startTestMedia, waitFor, waitForClosedCall, type TestMedia } from "../helpers/media.js";
+import { chargesFor, reservations, simulatorTarget, waitFor, waitForClosedCall } from "../helpers/media.js";
 
 const TONE = toFramePayloads(renderTones([{ hz: 350, ms: 200 }]));
 
 describe("media worker: stream authentication", function () {
   this.timeout(20_000);
-  let t: TestApp;
-  let media: TestMedia;
-  let twilioRest: FakeTwilioRest;
   let fx: Fixture;
 
-  before(async () => {
-    twilioRest = await FakeTwilioRest.start(TEST_AUTH_TOKEN);
-    t = await startTestApp();
-    media = await startTestMedia(twilioRest.url);
-  });
-  after(async () => {
-    await media.close();
-    await t.close();
-    await twilioRest.close();
-  });
+  const stack = useMediaStack();
   beforeEach(async () => {
     fx = await createFixture({ balanceMicros: 5_000_000 });
   });
 
-  const admit = () => admitCall(simulatorTarget(t, media), { to: fx.number });
+  const admit = () => admitCall(simulatorTarget(stack.t, stack.media), { to: fx.number });
 
   /** Connects as Twilio would for `call`, with any part overridden. */
   async function connect(call: AdmittedCall, over: Partial<StreamClientOptions> = {}) {
     const client = await TwilioStreamClient.connect({
-      url: reachableStreamUrl(call.twiml.url, media.mediaUrl),
+      url: reachableStreamUrl(call.twiml.url, stack.media.mediaUrl),
       signedUrl: call.twiml.url,
       authToken: TEST_AUTH_TOKEN,
       callSid: call.callSid,
@@ -60,14 +48,14 @@ describe("media worker: stream authentication", function () {
     const stored = await CallModel.findById(call.callId).lean();
     expect(stored).to.include({ status: "ringing", answeredAt: null, endedAt: null, billedSeconds: 0 });
     expect(await chargesFor(call.callId)).to.have.length(0);
-    expect(await reservations(media.redis).heldByCall(fx.accountId, call.callSid)).to.equal(150_000);
-    expect(await new CallLiveness(media.redis).owner(call.callId)).to.equal(null);
-    expect(twilioRest.hangUpsFor(call.callSid)).to.have.length(0);
+    expect(await reservations(stack.media.redis).heldByCall(fx.accountId, call.callSid)).to.equal(150_000);
+    expect(await new CallLiveness(stack.media.redis).owner(call.callId)).to.equal(null);
+    expect(stack.twilioRest.hangUpsFor(call.callSid)).to.have.length(0);
   }
 
   /** A refused attempt must not stop the genuine stream from working afterwards. */
   async function expectGenuineStreamWorks(call: AdmittedCall) {
-    const client = await openStream(simulatorTarget(t, media), call, { mediaUrl: media.mediaUrl });
+    const client = await openStream(simulatorTarget(stack.t, stack.media), call, { mediaUrl: stack.media.mediaUrl });
     for (const p of TONE) client.sendMedia(p);
     await waitFor("echo", async () => client.received.length > TONE.length);
     client.sendStop();
@@ -92,7 +80,7 @@ describe("media worker: stream authentication", function () {
 
   it("when the token has expired, then the stream is refused", async () => {
     const call = await admit();
-    const expired = signStreamToken(media.config.streamTokenSecret, call.callId, Math.floor(Date.now() / 1000) - 1);
+    const expired = signStreamToken(stack.media.config.streamTokenSecret, call.callId, Math.floor(Date.now() / 1000) - 1);
     await expectRefusedAndUntouched(await connect(call, { customParameters: { ...call.twiml.params, token: expired } }), call);
   });
 
@@ -122,7 +110,7 @@ describe("media worker: stream authentication", function () {
 
   it("when a token is replayed after its stream started, then the replay is refused and the call goes on", async () => {
     const call = await admit();
-    const genuine = await openStream(simulatorTarget(t, media), call, { mediaUrl: media.mediaUrl });
+    const genuine = await openStream(simulatorTarget(stack.t, stack.media), call, { mediaUrl: stack.media.mediaUrl });
     await waitFor("call in progress", () => CallModel.findOne({ _id: call.callId, status: "in-progress" }).lean());
     const replay = await connect(call);
     expect((await replay.closed).code).to.equal(1008);
@@ -156,7 +144,7 @@ describe("media worker: stream authentication", function () {
   it("when the path is not a call, or no start arrives in time, then the socket is closed as a policy violation", async () => {
     const call = await admit();
     const badPath = await TwilioStreamClient.connect({
-      url: `${media.mediaUrl}/not-a-call`,
+      url: `${stack.media.mediaUrl}/not-a-call`,
       signedUrl: "wss://media.example.com/not-a-call",
       authToken: TEST_AUTH_TOKEN,
       callSid: call.callSid,
@@ -166,7 +154,7 @@ describe("media worker: stream authentication", function () {
     expect((await badPath.closed).code).to.equal(1008);
 
     const silent = await TwilioStreamClient.connect({
-      url: reachableStreamUrl(call.twiml.url, media.mediaUrl),
+      url: reachableStreamUrl(call.twiml.url, stack.media.mediaUrl),
       signedUrl: call.twiml.url,
       authToken: TEST_AUTH_TOKEN,
       callSid: call.callSid,
