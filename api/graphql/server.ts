@@ -1,5 +1,5 @@
 import { ApolloServer } from "@apollo/server";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { koaMiddleware } from "@as-integrations/koa";
 import { Router } from "@koa/router";
@@ -67,6 +67,8 @@ export function createGraphqlApi(deps: GraphqlApiDeps): GraphqlApi {
     plugins: [
       guardPlugin(deps.config.maxComplexity),
       errorLogPlugin(),
+      // No HTTP caching of admin data; without it Apollo stops wrapping every field resolver.
+      ApolloServerPluginCacheControlDisabled(),
       deps.config.landingPage ? ApolloServerPluginLandingPageLocalDefault({ footer: false }) : ApolloServerPluginLandingPageDisabled(),
     ],
     logger: {

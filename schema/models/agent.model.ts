@@ -70,7 +70,7 @@ agentSchema.pre("validate", function () {
   }
 });
 
-agentSchema.index({ accountId: 1, createdAt: -1 });
+agentSchema.index({ accountId: 1, createdAt: -1, _id: -1 });
 
 export type Agent = InferSchemaType<typeof agentSchema>;
 export type AgentDoc = HydratedDocument<Agent>;

@@ -20,7 +20,7 @@ const apiKeySchema = new Schema(
 );
 
 apiKeySchema.index({ hash: 1 }, { unique: true });
-apiKeySchema.index({ accountId: 1, createdAt: -1 });
+apiKeySchema.index({ accountId: 1, createdAt: -1, _id: -1 });
 
 export type ApiKey = InferSchemaType<typeof apiKeySchema>;
 export type ApiKeyDoc = HydratedDocument<ApiKey>;

@@ -132,7 +132,7 @@ const callSchema = new Schema(
 );
 
 callSchema.index({ callSid: 1 }, { unique: true });
-callSchema.index({ accountId: 1, startedAt: -1 });
+callSchema.index({ accountId: 1, startedAt: -1, _id: -1 });
 callSchema.index({ accountId: 1, status: 1 });
 callSchema.index({ status: 1, updatedAt: 1 });
 

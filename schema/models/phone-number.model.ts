@@ -12,7 +12,7 @@ const phoneNumberSchema = new Schema(
 );
 
 phoneNumberSchema.index({ e164: 1 }, { unique: true });
-phoneNumberSchema.index({ accountId: 1, createdAt: -1 });
+phoneNumberSchema.index({ accountId: 1, createdAt: -1, _id: -1 });
 phoneNumberSchema.index({ agentId: 1 });
 
 export type PhoneNumber = InferSchemaType<typeof phoneNumberSchema>;

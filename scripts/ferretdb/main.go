@@ -7,6 +7,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
+	_ "net/http/pprof"
 	"net/url"
 	"os"
 	"os/signal"
@@ -22,6 +24,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dir := flag.String("dir", "", "directory for the SQLite databases")
 	pragmas := flag.String("sqlite-pragmas", "", `extra SQLite pragmas, comma-separated, e.g. "synchronous(normal)"`)
+	pprofAddr := flag.String("pprof", "", "serve Go's net/http/pprof on this address (off when empty)")
 	flag.Parse()
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "ferretdb-launcher: -dir is required")
@@ -50,6 +53,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go indexIDs(ctx, abs, time.Second)
+	if *pprofAddr != "" {
+		go func() { fmt.Fprintln(os.Stderr, "ferretdb-launcher: pprof:", http.ListenAndServe(*pprofAddr, nil)) }()
+	}
 	fmt.Fprintln(os.Stderr, "ferretdb-launcher: listening on", *listen)
 	if err := f.Run(ctx); err != nil && ctx.Err() == nil {
 		fmt.Fprintln(os.Stderr, "ferretdb-launcher:", err)

@@ -4,7 +4,7 @@
 // Plain Node with no dependencies, because it runs before `npm install`.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -16,14 +16,6 @@ function run(cmd, args, opts = {}) {
   const res = spawnSync(cmd, args, { stdio: "inherit", cwd: ROOT, ...opts });
   if (res.error) throw new Error(`${cmd} could not start: ${res.error.message}`);
   if (res.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited with ${res.status}`);
-}
-
-function mtime(file) {
-  try {
-    return statSync(file).mtimeMs;
-  } catch {
-    return 0;
-  }
 }
 
 function onPath(cmd) {
@@ -91,17 +83,46 @@ export function ensureVoiceTools({ required = false } = {}) {
   }
 }
 
-/** Builds the FerretDB launcher once; rebuilds when its sources change. */
+/**
+ * Builds the FerretDB launcher once; rebuilds when anything under scripts/ferretdb changes.
+ * The FerretDB module is vendored into a scratch folder and the files under
+ * scripts/ferretdb/patches/ are laid over it (Go refuses -overlay for module-cache files).
+ */
 export function ensureFerretDB() {
   const src = path.join(ROOT, "scripts", "ferretdb");
-  const newest = Math.max(...["main.go", "go.mod", "go.sum"].map((f) => mtime(path.join(src, f))));
-  if (existsSync(FERRETDB_BIN) && mtime(FERRETDB_BIN) >= newest) return FERRETDB_BIN;
+  const stamp = `${FERRETDB_BIN}.source-hash`;
+  const hash = treeHash(src);
+  if (existsSync(FERRETDB_BIN) && existsSync(stamp) && readFileSync(stamp, "utf8") === hash) return FERRETDB_BIN;
   if (!onPath("go")) throw new Error("missing the Go toolchain (go) needed to build FerretDB; install Go 1.24+ or set MONGODB_URI");
-  mkdirSync(path.dirname(FERRETDB_BIN), { recursive: true });
   console.error("setup: building the FerretDB launcher (first use, about a minute)");
-  run("go", ["build", "-o", FERRETDB_BIN, "."], {
-    cwd: src,
-    env: { ...process.env, GOFLAGS: "-buildvcs=false -mod=readonly", CGO_ENABLED: "0" },
-  });
+  const work = path.join(LOCAL_DIR, "ferretdb-build");
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  for (const f of readdirSync(src)) {
+    if (f.endsWith(".go") || f === "go.mod" || f === "go.sum") cpSync(path.join(src, f), path.join(work, f));
+  }
+  const env = { ...process.env, CGO_ENABLED: "0", GOFLAGS: "-buildvcs=false" };
+  run("go", ["mod", "vendor"], { cwd: work, env });
+  const upstream = path.join(work, "vendor", "github.com", "FerretDB", "FerretDB");
+  if (!existsSync(upstream)) throw new Error("go mod vendor did not produce the FerretDB module");
+  cpSync(path.join(src, "patches"), upstream, { recursive: true });
+  mkdirSync(path.dirname(FERRETDB_BIN), { recursive: true });
+  run("go", ["build", "-mod=vendor", "-o", FERRETDB_BIN, "."], { cwd: work, env });
+  writeFileSync(stamp, hash);
+  rmSync(work, { recursive: true, force: true }); // about 250 MB of vendored sources
   return FERRETDB_BIN;
+}
+
+/** A hash of every file's path and content under dir. */
+function treeHash(dir) {
+  const h = createHash("sha256");
+  const walk = (d) => {
+    for (const entry of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else h.update(path.relative(dir, p)).update("\0").update(readFileSync(p)).update("\0");
+    }
+  };
+  walk(dir);
+  return h.digest("hex");
 }
