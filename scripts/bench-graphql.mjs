@@ -139,7 +139,7 @@ try {
 
   // Round trips of one request at two page sizes: the count must not grow with the page.
   const perRequest = async (query) => {
-    await gql(key, query); // the key's lastUsedAt write happens on first use; keep it out
+    await gql(key, query); // the key's usage (lastUsedAt) write happens on first use; keep it out
     const before = commands.count;
     await gql(key, query);
     return commands.count - before;

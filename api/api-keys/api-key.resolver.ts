@@ -29,6 +29,12 @@ export class ApiKeyResolver {
     return this.service.revoke(viewerOf(ctx), id);
   }
 
+  // Type and description come from the lastUsedAt field declared on ApiKey.
+  @FieldResolver()
+  async lastUsedAt(@Root() key: ApiKeyRecord, @Ctx() ctx: GraphqlContext): Promise<Date | null> {
+    return (await ctx.loaders.apiKeyUsage.load(key._id))?.lastUsedAt ?? null;
+  }
+
   @FieldResolver(() => Account, { nullable: true, description: "Null for ADMIN keys." })
   async account(@Root() key: ApiKeyRecord, @Ctx() ctx: GraphqlContext): Promise<AccountRecord | null> {
     return key.accountId ? ctx.loaders.account.load(key.accountId) : null;

@@ -26,6 +26,7 @@ export class ApiKey {
   @Field(() => ApiKeyScopeEnum)
   scope!: ApiKeyScope;
 
+  // Resolved by ApiKeyResolver from ApiKeyUsage, which authentication writes instead of the key.
   @Field(() => Date, { nullable: true, description: "Updated at most once a minute." })
   lastUsedAt!: Date | null;
 

@@ -1,9 +1,10 @@
 import type { Types } from "mongoose";
 import { ApiKeyModel, type ApiKeyScope } from "../../schema/models/api-key.model.js";
+import { ApiKeyUsageModel } from "../../schema/models/api-key-usage.model.js";
 import { constantTimeEqual, generateApiKey, hashApiKey } from "./api-key.crypto.js";
 import type { Principal } from "./principal.js";
 
-/** lastUsedAt is written at most this often per key, so reads stay reads. */
+/** lastUsedAt is written at most this often per key and process, so reads stay reads. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 export interface CreateKeyInput {
@@ -29,19 +30,23 @@ export class ApiKeyService {
     if (this.adminApiKey && constantTimeEqual(presented, this.adminApiKey)) return { kind: "admin", keyId: null };
     const doc = await ApiKeyModel.findOne({ hash: hashApiKey(presented) }).lean();
     if (!doc || doc.revokedAt) return null;
-    this.touch(doc._id, doc.lastUsedAt ?? null);
+    this.touch(doc._id);
     if (doc.scope === "admin") return { kind: "admin", keyId: doc._id };
     if (!doc.accountId) return null;
     return { kind: "account", accountId: doc.accountId, keyId: doc._id };
   }
 
-  private touch(id: Types.ObjectId, lastUsedAt: Date | null): void {
+  /**
+   * Records the use in ApiKeyUsage, never in the key's own document: FerretDB writes a whole
+   * document back on update, so a write there could undo a concurrent revocation.
+   */
+  private touch(id: Types.ObjectId): void {
     const now = Date.now();
-    const known = Math.max(this.lastTouched.get(String(id)) ?? 0, lastUsedAt?.getTime() ?? 0);
-    if (now - known < LAST_USED_RESOLUTION_MS) return;
+    if (now - (this.lastTouched.get(String(id)) ?? 0) < LAST_USED_RESOLUTION_MS) return;
     this.lastTouched.set(String(id), now);
     if (this.lastTouched.size > 10_000) this.lastTouched.clear();
-    // Best effort: a lost timestamp write is harmless, so it is not awaited.
-    ApiKeyModel.updateOne({ _id: id }, { $set: { lastUsedAt: new Date(now) } }).catch(() => undefined);
+    // Best effort, so not awaited and errors are dropped: a lost timestamp is harmless. That
+    // includes E11000, when another web process's upsert inserted the same key's row first.
+    ApiKeyUsageModel.updateOne({ _id: id }, { $set: { lastUsedAt: new Date(now) } }, { upsert: true }).catch(() => undefined);
   }
 }

@@ -4,6 +4,7 @@ import type { ReservationService } from "../../schema/billing/reservation.servic
 import { ledger, type Balance } from "../../schema/ledger/ledger.service.js";
 import { AccountModel } from "../../schema/models/account.model.js";
 import { AgentModel } from "../../schema/models/agent.model.js";
+import { ApiKeyUsageModel, type ApiKeyUsage } from "../../schema/models/api-key-usage.model.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import type { AccountRecord } from "../accounts/account.type.js";
 import type { AgentRecord } from "../agents/agent.type.js";
@@ -18,6 +19,8 @@ export interface Loaders {
   account: DataLoader<Types.ObjectId, AccountRecord | null, string>;
   agent: DataLoader<Types.ObjectId, AgentRecord | null, string>;
   call: DataLoader<Types.ObjectId, CallRecord | null, string>;
+  /** When each API key was last used, by key id; null for a key never used. */
+  apiKeyUsage: DataLoader<Types.ObjectId, ApiKeyUsage | null, string>;
   /** Ledger balance per account. */
   balance: DataLoader<Types.ObjectId, Balance, string>;
   /** Micro-dollars held for the account's live calls (Redis). */
@@ -30,6 +33,7 @@ export function createLoaders(reservations: ReservationService): Loaders {
     account: new DataLoader((ids) => byIds<AccountRecord>(AccountModel, ids), { cacheKeyFn }),
     agent: new DataLoader((ids) => byIds<AgentRecord>(AgentModel, ids), { cacheKeyFn }),
     call: new DataLoader((ids) => byIds<CallRecord>(CallModel, ids), { cacheKeyFn }),
+    apiKeyUsage: new DataLoader((ids) => byIds<ApiKeyUsage>(ApiKeyUsageModel, ids), { cacheKeyFn }),
     balance: new DataLoader(balances, { cacheKeyFn }),
     reserved: new DataLoader((ids) => Promise.all(ids.map((id) => reservations.reservedMicros(id))), { cacheKeyFn }),
   };

@@ -3,7 +3,11 @@ import { Schema, model, type InferSchemaType, type HydratedDocument, Types } fro
 export const API_KEY_SCOPES = ["account", "admin"] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
-/** An API key. Only its SHA-256 hash is stored; the plain key is shown once, at creation. */
+/**
+ * An API key. Only its SHA-256 hash is stored; the plain key is shown once, at creation.
+ * Authentication only reads this document (usage goes to ApiKeyUsage), so a revocation is
+ * never overwritten by a request made with the key.
+ */
 const apiKeySchema = new Schema(
   {
     /** Null for platform-admin keys. */
@@ -13,7 +17,6 @@ const apiKeySchema = new Schema(
     /** The visible start of the key, so people can tell keys apart. */
     prefix: { type: String, required: true },
     hash: { type: String, required: true },
-    lastUsedAt: { type: Date, default: null },
     revokedAt: { type: Date, default: null },
   },
   { timestamps: true },

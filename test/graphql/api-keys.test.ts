@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import { ApiKeyModel } from "../../schema/models/api-key.model.js";
+import { ApiKeyUsageModel } from "../../schema/models/api-key-usage.model.js";
 import { hashApiKey } from "../../api/auth/api-key.crypto.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
+import { withDbCommands } from "../helpers/db-commands.js";
 import { createAccount, gql, gqlError, gqlOk, type ApiAccount } from "../helpers/graphql.js";
 
 const ME = `{ me { id } }`;
@@ -67,12 +69,29 @@ describe("GraphQL API keys and authentication", () => {
     it("then using it records lastUsedAt, without a write on every request", async () => {
       const { createApiKey } = await gqlOk(t, CREATE_KEY, { name: "usage" }, { key: a.key });
       await gqlOk(t, ME, {}, { key: createApiKey.key });
-      await waitFor(async () => (await ApiKeyModel.findById(createApiKey.apiKey.id).lean())?.lastUsedAt != null);
-      const first = (await ApiKeyModel.findById(createApiKey.apiKey.id).lean())!.lastUsedAt!;
+      await waitFor(async () => (await ApiKeyUsageModel.findById(createApiKey.apiKey.id).lean()) != null);
+      const first = (await ApiKeyUsageModel.findById(createApiKey.apiKey.id).lean())!.lastUsedAt;
       await gqlOk(t, ME, {}, { key: createApiKey.key });
       await new Promise((r) => setTimeout(r, 100));
-      const second = (await ApiKeyModel.findById(createApiKey.apiKey.id).lean())!.lastUsedAt!;
+      const second = (await ApiKeyUsageModel.findById(createApiKey.apiKey.id).lean())!.lastUsedAt;
       expect(second.getTime()).to.equal(first.getTime());
+    });
+
+    it("then authenticating with it writes the usage collection and never the key's document", async () => {
+      // On FerretDB any write to the key's document can put back a stale copy over a concurrent
+      // revocation, so the check is that none is sent, not that none was lost.
+      const { createApiKey } = await gqlOk(t, CREATE_KEY, { name: "reads only" }, { key: a.key });
+      const keys = ApiKeyModel.collection.collectionName;
+      const usage = ApiKeyUsageModel.collection.collectionName;
+      const { commands } = await withDbCommands(async () => {
+        await gqlOk(t, ME, {}, { key: createApiKey.key });
+        // The usage write is not awaited by the request; wait for it to land inside the window.
+        await waitFor(async () => (await ApiKeyUsageModel.findById(createApiKey.apiKey.id).lean()) != null);
+      });
+      expect(commands, commands.join(", ")).to.include(`find ${keys}`);
+      expect(commands, commands.join(", ")).to.include(`update ${usage}`);
+      const keyWrites = commands.filter((c) => /^(insert|update|delete|findAndModify) /.test(c) && c.endsWith(` ${keys}`));
+      expect(keyWrites, commands.join(", ")).to.deep.equal([]);
     });
 
     it("then asking for an ADMIN key is FORBIDDEN and nothing is created", async () => {
@@ -107,10 +126,55 @@ describe("GraphQL API keys and authentication", () => {
       await gqlError(t, "UNAUTHENTICATED", ME, {}, { key: createApiKey.key });
     });
 
+    it("then a key revoking itself while its first uses are in flight stays revoked", async () => {
+      // The first use of a key writes its lastUsedAt. When that write went to the key's own
+      // document, FerretDB's read-modify-write could land after the revocation and undo it.
+      for (let round = 0; round < 10; round++) {
+        const { createApiKey } = await gqlOk(t, CREATE_KEY, { name: `self ${round}` }, { key: a.key });
+        const { key, apiKey } = createApiKey;
+        const [revoked] = await Promise.all([
+          gql(t, REVOKE, { id: apiKey.id }, { key }),
+          ...Array.from({ length: 5 }, () => gql(t, ME, {}, { key })),
+        ]);
+        expect(revoked!.errors, JSON.stringify(revoked!.errors)).to.equal(undefined);
+        // Whatever the requests set off has finished once the (single, throttled) usage write is in.
+        await waitFor(async () => (await ApiKeyUsageModel.findById(apiKey.id).lean()) != null);
+        await gqlError(t, "UNAUTHENTICATED", ME, {}, { key });
+        expect((await ApiKeyModel.findById(apiKey.id).lean())!.revokedAt, `round ${round}`).to.be.instanceOf(Date);
+      }
+    });
+
     it("then an unknown or malformed id answers NOT_FOUND or BAD_USER_INPUT", async () => {
       await gqlError(t, "NOT_FOUND", REVOKE, { id: "0123456789abcdef01234567" }, { key: a.key });
       const error = await gqlError(t, "BAD_USER_INPUT", REVOKE, { id: "nope" }, { key: a.key });
       expect(error.message).to.match(/^id /);
+    });
+  });
+
+  describe("when keys are listed with lastUsedAt", () => {
+    it("then used keys show their last use, unused ones null, and a page reads usage in one round trip", async () => {
+      const b = await createAccount(t);
+      const made = [];
+      for (let i = 0; i < 6; i++) made.push((await gqlOk(t, CREATE_KEY, { name: `k${i}` }, { key: b.key })).createApiKey);
+      for (const k of made.slice(0, 4)) await gqlOk(t, ME, {}, { key: k.key });
+      // b's first key and the four used ones; waiting keeps their usage writes out of the counts.
+      const ids = (await ApiKeyModel.find({ accountId: b.id }).lean()).map((k) => k._id);
+      expect(ids).to.have.length(7);
+      await waitFor(async () => (await ApiKeyUsageModel.countDocuments({ _id: { $in: ids } })) === 5);
+      const used = new Map((await ApiKeyUsageModel.find({ _id: { $in: ids } }).lean()).map((u) => [String(u._id), u.lastUsedAt.toISOString()]));
+
+      const query = `query ($first: Int, $accountId: ID) { apiKeys(first: $first, accountId: $accountId) { nodes { id lastUsedAt } } }`;
+      // The admin key is checked without the database, so only the listing's own reads count.
+      const small = await withDbCommands(() => gqlOk(t, query, { first: 2, accountId: b.id }));
+      const large = await withDbCommands(() => gqlOk(t, query, { first: 7, accountId: b.id }));
+      const nodes: { id: string; lastUsedAt: string | null }[] = large.result.apiKeys.nodes;
+      expect(nodes).to.have.length(7);
+      for (const node of nodes) expect(node.lastUsedAt, node.id).to.equal(used.get(node.id) ?? null);
+      expect(nodes.filter((n) => n.lastUsedAt !== null)).to.have.length(5);
+
+      const usage = `find ${ApiKeyUsageModel.collection.collectionName}`;
+      expect(large.commands.filter((c) => c === usage), large.commands.join(", ")).to.have.length(1);
+      expect(large.commands.length, `${small.commands.join(", ")} / ${large.commands.join(", ")}`).to.equal(small.commands.length);
     });
   });
 

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { ApiKeyModel } from "../../schema/models/api-key.model.js";
+import { ApiKeyUsageModel } from "../../schema/models/api-key-usage.model.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { startTestApp, TEST_ADMIN_KEY, type TestApp } from "../helpers/app.js";
 import { createFixture, uniqueCallSid, type Fixture } from "../helpers/fixtures.js";
@@ -142,7 +143,7 @@ describe("POST /inbound_call authentication", () => {
       let stored = null;
       for (let i = 0; i < 20 && !stored?.lastUsedAt; i++) {
         await new Promise((r) => setTimeout(r, 25));
-        stored = await ApiKeyModel.findById(apiKey._id).lean();
+        stored = await ApiKeyUsageModel.findById(apiKey._id).lean();
       }
       expect(stored?.lastUsedAt).to.be.instanceOf(Date);
     });
