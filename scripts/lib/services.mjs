@@ -83,7 +83,10 @@ export async function startServices({ name, persistent = false } = { name: "dev"
       const port = await freePort();
       const log = openSync(path.join(dataDir, "ferretdb.log"), "a");
       const pragmas = process.env.FERRETDB_SQLITE_PRAGMAS ?? "";
-      const child = spawn(bin, ["-listen", `127.0.0.1:${port}`, "-dir", path.join(dataDir, "ferretdb"), "-sqlite-pragmas", pragmas], {
+      const args = ["-listen", `127.0.0.1:${port}`, "-dir", path.join(dataDir, "ferretdb"), "-sqlite-pragmas", pragmas];
+      // Go's profiler for investigating the database's CPU use, e.g. FERRETDB_PPROF=127.0.0.1:6060.
+      if (process.env.FERRETDB_PPROF) args.push("-pprof", process.env.FERRETDB_PPROF);
+      const child = spawn(bin, args, {
         stdio: ["ignore", log, log],
       });
       children.push(child);

@@ -5,11 +5,11 @@ package sqlite
 import (
 	"encoding/hex"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/FerretDB/FerretDB/internal/backends"
+	"github.com/FerretDB/FerretDB/internal/backends/sqlite/metadata"
 	"github.com/FerretDB/FerretDB/internal/types"
 	"github.com/FerretDB/FerretDB/internal/util/must"
 )
@@ -17,52 +17,37 @@ import (
 // Upstream pushes down only `{_id: <string or ObjectId>}`: every other find reads, decodes and
 // filters the whole collection in Go, and sorts it there, so a page of 100 out of 100,000
 // documents costs 100,000 decodes. This file turns a find's filter, sort and limit into SQL over
-// the stored JSON when that is exact, and the shadow indexes (shadow_index.go) give SQLite the
-// same expressions to search and order by.
+// the stored JSON when that is exact. Indexes are built on the same expressions
+// (metadata/pushdown_index.go), so SQLite can search and order by them.
 //
 // Exactness rests on MongoDB's comparison rules for scalars: a comparison only matches values
 // of the same type bracket (numbers, strings, ObjectIds, booleans, dates), and sorting orders
 // brackets first, then values. The stored sjson keeps each top-level field's type in
-// `$s.p.<field>.t`; rankExpr maps it to the bracket's place in MongoDB's sort order, and
+// `$s.p.<field>.t`; metadata.RankExpr maps it to the bracket's place in MongoDB's sort order, and
 // valueExpr reads the value in a form SQLite compares the way MongoDB does (numbers as numbers,
 // strings bytewise, ObjectIds as lowercase hex, booleans as 0/1, dates as epoch milliseconds).
 // Fields that hold arrays, documents or other types anywhere in the collection ("irregular",
 // tracked in table_state.go) are never pushed down, because MongoDB matches arrays by element
 // and orders those types in ways these expressions do not reproduce.
 
-// pushdownField matches the field names pushed down; others need JSON path quoting.
-var pushdownField = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var pushdownField = metadata.PushdownField
 
-// Ranks follow MongoDB's sort order of type brackets; null and missing are equal and first.
 const (
-	rankNull     = 0
-	rankNumber   = 1
-	rankString   = 2
-	rankObjectID = 3
-	rankBool     = 4
-	rankDate     = 5
+	rankNull     = metadata.RankNull
+	rankNumber   = metadata.RankNumber
+	rankString   = metadata.RankString
+	rankObjectID = metadata.RankObjectID
+	rankBool     = metadata.RankBool
+	rankDate     = metadata.RankDate
 )
 
 // regularTypes are the sjson type names rankExpr knows; any other makes a field irregular.
 var regularTypes = []string{"int", "long", "double", "string", "objectId", "bool", "date", "null"}
 
-func typeExpr(field string) string {
-	return fmt.Sprintf(`_ferretdb_sjson->>'$."$s".p.%s.t'`, field)
-}
-
-func valueExpr(field string) string {
-	return fmt.Sprintf(`_ferretdb_sjson->>'$.%s'`, field)
-}
-
-func rankExpr(field string) string {
-	t := typeExpr(field)
-	return fmt.Sprintf(
-		`(CASE %s WHEN 'int' THEN %[2]d WHEN 'long' THEN %[2]d WHEN 'double' THEN %[2]d `+
-			`WHEN 'string' THEN %[3]d WHEN 'objectId' THEN %[4]d WHEN 'bool' THEN %[5]d WHEN 'date' THEN %[6]d `+
-			`ELSE %[7]d END)`,
-		t, rankNumber, rankString, rankObjectID, rankBool, rankDate, rankNull,
-	)
-}
+var (
+	valueExpr = metadata.ValueExpr
+	rankExpr  = metadata.RankExpr
+)
 
 // scalar returns the SQL argument and rank for a filter value, or ok=false for values that are
 // not compared as plain scalars (null, arrays, documents, regexes, binary, timestamps).

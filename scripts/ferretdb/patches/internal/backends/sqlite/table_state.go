@@ -147,7 +147,7 @@ func (st *tableState) scan(ctx context.Context, db *fsql.DB, table string) error
 
 // loadShadows reads which shadow indexes exist.
 func (st *tableState) loadShadows(ctx context.Context, db *fsql.DB, table string) error {
-	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`, table)
+	rows, err := db.QueryContext(ctx, `SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`, table)
 	if err != nil {
 		return lazyerrors.Error(err)
 	}
@@ -156,15 +156,24 @@ func (st *tableState) loadShadows(ctx context.Context, db *fsql.DB, table string
 	found := map[string]bool{}
 
 	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
+		var name, sql string
+		if err := rows.Scan(&name, &sql); err != nil {
 			return lazyerrors.Error(err)
 		}
 
-		if index, ok := strings.CutPrefix(name, table+"_"); ok {
-			if index, ok = strings.CutSuffix(index, "__c247_pushdown"); ok {
-				found[index] = true
-			}
+		index, ok := strings.CutPrefix(name, table+"_")
+		if !ok {
+			continue
+		}
+
+		if shadowed, ok := strings.CutSuffix(index, "__c247_pushdown"); ok {
+			found[shadowed] = true
+			continue
+		}
+
+		// built by the patched registry on pushdown expressions already: needs no shadow
+		if strings.Contains(sql, `'$."$s".p.`) {
+			found[index] = true
 		}
 	}
 
@@ -183,8 +192,9 @@ func shadowName(table, index string) string {
 }
 
 // syncShadows creates a shadow for every index of the collection that lacks one, and drops the
-// shadows of indexes that were dropped. FerretDB builds its own indexes on `->` JSON text, which
-// neither sorts like MongoDB nor matches the expressions pushdown uses.
+// shadows of indexes that were dropped. Indexes made before the registry was patched are built
+// on `->` JSON text, which neither sorts like MongoDB nor matches the expressions pushdown uses;
+// newer ones are built on those expressions and count as their own shadow.
 func (st *tableState) syncShadows(ctx context.Context, db *fsql.DB, meta *metadata.Collection) error {
 	current := map[string]bool{}
 
@@ -200,17 +210,13 @@ func (st *tableState) syncShadows(ctx context.Context, db *fsql.DB, meta *metada
 		cols := make([]string, 0, len(index.Key)*2)
 
 		for _, key := range index.Key {
-			if !pushdownField.MatchString(key.Field) {
+			col, ok := metadata.PushdownIndexColumns(key.Field, key.Descending)
+			if !ok {
 				cols = nil
 				break
 			}
 
-			dir := ""
-			if key.Descending {
-				dir = " DESC"
-			}
-
-			cols = append(cols, rankExpr(key.Field)+dir, valueExpr(key.Field)+dir)
+			cols = append(cols, col)
 		}
 
 		if len(cols) > 0 {
