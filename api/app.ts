@@ -14,6 +14,7 @@ import { callStatusRoutes } from "./voice/call-status.route.js";
 import { CallStatusService } from "./voice/call-status.service.js";
 import { voiceRoutes } from "./voice/inbound-call.route.js";
 import { InboundCallService } from "./voice/inbound-call.service.js";
+import { RoutingCache } from "./voice/routing-cache.js";
 
 export interface AppDeps {
   config: ApiConfig;
@@ -36,7 +37,8 @@ export interface App {
 export function createApp(deps: AppDeps): App {
   const apiKeys = new ApiKeyService(deps.config.adminApiKey);
   const reservations = new ReservationService(deps.redis);
-  const inboundCalls = new InboundCallService(deps.config, reservations, deps.callEvents, deps.logger);
+  const routing = new RoutingCache(deps.redis, deps.logger);
+  const inboundCalls = new InboundCallService(deps.config, routing, reservations, deps.callEvents, deps.logger);
   const recovery = new CallRecoveryService(new CallLiveness(deps.redis), deps.callEvents, deps.logger);
   const callStatus = new CallStatusService(recovery, deps.logger);
 
@@ -60,5 +62,9 @@ export function createApp(deps: AppDeps): App {
   ]) {
     koa.use(router.routes()).use(router.allowedMethods());
   }
-  return { koa, apiKeys, reservations, stop: graphql.stop };
+  const stop = async () => {
+    routing.close();
+    await graphql.stop();
+  };
+  return { koa, apiKeys, reservations, stop };
 }

@@ -10,8 +10,9 @@ import { signStreamToken } from "../../schema/lib/stream-token.js";
 import { serializedWrite } from "../../schema/lib/write-gate.js";
 import { CallModel, callIdForSid, type Call } from "../../schema/models/call.model.js";
 import type { Principal } from "../auth/principal.js";
-import { resolveAgent, type ResolvedAgent } from "./agent-resolver.js";
+import type { ResolvedAgent } from "./agent-resolver.js";
 import type { InboundCallParams } from "./inbound-call.params.js";
+import type { RoutingCache } from "./routing-cache.js";
 import { streamTwiml } from "./twiml.js";
 
 export interface InboundCallConfig {
@@ -37,6 +38,7 @@ export interface InboundCallResult {
 export class InboundCallService {
   constructor(
     private readonly config: InboundCallConfig,
+    private readonly routing: RoutingCache,
     private readonly reservations: ReservationService,
     private readonly callEvents: Queue,
     private readonly logger: Logger,
@@ -48,7 +50,7 @@ export class InboundCallService {
     // of the calls collection; a retry is answered from the stored call.
     let resolved: ResolvedAgent;
     try {
-      resolved = await resolveAgent(params, scope);
+      resolved = await this.routing.resolve(params, scope);
     } catch (err) {
       const existing = await this.findBySid(params.callSid, scope);
       if (existing) return this.answer(existing, false);

@@ -1,5 +1,6 @@
 import { Schema, model, type InferSchemaType, type HydratedDocument, Types } from "mongoose";
 import { DEFAULT_RATE_PER_MINUTE_MICROS } from "../lib/rating.js";
+import { announceRoutingWrites } from "../lib/routing-version.js";
 
 export const ACCOUNT_STATUSES = ["active", "suspended"] as const;
 export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
@@ -26,4 +27,6 @@ accountSchema.index({ email: 1 });
 
 export type Account = InferSchemaType<typeof accountSchema>;
 export type AccountDoc = HydratedDocument<Account>;
+// Web processes cache routing data; every write tells them (schema/lib/routing-version.ts).
+announceRoutingWrites(accountSchema);
 export const AccountModel = model("Account", accountSchema);

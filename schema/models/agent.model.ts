@@ -1,5 +1,6 @@
 import { Schema, model, type InferSchemaType, type HydratedDocument, Types } from "mongoose";
 import { AgentConfigError, DEFAULT_VOICE_CONFIG, LIMITS, VOICE_ENGINES, storedVoiceConfig, validateAgentConfig, voiceFits } from "../agents/agent-config.js";
+import { announceRoutingWrites } from "../lib/routing-version.js";
 
 export const AGENT_STATUSES = ["active", "inactive"] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
@@ -74,4 +75,6 @@ agentSchema.index({ accountId: 1, createdAt: -1, _id: -1 });
 
 export type Agent = InferSchemaType<typeof agentSchema>;
 export type AgentDoc = HydratedDocument<Agent>;
+// Web processes cache routing data; every write tells them (schema/lib/routing-version.ts).
+announceRoutingWrites(agentSchema);
 export const AgentModel = model("Agent", agentSchema);

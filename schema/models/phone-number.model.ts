@@ -1,4 +1,5 @@
 import { Schema, model, type InferSchemaType, type HydratedDocument, Types } from "mongoose";
+import { announceRoutingWrites } from "../lib/routing-version.js";
 
 /** A number callers dial (Twilio's `To`); it belongs to one account and routes to one agent. */
 const phoneNumberSchema = new Schema(
@@ -17,4 +18,6 @@ phoneNumberSchema.index({ agentId: 1 });
 
 export type PhoneNumber = InferSchemaType<typeof phoneNumberSchema>;
 export type PhoneNumberDoc = HydratedDocument<PhoneNumber>;
+// Web processes cache routing data; every write tells them (schema/lib/routing-version.ts).
+announceRoutingWrites(phoneNumberSchema);
 export const PhoneNumberModel = model("PhoneNumber", phoneNumberSchema);
