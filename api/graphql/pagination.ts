@@ -14,7 +14,7 @@ export interface PageQuery {
   maxPageSize: number;
 }
 
-interface Cursor {
+export interface Cursor {
   /** The sort field, so a cursor of one list is refused by another. */
   k: SortField;
   /** The sort value: epoch milliseconds for dates, the number itself for seq. */
@@ -96,8 +96,13 @@ function decodeCursor(text: string, k: SortField): Cursor {
   throw new BadUserInputError("after", "is not a cursor of this list");
 }
 
-function afterFilter(c: Cursor): Record<string, unknown> {
+/**
+ * Items after the cursor in (sortField, _id) descending order. The range on the sort field is
+ * spelled out beside the $or so the database can walk the list index from the cursor down and
+ * stop at the page size, instead of collecting and sorting everything older than the cursor.
+ */
+export function afterFilter(c: Cursor): Record<string, unknown> {
   const value = c.k === "seq" ? c.v : new Date(c.v);
   const id = OBJECT_ID.test(c.i) ? new Types.ObjectId(c.i) : c.i;
-  return { $or: [{ [c.k]: { $lt: value } }, { [c.k]: value, _id: { $lt: id } }] };
+  return { [c.k]: { $lte: value }, $or: [{ [c.k]: { $lt: value } }, { _id: { $lt: id } }] };
 }

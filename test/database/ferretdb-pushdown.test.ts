@@ -5,6 +5,7 @@
 import { expect } from "chai";
 import type { Collection, Db, Document } from "mongodb";
 import mongoose, { Types } from "mongoose";
+import { afterFilter } from "../../api/graphql/pagination.js";
 
 const DATE = new Date("2026-01-02T03:04:05.006Z");
 const OID = new Types.ObjectId("0123456789abcdef01234567");
@@ -157,5 +158,42 @@ describe("FerretDB find pushdown", () => {
       await coll.updateOne({ n: expected[0] }, { $set: { accountId: other } });
       expect((await findNs(coll, find, { limitPushdown: true }))[0]).to.equal(expected[1]);
     });
+  });
+});
+
+describe("FerretDB pushdown of the API's next-page filter", () => {
+  it("then a page after a cursor searches the list index from the cursor down, not every call of the account", async () => {
+    const db = mongoose.connection.getClient().db(`pushdown_page_${Date.now().toString(36)}`);
+    try {
+      const info = await db.admin().command({ buildInfo: 1 });
+      const coll = db.collection("calls");
+      await coll.createIndex({ accountId: 1, startedAt: -1, _id: -1 });
+      const account = new Types.ObjectId();
+      const docs = Array.from({ length: 60 }, (_, i) => ({
+        _id: new Types.ObjectId(),
+        n: i,
+        accountId: account,
+        startedAt: new Date(DATE.getTime() + Math.floor(i / 3) * 1000), // ties on startedAt
+      }));
+      await coll.insertMany(docs);
+      const ordered = [...docs].sort(
+        (a, b) => b.startedAt.getTime() - a.startedAt.getTime() || b._id.toHexString().localeCompare(a._id.toHexString()),
+      );
+      const last = ordered[10]!;
+      const filter = { $and: [{ accountId: account }, afterFilter({ k: "startedAt", v: last.startedAt.getTime(), i: last._id.toHexString() })] };
+      const sort = { startedAt: -1, _id: -1 } as const;
+      const page = await coll.find(filter).sort(sort).limit(5).toArray();
+      expect(page.map((d) => d.n)).to.deep.equal(ordered.slice(11, 16).map((d) => d.n));
+      if (typeof info.ferretdbVersion === "string") {
+        const plan = (await db.command({ explain: { find: "calls", filter, sort, limit: 5 } })) as Explained;
+        expect(plan.limitPushdown).to.equal(true);
+        const text = plan.queryPlanner?.Plan?.join("\n") ?? "";
+        expect(text).to.match(/USING INDEX \S+_accountId_1_startedAt_-1__id_-1/);
+        expect(text, text).to.match(/<expr>=\? AND <expr>=\? AND <expr>=\? AND <expr><\?/);
+        expect(text, text).not.to.match(/MULTI-INDEX OR/);
+      }
+    } finally {
+      await db.dropDatabase();
+    }
   });
 });
