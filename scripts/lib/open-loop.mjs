@@ -60,7 +60,7 @@ export async function openLoop({ url, rate, seconds, warmupSeconds = 2, makeRequ
   await Promise.all(inFlight);
   agent.destroy();
   if (process.env.BENCH_TRACE) console.log(JSON.stringify(timeline.sort((a, b) => b[1] - a[1]).slice(0, 25)));
-  return { sent: total - warmup, ok, errors, statuses, latenciesMs, seconds: (performance.now() - measuredFrom) / 1000 };
+  return { sent: total - warmup, warmup, ok, errors, statuses, latenciesMs, seconds: (performance.now() - measuredFrom) / 1000 };
 }
 
 export function percentile(values, p) {
