@@ -85,22 +85,9 @@ func (c *collection) Query(ctx context.Context, params *backends.QueryParams) (*
 	orderByClause := prepareOrderByClause(params.Sort)
 	limit := params.Limit
 
-	if params.Find != nil {
-		if st := stateFor(c.dbName, meta.TableName); st.ready(ctx, db, meta) {
-			p := planFind(st, params.Find)
-			if p.filterPushed {
-				whereClause, args = p.where, p.args
-			}
-
-			if p.sortPushed && orderByClause == "" {
-				orderByClause = p.orderBy
-			}
-
-			if p.limitPushed && (limit == 0 || p.limit < limit) {
-				limit = p.limit
-			}
-		}
-	}
+	cl := sqlClauses{where: whereClause, args: args, orderBy: orderByClause, limit: limit}
+	cl.pushFind(ctx, c.dbName, db, meta, params.Find)
+	whereClause, args, orderByClause, limit = cl.where, cl.args, cl.orderBy, cl.limit
 
 	q += whereClause
 	q += orderByClause
@@ -314,22 +301,11 @@ func (c *collection) Explain(ctx context.Context, params *backends.ExplainParams
 	sortPushdown := orderByClause != ""
 	limit := params.Limit
 
-	if params.Find != nil {
-		if st := stateFor(c.dbName, meta.TableName); st.ready(ctx, db, meta) {
-			p := planFind(st, params.Find)
-			if p.filterPushed {
-				whereClause, args, filterPushdown = p.where, p.args, true
-			}
-
-			if p.sortPushed && orderByClause == "" {
-				orderByClause, sortPushdown = p.orderBy, true
-			}
-
-			if p.limitPushed && (limit == 0 || p.limit < limit) {
-				limit = p.limit
-			}
-		}
-	}
+	cl := sqlClauses{where: whereClause, args: args, orderBy: orderByClause, limit: limit}
+	pushedFilter, pushedSort := cl.pushFind(ctx, c.dbName, db, meta, params.Find)
+	whereClause, args, orderByClause, limit = cl.where, cl.args, cl.orderBy, cl.limit
+	filterPushdown = filterPushdown || pushedFilter
+	sortPushdown = sortPushdown || pushedSort
 
 	q := `EXPLAIN QUERY PLAN ` + selectClause + whereClause + orderByClause
 

@@ -3,6 +3,7 @@
 package sqlite
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/FerretDB/FerretDB/internal/backends"
 	"github.com/FerretDB/FerretDB/internal/backends/sqlite/metadata"
 	"github.com/FerretDB/FerretDB/internal/types"
+	"github.com/FerretDB/FerretDB/internal/util/fsql"
 	"github.com/FerretDB/FerretDB/internal/util/must"
 )
 
@@ -118,6 +120,43 @@ func planFind(st *tableState, f *backends.FindPushdown) findPlan {
 	}
 
 	return p
+}
+
+// sqlClauses are the parts of a SELECT after FROM, as upstream built them.
+type sqlClauses struct {
+	where   string
+	args    []any
+	orderBy string
+	limit   int64
+}
+
+// pushFind replaces upstream's clauses with what can be pushed down of the find, if anything,
+// and reports whether its filter and sort were.
+func (cl *sqlClauses) pushFind(ctx context.Context, dbName string, db *fsql.DB, meta *metadata.Collection, find *backends.FindPushdown) (filter, sort bool) {
+	if find == nil {
+		return false, false
+	}
+
+	st := stateFor(dbName, meta.TableName)
+	if !st.ready(ctx, db, meta) {
+		return false, false
+	}
+
+	p := planFind(st, find)
+	if p.filterPushed {
+		cl.where, cl.args, filter = p.where, p.args, true
+	}
+
+	// upstream only orders capped collections by record id; that stays
+	if p.sortPushed && cl.orderBy == "" {
+		cl.orderBy, sort = p.orderBy, true
+	}
+
+	if p.limitPushed && (cl.limit == 0 || p.limit < cl.limit) {
+		cl.limit = p.limit
+	}
+
+	return filter, sort
 }
 
 // translateDoc translates a filter document: an implicit AND of its fields.
