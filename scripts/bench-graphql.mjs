@@ -59,6 +59,7 @@ const [{ connectDatabase, disconnectDatabase, syncIndexes }, { createApp }, { lo
 const svc = await startServices({ name: "bench" });
 const mongodbUri = svc.mongodbUri.replace(/\/[^/?]*(\?|$)/, `/call24x7_bench_${Date.now().toString(36)}$1`);
 let server;
+let inFlight = 0; // database commands sent and not yet answered
 let redis;
 let callEvents;
 let app;
@@ -89,10 +90,15 @@ try {
   const upkeep = new Set(["hello", "ismaster", "isMaster", "ping", "endSessions"]);
   const client = mongoose.default.connection.getClient();
   client.on("commandStarted", (e) => {
+    inFlight += 1;
     if (!upkeep.has(e.commandName)) commands.count += 1;
   });
   client.on("commandSucceeded", (e) => {
+    inFlight -= 1;
     if (!upkeep.has(e.commandName)) commands.ms += e.duration;
+  });
+  client.on("commandFailed", () => {
+    inFlight -= 1;
   });
 
   const gql = async (key, query, variables = {}) => {
@@ -168,12 +174,26 @@ try {
   };
 
   const results = [];
+  // Database counters at the start of the load the next row reports.
+  let since = { count: commands.count, ms: commands.ms };
+  const row = (scenario, load, idle, requests, figures) => {
+    const r = {
+      scenario,
+      load,
+      "idle p50 ms": idle.p50,
+      "idle db ms": idle.dbMs,
+      ...figures,
+      "db round trips/req": requests ? Number(((commands.count - since.count) / requests).toFixed(2)) : NaN,
+      "db ms/req": requests ? Number(((commands.ms - since.ms) / requests).toFixed(1)) : NaN,
+    };
+    since = { count: commands.count, ms: commands.ms };
+    return r;
+  };
   for (const scenario of scenarios) {
     const body = JSON.stringify({ query: scenario.query });
     for (let i = 0; i < 10; i++) await gql(key, scenario.query); // warm-up
     const idle = await sequential(scenario.query);
-    const before = commands.count;
-    const msBefore = commands.ms;
+    since = { count: commands.count, ms: commands.ms };
     console.error(`bench: ${scenario.name} at ${RATE} req/s for ${DURATION} s, open loop`);
     const loop = await openLoopInWorker({
       url,
@@ -181,23 +201,15 @@ try {
       seconds: DURATION,
       request: { method: "POST", path: "/graphql", headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body },
     });
-    const loopRequests = loop.sent + loop.warmup; // the database counters also saw the warm-up
-    results.push({
-      scenario: scenario.name,
-      load: "open loop",
-      "idle p50 ms": idle.p50,
-      "idle db ms": idle.dbMs,
+    // the database counters also saw the warm-up
+    results.push(row(scenario.name, "open loop", idle, loop.sent + loop.warmup, {
       "req/s": Math.round(loop.ok / loop.seconds),
       "p50 ms": Number(percentile(loop.latenciesMs, 50).toFixed(1)),
       "p99 ms": Number(percentile(loop.latenciesMs, 99).toFixed(1)),
       "max ms": Number(percentile(loop.latenciesMs, 100).toFixed(1)),
       errors: loop.errors,
-      "db round trips/req": Number(((commands.count - before) / loopRequests).toFixed(2)),
-      "db ms/req": Number(((commands.ms - msBefore) / loopRequests).toFixed(1)),
-    });
+    }));
     console.error(`bench: ${scenario.name} at ${RATE} req/s for ${DURATION} s, autocannon`);
-    const countBefore = commands.count;
-    const msBefore2 = commands.ms;
     const result = await autocannon({
       url,
       method: "POST",
@@ -208,20 +220,13 @@ try {
       duration: DURATION,
       workers: 1,
     });
-    const requests = result.requests.total;
-    results.push({
-      scenario: scenario.name,
-      load: "autocannon (bursty)",
-      "idle p50 ms": idle.p50,
-      "idle db ms": idle.dbMs,
+    results.push(row(scenario.name, "autocannon (bursty)", idle, result.requests.total, {
       "req/s": Math.round(result.requests.average),
       "p50 ms": result.latency.p50,
       "p99 ms": result.latency.p99,
       "max ms": result.latency.max,
       errors: result.non2xx + result.errors + result.timeouts,
-      "db round trips/req": requests ? Number(((commands.count - countBefore) / requests).toFixed(2)) : NaN,
-      "db ms/req": requests ? Number(((commands.ms - msBefore2) / requests).toFixed(1)) : NaN,
-    });
+    }));
   }
 
   console.log(`\nGraphQL admin API over loopback: ${RATE} req/s target, ${CONNECTIONS} connections, ${DURATION} s per scenario`);
@@ -239,10 +244,14 @@ try {
   console.log(`Round trips constant whatever the page size: ${growing ? "missed" : "met"}`);
 } finally {
   if (server) {
-    // let requests still in flight finish before the database goes away
-    await new Promise((resolve) => setTimeout(resolve, 500));
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
+    // A request whose client has gone still runs its resolvers: let their queries finish
+    // before the database goes away, and count quiet only after a short lull.
+    for (let quiet = 0; quiet < 5; ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      quiet = inFlight === 0 ? quiet + 1 : 0;
+    }
   }
   await app?.stop();
   await callEvents?.close();

@@ -124,8 +124,7 @@ function report({ title, result }) {
 }
 
 try {
-  // A short warm-up so JIT and connection pools are ready before measuring.
-  await new Promise((resolve) => autocannon({ url: base, connections: 5, amount: 200, requests: [{ setupRequest: inboundRequest }] }, resolve));
+  // No separate warm-up: the open loop runs 2 s uncounted first, and autocannon runs after it.
   console.log(`\nOpen loop: ${RATE} req/s evenly paced for ${SECONDS} s after 2 s of uncounted warm-up, ${ACCOUNTS} accounts\n`);
   await runOpenLoop("POST /inbound_call", inboundSpec);
   await runOpenLoop("POST /fallback (static)", () => ({ method: "POST", path: "/fallback" }));

@@ -1,6 +1,7 @@
 import { XMLParser } from "fast-xml-parser";
 import twilio from "twilio";
 import { TEST_AUTH_TOKEN, type TestApp } from "./app.js";
+import { uniqueCallSid } from "./fixtures.js";
 
 export interface PostOptions {
   /** Sign with this token instead of the test one; null sends no signature. */
@@ -8,6 +9,20 @@ export interface PostOptions {
   /** The URL Twilio "called", for the signature; default the app's public base URL + path. */
   signedUrl?: string;
   headers?: Record<string, string>;
+}
+
+/** The fields Twilio posts for a new inbound call to `to`, with a fresh CallSid. */
+export function inboundCallFields(to: string, extra: Record<string, string> = {}): Record<string, string> & { CallSid: string; To: string } {
+  return {
+    CallSid: uniqueCallSid(),
+    AccountSid: "AC" + "0".repeat(32),
+    From: "+14155550100",
+    To: to,
+    CallStatus: "ringing",
+    Direction: "inbound",
+    ApiVersion: "2010-04-01",
+    ...extra,
+  };
 }
 
 /** POSTs a form the way Twilio does, signed over the public URL. */

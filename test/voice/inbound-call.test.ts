@@ -7,8 +7,8 @@ import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";
 import { verifyStreamToken } from "../../schema/lib/stream-token.js";
 import { CALL_CREATED_JOB, callJobId } from "../../schema/lib/queues.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
-import { createFixture, uniqueCallSid, uniqueNumber, type Fixture } from "../helpers/fixtures.js";
-import { parseStreamTwiml, postForm } from "../helpers/twilio.js";
+import { createFixture, uniqueNumber, type Fixture } from "../helpers/fixtures.js";
+import { inboundCallFields, parseStreamTwiml, postForm } from "../helpers/twilio.js";
 
 const FIVE_DOLLARS = 5_000_000;
 
@@ -26,17 +26,7 @@ describe("POST /inbound_call", () => {
     fx = await createFixture({ balanceMicros: FIVE_DOLLARS });
   });
 
-  const fields = (extra: Record<string, string> = {}) => ({
-    CallSid: uniqueCallSid(),
-    AccountSid: "AC" + "0".repeat(32),
-    From: "+14155550100",
-    To: fx.number,
-    CallStatus: "ringing",
-    Direction: "inbound",
-    ApiVersion: "2010-04-01",
-    CallerCity: "SAN FRANCISCO",
-    ...extra,
-  });
+  const fields = (extra: Record<string, string> = {}) => inboundCallFields(fx.number, { CallerCity: "SAN FRANCISCO", ...extra });
 
   describe("when the call is admitted", () => {
     it("then it answers TwiML that streams to the media worker with signed parameters", async () => {

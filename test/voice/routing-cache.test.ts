@@ -7,8 +7,8 @@ import { AgentModel } from "../../schema/models/agent.model.js";
 import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { withDbCommands } from "../helpers/db-commands.js";
-import { createFixture, uniqueCallSid, type Fixture } from "../helpers/fixtures.js";
-import { parseStreamTwiml, postForm } from "../helpers/twilio.js";
+import { createFixture, type Fixture } from "../helpers/fixtures.js";
+import { inboundCallFields, parseStreamTwiml, postForm } from "../helpers/twilio.js";
 
 const ROUTING_READS = /^find (agents|accounts|phonenumbers)$/;
 
@@ -27,16 +27,7 @@ describe("Inbound call routing cache", () => {
     fx = await createFixture({ balanceMicros: 5_000_000 });
   });
 
-  const call = (app: TestApp, to = fx.number) =>
-    postForm(app, "/inbound_call", {
-      CallSid: uniqueCallSid(),
-      AccountSid: "AC" + "0".repeat(32),
-      From: "+14155550100",
-      To: to,
-      CallStatus: "ringing",
-      Direction: "inbound",
-      ApiVersion: "2010-04-01",
-    });
+  const call = (app: TestApp) => postForm(app, "/inbound_call", inboundCallFields(fx.number));
 
   describe("when a number takes a second call", () => {
     it("then the number, agent and account are not read from the database again", async () => {
