@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { parseForm } from "../../api/lib/form-body.js";
 import { parseInboundParams } from "../../api/voice/inbound-call.params.js";
-import { streamTwiml } from "../../api/voice/twiml.js";
+import { fallbackTwiml, streamTwiml, streamTwimlDirect } from "../../api/voice/twiml.js";
 import { parseStreamTwiml } from "../helpers/twilio.js";
 
 describe("inbound call parameters", () => {
@@ -50,5 +50,30 @@ describe("stream TwiML", () => {
   it("when no external call id is given, then no parameter is emitted for it", () => {
     const xml = streamTwiml({ mediaPublicUrl: "wss://m", callId: "c", agentId: "a", externalCallId: null, token: "t" });
     expect(Object.keys(parseStreamTwiml(xml).params)).to.deep.equal(["callId", "agentId", "token"]);
+  });
+
+  it("when values carry markup, entities, whitespace or unicode, then it matches a VoiceResponse built per call byte for byte", () => {
+    const awkward = [
+      "", "plain", `x"&<y>'`, "&amp; already", "tab\there", "line\nbreak\r\n", "Ωμέγα 📞", "]]>", "\u{E000}c247:token\u{E000}",
+      "a".repeat(300), "client:alice", "sip:bob@example.com?x=1&y=2",
+    ];
+    let seed = 7;
+    const pick = () => awkward[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % awkward.length] ?? "";
+    for (let i = 0; i < 200; i++) {
+      const input = {
+        mediaPublicUrl: i % 2 ? "wss://media.example.com" : `wss://m.example.com/p&q=${pick()}`,
+        callId: pick() || "c",
+        agentId: pick(),
+        externalCallId: i % 3 ? pick() || null : null,
+        token: pick(),
+      };
+      expect(streamTwiml(input), JSON.stringify(input)).to.equal(streamTwimlDirect(input));
+    }
+  });
+
+  it("when the fallback is asked for, then it apologises and hangs up", () => {
+    expect(fallbackTwiml()).to.equal(
+      '<?xml version="1.0" encoding="UTF-8"?><Response><Say>Sorry, we cannot take your call right now. Please try again in a few minutes.</Say><Hangup/></Response>',
+    );
   });
 });
