@@ -60,19 +60,23 @@ function compile(withExternalCallId: boolean): Template {
 
 const templates = { with: compile(true), without: compile(false) };
 
-/**
- * <Connect><Stream> to the media worker. The URL carries no query string (Twilio drops it);
- * everything else travels as <Parameter>s and arrives in the stream's `start.customParameters`.
- * Byte for byte what a VoiceResponse built per call would print (a test holds it to that).
- */
-export function streamTwiml(input: StreamTwimlInput): string {
-  const values: Record<Slot, string> = {
+function slotValues(input: StreamTwimlInput): Record<Slot, string> {
+  return {
     url: `${input.mediaPublicUrl}/${encodeURIComponent(input.callId)}`,
     callId: input.callId,
     agentId: input.agentId,
     externalCallId: input.externalCallId ?? "",
     token: input.token,
   };
+}
+
+/**
+ * <Connect><Stream> to the media worker. The URL carries no query string (Twilio drops it);
+ * everything else travels as <Parameter>s and arrives in the stream's `start.customParameters`.
+ * Byte for byte what a VoiceResponse built per call would print (a test holds it to that).
+ */
+export function streamTwiml(input: StreamTwimlInput): string {
+  const values = slotValues(input);
   const template = input.externalCallId ? templates.with : templates.without;
   let xml = template.parts[0] ?? "";
   for (let i = 0; i < template.slots.length; i++) {
@@ -83,14 +87,7 @@ export function streamTwiml(input: StreamTwimlInput): string {
 
 /** The same document built directly by the twilio library, one VoiceResponse per call. */
 export function streamTwimlDirect(input: StreamTwimlInput): string {
-  return buildStreamTwiml({
-    url: `${input.mediaPublicUrl}/${encodeURIComponent(input.callId)}`,
-    callId: input.callId,
-    agentId: input.agentId,
-    externalCallId: input.externalCallId ?? "",
-    token: input.token,
-    withExternalCallId: Boolean(input.externalCallId),
-  });
+  return buildStreamTwiml({ ...slotValues(input), withExternalCallId: Boolean(input.externalCallId) });
 }
 
 function buildFallbackTwiml(): string {
