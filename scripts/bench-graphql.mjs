@@ -1,7 +1,9 @@
 // `npm run bench:graphql`: load-tests the GraphQL admin API over loopback.
 // Compiles the project, starts FerretDB and Redis (unless MONGODB_URI / REDIS_URL are set; then a
-// fresh database on that server is used), runs the web app in this process with database
-// command monitoring on, seeds one account, then fires each scenario at a fixed rate twice: an
+// fresh database on that server is used), runs the web app in this process, seeds one account,
+// times each scenario one request at a time with the driver's command monitoring on (round
+// trips and database time per request), then, reconnected without monitoring as production
+// runs, fires each scenario at a fixed rate twice: an
 // evenly paced open loop (like wrk2; latency counted from each request's due time), on which
 // the target is judged, and autocannon's fixed rate (bursty: each second's quota goes out at
 // once over its connections). Both generators run in worker threads, so they do not share the
@@ -17,6 +19,7 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import autocannon from "autocannon";
 import { ROOT, build, ensureNodeModules } from "./lib/setup.mjs";
+import { cpuMeter } from "./lib/cpu.mjs";
 import { percentile } from "./lib/open-loop.mjs";
 import { startServices } from "./lib/services.mjs";
 
@@ -59,7 +62,7 @@ const [{ connectDatabase, disconnectDatabase, syncIndexes }, { createApp }, { lo
 const svc = await startServices({ name: "bench" });
 const mongodbUri = svc.mongodbUri.replace(/\/[^/?]*(\?|$)/, `/call24x7_bench_${Date.now().toString(36)}$1`);
 let server;
-let inFlight = 0; // database commands sent and not yet answered
+let inFlight = 0; // pool connections checked out: database commands not yet answered
 let redis;
 let callEvents;
 let app;
@@ -90,16 +93,12 @@ try {
   const upkeep = new Set(["hello", "ismaster", "isMaster", "ping", "endSessions"]);
   const client = mongoose.default.connection.getClient();
   client.on("commandStarted", (e) => {
-    inFlight += 1;
     if (!upkeep.has(e.commandName)) commands.count += 1;
   });
   client.on("commandSucceeded", (e) => {
-    inFlight -= 1;
     if (!upkeep.has(e.commandName)) commands.ms += e.duration;
   });
-  client.on("commandFailed", () => {
-    inFlight -= 1;
-  });
+  trackInFlight(client);
 
   const gql = async (key, query, variables = {}) => {
     const res = await fetch(url, {
@@ -160,49 +159,62 @@ try {
     calls: [await perRequest(scenarios[1].query.replace("first: 100", "first: 10")), await perRequest(scenarios[1].query)],
   };
 
-  // One request at a time, for the latency without queueing.
+  // One request at a time, for the latency without queueing and the database's share of it.
   const sequential = async (query, n = 30) => {
     const times = [];
-    const msBefore = commands.ms;
+    const before = { count: commands.count, ms: commands.ms };
     for (let i = 0; i < n; i++) {
       const t0 = performance.now();
       await gql(key, query);
       times.push(performance.now() - t0);
     }
     times.sort((x, y) => x - y);
-    return { p50: Number(times[Math.floor(n / 2)].toFixed(1)), dbMs: Number(((commands.ms - msBefore) / n).toFixed(1)) };
+    return {
+      p50: Number(times[Math.floor(n / 2)].toFixed(1)),
+      dbMs: Number(((commands.ms - before.ms) / n).toFixed(1)),
+      roundTrips: Number(((commands.count - before.count) / n).toFixed(2)),
+    };
   };
+  const idle = [];
+  for (const scenario of scenarios) {
+    for (let i = 0; i < 10; i++) await gql(key, scenario.query); // warm-up
+    idle.push(await sequential(scenario.query));
+  }
+
+  // Command monitoring decodes every reply a second time for its event (the driver's
+  // CommandSucceededEvent carries the whole reply), which doubles the BSON work of a page of
+  // calls. Production runs without it, so the load runs on a fresh connection without it too.
+  await disconnectDatabase();
+  await connectDatabase(mongodbUri, { monitorCommands: false });
+  inFlight = 0;
+  trackInFlight(mongoose.default.connection.getClient());
+  await gql(key, scenarios[0].query);
 
   const results = [];
-  // Database counters at the start of the load the next row reports.
-  let since = { count: commands.count, ms: commands.ms };
-  const row = (scenario, load, idle, requests, figures) => {
-    const r = {
-      scenario,
-      load,
-      "idle p50 ms": idle.p50,
-      "idle db ms": idle.dbMs,
-      ...figures,
-      "db round trips/req": requests ? Number(((commands.count - since.count) / requests).toFixed(2)) : NaN,
-      "db ms/req": requests ? Number(((commands.ms - since.ms) / requests).toFixed(1)) : NaN,
-    };
-    since = { count: commands.count, ms: commands.ms };
-    return r;
-  };
-  for (const scenario of scenarios) {
+  const row = (scenario, load, idleRow, figures) => ({
+    scenario,
+    load,
+    "idle p50 ms": idleRow.p50,
+    "idle db ms": idleRow.dbMs,
+    "db round trips/req": idleRow.roundTrips,
+    ...figures,
+  });
+  for (const [i, scenario] of scenarios.entries()) {
     const body = JSON.stringify({ query: scenario.query });
-    for (let i = 0; i < 10; i++) await gql(key, scenario.query); // warm-up
-    const idle = await sequential(scenario.query);
-    since = { count: commands.count, ms: commands.ms };
+    for (let j = 0; j < 10; j++) await gql(key, scenario.query); // warm-up
     console.error(`bench: ${scenario.name} at ${RATE} req/s for ${DURATION} s, open loop`);
+    const cpu = cpuMeter({ ferretdb: svc.pids.ferretdb });
     const loop = await openLoopInWorker({
       url,
       rate: RATE,
       seconds: DURATION,
       request: { method: "POST", path: "/graphql", headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body },
     });
-    // the database counters also saw the warm-up
-    results.push(row(scenario.name, "open loop", idle, loop.sent + loop.warmup, {
+    const used = cpu();
+    const perRequest = (ms) => (Number.isFinite(ms) ? Number((ms / (loop.sent + loop.warmup)).toFixed(2)) : "-");
+    results.push(row(scenario.name, "open loop", idle[i], {
+      "web cpu ms/req": perRequest(used.web),
+      "db cpu ms/req": perRequest(used.ferretdb),
       "req/s": Math.round(loop.ok / loop.seconds),
       "p50 ms": Number(percentile(loop.latenciesMs, 50).toFixed(1)),
       "p99 ms": Number(percentile(loop.latenciesMs, 99).toFixed(1)),
@@ -220,7 +232,7 @@ try {
       duration: DURATION,
       workers: 1,
     });
-    results.push(row(scenario.name, "autocannon (bursty)", idle, result.requests.total, {
+    results.push(row(scenario.name, "autocannon (bursty)", idle[i], {
       "req/s": Math.round(result.requests.average),
       "p50 ms": result.latency.p50,
       "p99 ms": result.latency.p99,
@@ -259,6 +271,16 @@ try {
   await mongoose.default.connection.db?.dropDatabase().catch(() => undefined);
   await disconnectDatabase();
   await svc.stop();
+}
+
+// Pool events come without command monitoring.
+function trackInFlight(client) {
+  client.on("connectionCheckedOut", () => {
+    inFlight += 1;
+  });
+  client.on("connectionCheckedIn", () => {
+    inFlight -= 1;
+  });
 }
 
 function openLoopInWorker(workerData) {

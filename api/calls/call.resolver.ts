@@ -1,4 +1,5 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Arg, Args, Ctx, FieldResolver, ID, Info, Query, Resolver, Root } from "type-graphql";
 import { formatUsd } from "../../schema/lib/money.js";
 import { Account, type AccountRecord } from "../accounts/account.type.js";
 import { Agent, type AgentRecord } from "../agents/agent.type.js";
@@ -6,7 +7,8 @@ import { PageArgs, pageComplexity, type ConnectionResult } from "../graphql/conn
 import { viewerOf, type GraphqlContext } from "../graphql/context.js";
 import { CallFilter } from "./call.input.js";
 import { CallUsage, TranscriptTurn } from "./call-transcript.type.js";
-import { transcriptText, transcriptTurns, type CallService } from "./call.service.js";
+import { projectionFor } from "../graphql/selection.js";
+import { CALL_ALWAYS_READ, CALL_FIELD_SOURCES, transcriptText, transcriptTurns, type CallService } from "./call.service.js";
 import { Call, CallConnection, type CallRecord } from "./call.type.js";
 
 @Resolver(() => Call)
@@ -24,8 +26,9 @@ export class CallResolver {
     @Arg("filter", () => CallFilter, { nullable: true }) filter: CallFilter | null,
     @Arg("accountId", () => ID, { nullable: true, description: "Admin keys: only this account's calls." }) accountId: string | null,
     @Ctx() ctx: GraphqlContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<ConnectionResult<CallRecord>> {
-    return this.service.list(viewerOf(ctx), page, filter, accountId);
+    return this.service.list(viewerOf(ctx), page, filter, accountId, projectionFor(info, ["nodes"], CALL_FIELD_SOURCES, CALL_ALWAYS_READ));
   }
 
   @FieldResolver(() => Agent, { nullable: true, description: "Null when the agent was deleted since." })

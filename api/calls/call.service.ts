@@ -4,6 +4,7 @@ import type { ConnectionResult, PageArgs } from "../graphql/connection.type.js";
 import { BadUserInputError, NotFoundError } from "../graphql/errors.js";
 import { paginate } from "../graphql/pagination.js";
 import { assertVisible, listScope, scopeFilter } from "../graphql/scope.js";
+import type { FieldSources } from "../graphql/selection.js";
 import { objectId } from "../graphql/validate.js";
 import type { CallFilter } from "./call.input.js";
 import type { TranscriptTurn } from "./call-transcript.type.js";
@@ -19,12 +20,47 @@ export class CallService {
     return call;
   }
 
-  /** Newest first by startedAt. */
-  list(v: Viewer, args: PageArgs, filter: CallFilter | null | undefined, accountId?: string | null): Promise<ConnectionResult<CallRecord>> {
+  /**
+   * Newest first by startedAt. `projection` (from CALL_FIELD_SOURCES) reads only what the query
+   * selects: a page of calls with long transcripts then costs no more than its other fields.
+   */
+  list(
+    v: Viewer,
+    args: PageArgs,
+    filter: CallFilter | null | undefined,
+    accountId?: string | null,
+    projection?: Record<string, 1>,
+  ): Promise<ConnectionResult<CallRecord>> {
     const query = { ...scopeFilter(listScope(v.principal, accountId)), ...callFilter(filter) };
-    return paginate<CallRecord>({ model: CallModel, filter: query, sortField: "startedAt", args, maxPageSize: this.limits.maxPageSize });
+    return paginate<CallRecord>({ model: CallModel, filter: query, sortField: "startedAt", args, maxPageSize: this.limits.maxPageSize, projection });
   }
 }
+
+/** The stored paths behind each field of the GraphQL Call type. */
+export const CALL_FIELD_SOURCES: FieldSources = {
+  id: ["_id"],
+  account: ["accountId"],
+  agent: ["agentId"],
+  answeredAt: ["answeredAt"],
+  billedSeconds: ["billedSeconds"],
+  callSid: ["callSid"],
+  costUsd: ["costMicros"],
+  direction: ["direction"],
+  endedAt: ["endedAt"],
+  endedReason: ["endedReason"],
+  externalCallId: ["externalCallId"],
+  forwardedFrom: ["forwardedFrom"],
+  from: ["from"],
+  startedAt: ["startedAt"],
+  status: ["status"],
+  to: ["to"],
+  transcript: ["transcript"],
+  turns: ["transcript"],
+  usage: ["usage"],
+};
+
+/** Read whatever the selection: tenancy checks use the account. */
+export const CALL_ALWAYS_READ = ["accountId"] as const;
 
 function callFilter(filter: CallFilter | null | undefined): Record<string, unknown> {
   const query: Record<string, unknown> = {};

@@ -12,6 +12,8 @@ export interface PageQuery {
   sortField: SortField;
   args: PageArgs;
   maxPageSize: number;
+  /** Only these stored paths (see projectionFor); the sort field and _id are always read. */
+  projection?: Record<string, 1> | undefined;
 }
 
 export interface Cursor {
@@ -36,8 +38,9 @@ const CURSOR_ID = /^[0-9a-f]{24}(:\d{12})?$/;
 export async function paginate<T>(q: PageQuery): Promise<ConnectionResult<T>> {
   const first = pageSize(q.args.first, q.maxPageSize);
   const filter = q.args.after ? { $and: [q.filter, afterFilter(decodeCursor(q.args.after, q.sortField))] } : q.filter;
+  const projection = q.projection ? { ...q.projection, [q.sortField]: 1 } : undefined;
   const rows = await q.model
-    .find(filter)
+    .find(filter, projection)
     .sort({ [q.sortField]: -1, _id: -1 })
     .limit(first + 1)
     // Without a batch size FerretDB leaves a 101-row cursor open and the driver sends a

@@ -60,6 +60,8 @@ export async function startServices({ name, persistent = false } = { name: "dev"
   const dataDir = path.join(LOCAL_DIR, "data", persistent ? name : `${name}-${process.pid}`);
   mkdirSync(dataDir, { recursive: true });
   const children = [];
+  /** Process ids of what was started, for benchmarks that read their CPU time. */
+  const pids = {};
   const stopSync = () => children.forEach((c) => c.exitCode === null && c.kill("SIGKILL"));
   process.on("exit", stopSync);
 
@@ -90,6 +92,7 @@ export async function startServices({ name, persistent = false } = { name: "dev"
         stdio: ["ignore", log, log],
       });
       children.push(child);
+      pids.ferretdb = child.pid;
       await waitUntilUp("FerretDB", child, port, null, 30_000);
       mongodbUri = `mongodb://127.0.0.1:${port}/call24x7`;
     }
@@ -105,10 +108,11 @@ export async function startServices({ name, persistent = false } = { name: "dev"
       const log = openSync(path.join(dataDir, "redis.log"), "a");
       const child = spawn("redis-server", args, { stdio: ["ignore", log, log] });
       children.push(child);
+      pids.redis = child.pid;
       await waitUntilUp("redis-server", child, port, redisPing, 15_000);
       redisUrl = `redis://127.0.0.1:${port}`;
     }
-    return { mongodbUri, redisUrl, dataDir, stop };
+    return { mongodbUri, redisUrl, dataDir, pids, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,5 +1,9 @@
+import { readFileSync } from "node:fs";
 import { expect } from "chai";
+import { buildSchema, type GraphQLObjectType } from "graphql";
 import { Types } from "mongoose";
+import { CALL_FIELD_SOURCES } from "../../api/calls/call.service.js";
+import { schemaFilePath } from "../../api/graphql/schema-file.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { withDbCommands } from "../helpers/db-commands.js";
@@ -163,6 +167,60 @@ describe("GraphQL calls", () => {
       expect(seen).to.not.include(newest.id);
       expect(seen.filter((id) => id === late.id)).to.have.length(1);
       expect(page3.pageInfo.hasNextPage).to.equal(false);
+    });
+  });
+
+  describe("when calls are listed", () => {
+    /** The projection of the one find on the calls collection that `fn` sent. */
+    const callsProjection = async (fn: () => Promise<unknown>) => {
+      const { sent } = await withDbCommands(fn);
+      const finds = sent.filter((c) => c.find === "calls");
+      expect(finds).to.have.length(1);
+      return finds[0]!.projection as Record<string, number> | undefined;
+    };
+
+    it("then the database is asked only for the fields the query selects, through fragments too", async () => {
+      await seedCall(a, { agentId });
+      const bare = await callsProjection(() => gqlOk(t, `{ calls { nodes { id callSid } } }`, {}, { key: a.key }));
+      expect(bare).to.deep.equal({ _id: 1, accountId: 1, callSid: 1, startedAt: 1 });
+      const nested = await callsProjection(() =>
+        gqlOk(
+          t,
+          `query { calls { totalCount nodes { ...Row ... on Call { turns { text } } __typename } } }
+           fragment Row on Call { costUsd agent { name } }`,
+          {},
+          { key: a.key },
+        ),
+      );
+      expect(nested).to.deep.equal({ accountId: 1, costMicros: 1, agentId: 1, transcript: 1, startedAt: 1 });
+    });
+
+    it("then every field reads as it does for the call alone, transcript and usage included", async () => {
+      const call = await seedCall(a, { agentId, startedAt: new Date(T0) });
+      const at = new Date(T0 + 2_000);
+      await CallModel.collection.updateOne(
+        { _id: call._id },
+        {
+          $set: {
+            transcript: [{ role: "caller", kind: "speech", text: "Hi", at, offsetMs: 2_000, interrupted: false }],
+            usage: { engine: "local", provider: null, audioInSeconds: 3, audioOutSeconds: 1, inputTokens: null, outputTokens: null },
+            endedAt: new Date(T0 + 5_000),
+            billedSeconds: 5,
+            costMicros: 12_500,
+          },
+        },
+      );
+      const fields = `${CALL_FIELDS} turns { role kind text at offsetMs interrupted } usage { engine audioInSeconds audioOutSeconds }`;
+      const one = await gqlOk(t, `query ($id: ID!) { call(id: $id) { ${fields} } }`, { id: call.id }, { key: a.key });
+      const list = await gqlOk(t, `{ calls { nodes { ${fields} } } }`, {}, { key: a.key });
+      expect(list.calls.nodes).to.deep.equal([one.call]);
+      expect(one.call.turns).to.deep.equal([{ role: "caller", kind: "speech", text: "Hi", at: at.toISOString(), offsetMs: 2_000, interrupted: false }]);
+    });
+
+    it("then every field of the Call type names the stored fields it reads, so none is read short", () => {
+      const schema = buildSchema(readFileSync(schemaFilePath(), "utf8"));
+      const call = schema.getType("Call") as GraphQLObjectType;
+      expect(Object.keys(call.getFields()).sort()).to.deep.equal(Object.keys(CALL_FIELD_SOURCES).sort());
     });
   });
 
