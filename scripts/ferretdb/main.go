@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -48,6 +49,14 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ferretdb-launcher:", err)
 		os.Exit(1)
+	}
+
+	// FerretDB allocates a fresh Go document for every document it reads, while its live heap
+	// stays small (a few MB), so at Go's default GOGC of 100 it collects many times a second: a
+	// fifth of its CPU under list queries. A larger ratio trades some megabytes for that CPU;
+	// an explicit GOGC in the environment wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
