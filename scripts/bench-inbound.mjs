@@ -63,6 +63,13 @@ for (let i = 0; i < ACCOUNTS; i++) {
 await disconnectDatabase();
 
 const web = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean), "dist/api/main.js"], { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
+let stopping = false;
+web.once("exit", async (code, signal) => {
+  if (stopping) return;
+  console.error(`bench: the web process exited (${signal ?? `code ${code}`}); stopping`);
+  await svc.stop();
+  process.exit(1);
+});
 for (let i = 0; i < 100; i++) {
   const up = await fetch(`${base}/healthz`).then((r) => r.ok).catch(() => false);
   if (up) break;
@@ -132,6 +139,7 @@ try {
   report(await run("POST /inbound_call", [{ setupRequest: inboundRequest }]));
   report(await run("POST /fallback (static)", [{ method: "POST", path: "/fallback" }]));
 } finally {
+  stopping = true;
   web.kill("SIGTERM");
   await new Promise((r) => web.once("exit", r));
   await svc.stop();
