@@ -7,7 +7,7 @@ import { isDuplicateKeyError } from "../../schema/lib/mongo-errors.js";
 import { CALL_CREATED_JOB, callJobId, type CallCreatedJob } from "../../schema/lib/queues.js";
 import { costMicros } from "../../schema/lib/rating.js";
 import { signStreamToken } from "../../schema/lib/stream-token.js";
-import { serializedWrite } from "../../schema/lib/write-gate.js";
+import { InsertBatcher } from "../../schema/lib/insert-batcher.js";
 import { CallModel, callIdForSid, type Call } from "../../schema/models/call.model.js";
 import type { Principal } from "../auth/principal.js";
 import type { ResolvedAgent } from "./agent-resolver.js";
@@ -36,6 +36,8 @@ export interface InboundCallResult {
 
 /** Admits an inbound call: picks the agent, holds its first minute, records it, answers TwiML. */
 export class InboundCallService {
+  private readonly calls = new InsertBatcher<InstanceType<typeof CallModel>>(CallModel);
+
   constructor(
     private readonly config: InboundCallConfig,
     private readonly routing: RoutingCache,
@@ -78,18 +80,20 @@ export class InboundCallService {
 
     let call: StoredCall;
     try {
-      const doc = await serializedWrite(() => CallModel.create({
-        _id: callId,
-        callSid: params.callSid,
-        accountId: account._id,
-        agentId: agent._id,
-        from: params.from,
-        to: params.to,
-        forwardedFrom: params.forwardedFrom,
-        externalCallId: params.externalCallId,
-        status: "ringing",
-        startedAt: new Date(),
-      }));
+      const doc = await this.calls.insert(
+        new CallModel({
+          _id: callId,
+          callSid: params.callSid,
+          accountId: account._id,
+          agentId: agent._id,
+          from: params.from,
+          to: params.to,
+          forwardedFrom: params.forwardedFrom,
+          externalCallId: params.externalCallId,
+          status: "ringing",
+          startedAt: new Date(),
+        }),
+      );
       call = doc.toObject() as StoredCall;
     } catch (err) {
       // A retry, or a concurrent delivery that won the insert. The reservation is keyed by CallSid
