@@ -2,7 +2,7 @@ import { serializedWrite } from "./write-gate.js";
 
 /** What the batcher needs of a mongoose model and its documents. */
 interface Insertable<D> {
-  insertMany(docs: D[], options: { ordered: false }): Promise<unknown>;
+  insertMany(docs: D[], options: { ordered: false; throwOnValidationError: true }): Promise<unknown>;
 }
 
 interface Pending<D> {
@@ -18,7 +18,7 @@ interface Pending<D> {
  * queued for hundreds of milliseconds and drained slowly. Each caller still gets its own
  * outcome: a duplicate key rejects only its own document, with the server's E11000 error.
  */
-export class InsertBatcher<D extends { validate(): Promise<void> }> {
+export class InsertBatcher<D> {
   private queue: Pending<D>[] = [];
   private flushQueued = false;
 
@@ -27,9 +27,7 @@ export class InsertBatcher<D extends { validate(): Promise<void> }> {
     private readonly maxBatch = 100,
   ) {}
 
-  /** Validates here, so that a bad document fails alone instead of in its batch. */
   async insert(doc: D): Promise<D> {
-    await doc.validate();
     await new Promise<void>((resolve, reject) => {
       this.queue.push({ doc, resolve, reject });
       this.scheduleFlush();
@@ -53,7 +51,8 @@ export class InsertBatcher<D extends { validate(): Promise<void> }> {
     try {
       await this.model.insertMany(
         batch.map((p) => p.doc),
-        { ordered: false },
+        // A document that fails validation is left out and reported at its index, alone.
+        { ordered: false, throwOnValidationError: true },
       );
       for (const p of batch) p.resolve();
     } catch (err) {
