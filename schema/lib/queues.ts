@@ -43,4 +43,6 @@ export interface CallCloseOutJob {
   /** Connected (streamed) time in milliseconds; 0 when the call never connected. */
   connectedMs: number;
   source: CloseOutSource;
+  /** Per-minute rate fixed at admission (micro-dollars); absent in jobs queued before it existed. */
+  ratePerMinuteMicros?: number;
 }

@@ -115,9 +115,13 @@ const callSchema = new Schema(
     to: { type: String, required: true, maxlength: MAX_IDENTITY_LENGTH },
     forwardedFrom: { type: String, default: null, maxlength: MAX_IDENTITY_LENGTH },
     externalCallId: { type: String, default: null, maxlength: 256 },
+    /** The Twilio account the call came through (the webhook's AccountSid), for REST reads of the call. */
+    twilioAccountSid: { type: String, default: null, maxlength: 64 },
     status: { type: String, enum: CALL_STATUSES, required: true, default: "ringing" },
     streamSid: { type: String, default: null },
     startedAt: { type: Date, required: true },
+    /** Per-minute rate fixed at admission, micro-dollars: a later change of the account's rate never re-prices this call. */
+    ratePerMinuteMicros: { type: Number, default: null, min: 0 },
     answeredAt: { type: Date, default: null },
     endedAt: { type: Date, default: null },
     endedReason: { type: String, enum: [...ENDED_REASONS, null], default: null },

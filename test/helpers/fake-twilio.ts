@@ -11,15 +11,28 @@ export interface HangUpRequest {
   password: string;
 }
 
+/** What the fake knows of a call, as Twilio's Call resource reports it. */
+export interface FakeCallState {
+  /** queued, ringing, in-progress, canceled, completed, failed, busy, no-answer. */
+  status: string;
+  /** Whole seconds; Twilio reports it once the call completed, null before. */
+  duration: number | null;
+}
+
 /**
- * Twilio's REST API for the one request the worker makes (update a call), on loopback. It
- * records hang-ups, checks Basic auth like Twilio (401, code 20003), and answers 404 with code
- * 20404 for calls marked as already ended.
+ * Twilio's REST API for the requests the worker makes, on loopback: update a call (hang-up) and
+ * fetch a call (`GET .../Calls/{CallSid}.json`: status and duration). It records hang-ups, checks
+ * Basic auth like Twilio (401, code 20003), and answers 404 with code 20404 for calls marked as
+ * already ended (updates) or unknown (fetches).
  */
 export class FakeTwilioRest {
   readonly hangUps: HangUpRequest[] = [];
   /** CallSids to answer with 404 / 20404. */
   readonly alreadyEnded = new Set<string>();
+  /** Calls the fetch answers for, by CallSid; set by tests as Twilio would see them. */
+  readonly calls = new Map<string, FakeCallState>();
+  /** Fetches answered, by CallSid. */
+  readonly fetches: string[] = [];
   /** The next N requests fail with 500. */
   failNext = 0;
   requests = 0;
@@ -57,7 +70,9 @@ export class FakeTwilioRest {
       res.end(JSON.stringify(body));
     };
     const match = /^\/2010-04-01\/Accounts\/(AC[0-9a-f]{32})\/Calls\/([A-Za-z0-9]+)\.json$/.exec(req.url ?? "");
-    if (req.method !== "POST" || !match) return json(404, { code: 20404, message: "The requested resource was not found", status: 404 });
+    if ((req.method !== "POST" && req.method !== "GET") || !match) {
+      return json(404, { code: 20404, message: "The requested resource was not found", status: 404 });
+    }
     const [user, password] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64").toString().split(":");
     if (password !== this.authToken || !user?.startsWith("AC")) {
       return json(401, { code: 20003, message: "Authenticate", status: 401 });
@@ -66,10 +81,26 @@ export class FakeTwilioRest {
       this.failNext--;
       return json(500, { code: 20500, message: "Internal Server Error", status: 500 });
     }
-    const fields = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString()));
     const callSid = match[2]!;
+    if (req.method === "GET") return this.fetchCall(match[1]!, callSid, json);
+    const fields = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString()));
     if (this.alreadyEnded.has(callSid)) return json(404, { code: 20404, message: `The requested resource /Calls/${callSid}.json was not found`, status: 404 });
     this.hangUps.push({ accountSid: match[1]!, callSid, fields, user: user!, password });
     json(200, { sid: callSid, account_sid: match[1], status: fields.Status ?? "in-progress" });
+  }
+
+  /** The Call resource as Twilio returns it (snake_case; `duration` a string of seconds or null). */
+  private fetchCall(accountSid: string, callSid: string, json: (status: number, body: unknown) => void): void {
+    const state = this.calls.get(callSid);
+    if (!state) return json(404, { code: 20404, message: `The requested resource /Calls/${callSid}.json was not found`, status: 404 });
+    this.fetches.push(callSid);
+    json(200, {
+      sid: callSid,
+      account_sid: accountSid,
+      status: state.status,
+      duration: state.duration === null ? null : String(state.duration),
+      direction: "inbound",
+      api_version: "2010-04-01",
+    });
   }
 }
