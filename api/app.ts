@@ -39,7 +39,7 @@ export function createApp(deps: AppDeps): App {
   const reservations = new ReservationService(deps.redis);
   const routing = new RoutingCache(deps.redis, deps.logger);
   const inboundCalls = new InboundCallService(deps.config, routing, reservations, deps.callEvents, deps.logger);
-  const recovery = new CallRecoveryService(new CallLiveness(deps.redis), deps.callEvents, deps.logger);
+  const recovery = new CallRecoveryService(new CallLiveness(deps.redis), deps.callEvents, deps.logger, deps.config.closeOut);
   const callStatus = new CallStatusService(recovery, deps.logger);
 
   const graphql = createGraphqlApi({

@@ -1,3 +1,4 @@
+import { loadCloseOutPolicy, type CloseOutPolicy } from "../schema/billing/closeout-queue.js";
 import { ConfigError } from "../schema/lib/config-error.js";
 import { bool, int, optionalStr, str, url, type Env } from "../schema/lib/env.js";
 import { parseUsd } from "../schema/lib/money.js";
@@ -21,6 +22,8 @@ export interface ApiConfig {
   streamTokenTtlSeconds: number;
   mongodbUri: string;
   redisUrl: string;
+  /** Milliseconds a Redis command may take before it fails (REDIS_COMMAND_TIMEOUT_MS): a hung Redis must not freeze timers. */
+  redisCommandTimeoutMs: number;
   /** Seconds of talk the available balance must cover to admit a call. */
   minBalanceSeconds: number;
   /** Default per-minute rate for new accounts, micro-dollars. */
@@ -32,6 +35,8 @@ export interface ApiConfig {
   /** OPENAI_API_KEY is set: agents without an engine of their own use OPENAI_REALTIME (else LOCAL). */
   openaiConfigured: boolean;
   graphql: GraphqlConfig;
+  /** Attempts and backoff of the close-outs a status callback queues (CLOSEOUT_ATTEMPTS, CLOSEOUT_BACKOFF_MS). */
+  closeOut: CloseOutPolicy;
 }
 
 /** Limits and switches of the GraphQL admin API at POST /graphql. */
@@ -74,12 +79,14 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     streamTokenTtlSeconds: int(env, "STREAM_TOKEN_TTL_SECONDS", 300, 10, 86_400),
     mongodbUri: str(env, "MONGODB_URI"),
     redisUrl: str(env, "REDIS_URL"),
+    redisCommandTimeoutMs: int(env, "REDIS_COMMAND_TIMEOUT_MS", 2_000, 100, 60_000),
     minBalanceSeconds: int(env, "MIN_BALANCE_SECONDS", 60, 0, 3600),
     defaultRatePerMinuteMicros: rate ? parseRate(rate) : DEFAULT_RATE_PER_MINUTE_MICROS,
     maxBodyBytes: int(env, "MAX_BODY_BYTES", 32 * 1024, 1024, 1024 * 1024),
     logLevel: str(env, "LOG_LEVEL", production ? "info" : "debug"),
     redactPii: bool(env, "LOG_REDACT_PII", production),
     openaiConfigured: Boolean(env.OPENAI_API_KEY?.trim()),
+    closeOut: loadCloseOutPolicy(env),
     graphql: {
       introspection: bool(env, "GRAPHQL_INTROSPECTION", !production),
       landingPage: bool(env, "GRAPHQL_LANDING_PAGE", !production),

@@ -5,6 +5,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { connectDatabase, disconnectDatabase } from "../schema/db.js";
 import { ConfigError } from "../schema/lib/config-error.js";
+import { exitOnFatalErrors } from "../schema/lib/fatal-errors.js";
 import { createLogger } from "../schema/lib/logger.js";
 import { CALL_EVENTS_QUEUE } from "../schema/lib/queues.js";
 import { createApp } from "./app.js";
@@ -24,10 +25,12 @@ try {
   throw err;
 }
 const logger = createLogger({ name: "web", level: config.logLevel, redactPii: config.redactPii });
+// The web process holds no call state: in-flight webhooks fail and Twilio retries or falls back.
+exitOnFatalErrors({ log: logger, cleanup: async () => undefined });
 
 await connectDatabase(config.mongodbUri);
 // Producers fail fast instead of queueing commands while Redis is away.
-const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: config.redisCommandTimeoutMs });
 await new Promise<void>((resolve, reject) => {
   redis.once("ready", resolve);
   redis.once("error", reject);

@@ -1,3 +1,4 @@
+import { loadCloseOutPolicy, type CloseOutPolicy } from "../schema/billing/closeout-queue.js";
 import { ConfigError } from "../schema/lib/config-error.js";
 import { bool, int, optionalStr, str, url, type Env } from "../schema/lib/env.js";
 import { DEV_STREAM_TOKEN_SECRET } from "../schema/lib/stream-token.js";
@@ -26,9 +27,15 @@ export interface MediaConfig {
   twilioApiBaseUrl: string;
   mongodbUri: string;
   redisUrl: string;
+  /** Milliseconds a Redis command may take before it fails (REDIS_COMMAND_TIMEOUT_MS): a hung Redis must not freeze timers. */
+  redisCommandTimeoutMs: number;
   /** Seconds of talk reserved each time a live call extends its hold on the balance. */
   reservationChunkSeconds: number;
-  /** Milliseconds of goodbye tone played before the worker hangs up on a caller. */
+  /**
+   * Milliseconds a goodbye is expected to last: the goodbye begins this long before the money or
+   * the time runs out, the tone lasts this long, and the hang-up waits at least this long (longer
+   * while a spoken goodbye's audio is longer) plus a margin for its mark.
+   */
   goodbyeMs: number;
   /** Platform cap on a call's connected seconds; the agent's own maximum applies when lower. */
   maxCallSeconds: number;
@@ -46,6 +53,12 @@ export interface MediaConfig {
   shutdownDrainMs: number;
   /** Close-out jobs processed at once by this worker. */
   closeOutConcurrency: number;
+  /** Attempts and backoff of close-out jobs (CLOSEOUT_ATTEMPTS, CLOSEOUT_BACKOFF_MS). */
+  closeOut: CloseOutPolicy;
+  /** Milliseconds between reconciler passes over the database's open calls (RECONCILE_INTERVAL_MS). */
+  reconcileIntervalMs: number;
+  /** Milliseconds between a live call's connected-time checkpoints on its record; at most 30 s (CHECKPOINT_INTERVAL_MS). */
+  checkpointIntervalMs: number;
   logLevel: string;
   redactPii: boolean;
   /** Voice engines: OpenAI Realtime, the local engine and its optional LLM, per-worker override. */
@@ -90,8 +103,9 @@ export function loadMediaConfig(env: Env = process.env): MediaConfig {
     twilioApiBaseUrl: url(env, "TWILIO_API_BASE_URL", "https://api.twilio.com", ["http:", "https:"]),
     mongodbUri: str(env, "MONGODB_URI"),
     redisUrl: str(env, "REDIS_URL"),
+    redisCommandTimeoutMs: int(env, "REDIS_COMMAND_TIMEOUT_MS", 2_000, 100, 60_000),
     reservationChunkSeconds: int(env, "RESERVATION_CHUNK_SECONDS", 30, 1, 600),
-    goodbyeMs: int(env, "GOODBYE_MS", 2_000, 0, 10_000),
+    goodbyeMs: int(env, "GOODBYE_MS", 4_000, 0, 10_000),
     maxCallSeconds: int(env, "MAX_CALL_SECONDS", 4 * 3600, 1, 24 * 3600),
     heartbeatIntervalMs: int(env, "HEARTBEAT_INTERVAL_MS", 5_000, 50, 60_000),
     sweepIntervalMs: int(env, "SWEEP_INTERVAL_MS", 15_000, 50, 3_600_000),
@@ -100,6 +114,9 @@ export function loadMediaConfig(env: Env = process.env): MediaConfig {
     maxMessageBytes: int(env, "MAX_MESSAGE_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
     shutdownDrainMs: int(env, "SHUTDOWN_DRAIN_MS", 20_000, 0, 600_000),
     closeOutConcurrency: int(env, "CLOSEOUT_CONCURRENCY", 8, 1, 256),
+    closeOut: loadCloseOutPolicy(env),
+    reconcileIntervalMs: int(env, "RECONCILE_INTERVAL_MS", 30_000, 50, 3_600_000),
+    checkpointIntervalMs: int(env, "CHECKPOINT_INTERVAL_MS", 15_000, 50, 30_000),
     logLevel: str(env, "LOG_LEVEL", production ? "info" : "debug"),
     redactPii: bool(env, "LOG_REDACT_PII", production),
     engines: loadEngineConfig(env),

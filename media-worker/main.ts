@@ -4,6 +4,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { connectDatabase, disconnectDatabase } from "../schema/db.js";
 import { ConfigError } from "../schema/lib/config-error.js";
+import { exitOnFatalErrors } from "../schema/lib/fatal-errors.js";
 import { createLogger } from "../schema/lib/logger.js";
 import { CALL_EVENTS_QUEUE } from "../schema/lib/queues.js";
 import { loadMediaConfig } from "./config.js";
@@ -24,10 +25,12 @@ if (!config.twilioAuthToken) logger.warn("TWILIO_AUTH_TOKEN unset: stream signat
 
 await connectDatabase(config.mongodbUri);
 // The worker queues commands through short Redis blips rather than fail a call's close-out.
-const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+// Not the BullMQ worker's own connection (server.ts), whose blocking reads must wait.
+const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, commandTimeout: config.redisCommandTimeoutMs });
 redis.on("error", (err) => logger.error({ err: err.message }, "redis error"));
 const queue = new Queue(CALL_EVENTS_QUEUE, { connection: redis });
 const media = createMediaServer({ config, logger, redis, queue });
+exitOnFatalErrors({ log: logger, cleanup: () => media.endAllCalls() });
 await media.listen();
 
 let stopping = false;

@@ -2,18 +2,21 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
-import twilio from "twilio";
+import twilioLib from "twilio";
 import { WebSocketServer, type WebSocket } from "ws";
 import { CallLiveness } from "../schema/billing/call-liveness.js";
-import { CallRecoveryService } from "../schema/billing/call-recovery.service.js";
+import { CallRecoveryService, type TwilioCallLookup } from "../schema/billing/call-recovery.service.js";
+import { FailedCloseOuts } from "../schema/billing/closeout-queue.js";
 import { OpenCalls } from "../schema/billing/open-calls.js";
 import { ReservationService } from "../schema/billing/reservation.service.js";
 import type { Logger } from "../schema/lib/logger.js";
 import { startCallEventsWorker } from "./billing/call-events.worker.js";
 import { CloseOutService } from "./billing/closeout.service.js";
+import { Reconciler } from "./billing/reconciler.js";
 import { Sweeper } from "./billing/sweeper.js";
 import type { MediaConfig } from "./config.js";
 import { engineFactory } from "./engines/registry.js";
+import type { EngineFactory } from "./engines/voice-engine.js";
 import { MediaSession, POLICY_VIOLATION, type SessionDeps } from "./session/media-session.js";
 import { SessionRegistry } from "./session/session-registry.js";
 import { TwilioRestClient } from "./twilio/twilio-rest.client.js";
@@ -25,6 +28,8 @@ export interface MediaServerDeps {
   redis: Redis;
   /** Producer for close-out jobs; the caller owns and closes it. */
   queue: Queue;
+  /** Voice engines; default the configured ones (tests pass engines of their own). */
+  engines?: EngineFactory;
 }
 
 export interface MediaServer {
@@ -35,11 +40,14 @@ export interface MediaServer {
   readonly liveCalls: number;
   readonly closeOuts: CloseOutService;
   readonly sweeper: Sweeper;
+  readonly reconciler: Reconciler;
   /**
    * Stops taking streams, lets live calls go on for up to `drainMs` (default SHUTDOWN_DRAIN_MS),
    * then ends the rest (`worker-shutdown`: hung up and billed), and stops the background work.
    */
   close(opts?: { drainMs?: number }): Promise<void>;
+  /** Ends every live call now with its real seconds and queues its close-out (a fatal error). */
+  endAllCalls(): Promise<void>;
 }
 
 const CALL_PATH = /^\/([0-9a-f]{24})$/;
@@ -48,6 +56,9 @@ const SETTLE_TIMEOUT_MS = 20_000;
 
 /** Heartbeat TTL: three missed beats mean the session is gone. */
 export const heartbeatTtl = (config: MediaConfig): number => config.heartbeatIntervalMs * 3;
+
+/** An in-progress call whose record is quieter than this has lost its session: two missed checkpoints. */
+export const staleRecordMs = (config: MediaConfig): number => 2 * config.checkpointIntervalMs + heartbeatTtl(config);
 
 /** A live call's reservation outlives a dead worker until the sweeper has surely charged the call. */
 const reservationTtl = (config: MediaConfig): number =>
@@ -65,8 +76,30 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
   const reservations = new ReservationService(deps.redis);
   const openCalls = new OpenCalls(deps.redis);
   const closeOuts = new CloseOutService(reservations, openCalls, logger.child({ component: "closeout" }));
-  const recovery = new CallRecoveryService(liveness, deps.queue, logger.child({ component: "recovery" }));
+  const recovery = new CallRecoveryService(liveness, deps.queue, logger.child({ component: "recovery" }), config.closeOut);
+  const failedCloseOuts = new FailedCloseOuts(deps.redis);
   const hbTtl = heartbeatTtl(config);
+  const twilio = new TwilioRestClient({
+    baseUrl: config.twilioApiBaseUrl,
+    accountSid: config.twilioAccountSid,
+    authToken: config.twilioAuthToken,
+  });
+  const lookupTwilio: TwilioCallLookup = async (call) => {
+    const accountSid = call.twilioAccountSid ?? config.twilioAccountSid;
+    return accountSid && call.callSid ? twilio.fetchCall(accountSid, call.callSid) : null;
+  };
+  const reconciler = new Reconciler({
+    redis: deps.redis,
+    queue: deps.queue,
+    recovery,
+    closeOuts,
+    failedCloseOuts,
+    lookupTwilio,
+    log: logger.child({ component: "reconciler" }),
+    intervalMs: config.reconcileIntervalMs,
+    staleMs: staleRecordMs(config),
+    ringingTimeoutMs: config.ringingTimeoutSeconds * 1000,
+  });
   const registry = new SessionRegistry({
     liveness,
     reservations,
@@ -92,12 +125,8 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
     liveness,
     reservations,
     queue: deps.queue,
-    twilio: new TwilioRestClient({
-      baseUrl: config.twilioApiBaseUrl,
-      accountSid: config.twilioAccountSid,
-      authToken: config.twilioAuthToken,
-    }),
-    engines: engineFactory(config.engines),
+    twilio,
+    engines: deps.engines ?? engineFactory(config.engines),
     registry,
     heartbeatTtlMs: hbTtl,
     reservationTtlMs: reservationTtl(config),
@@ -106,8 +135,16 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
 
   const http: Server = createServer((req, res) => {
     if (req.method === "GET" && req.url === "/healthz") {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ status: "ok", liveCalls: registry.size }));
+      void failedCloseOuts.count().then(
+        (closeoutsFailed) => {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ status: "ok", liveCalls: registry.size, closeoutsFailed }));
+        },
+        () => {
+          res.writeHead(503, { "content-type": "application/json" });
+          res.end(JSON.stringify({ status: "degraded", liveCalls: registry.size, closeoutsFailed: null, redis: "down" }));
+        },
+      );
       return;
     }
     res.writeHead(426, { "content-type": "application/json" });
@@ -132,7 +169,7 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
     if (config.twilioAuthToken) {
       const signature = req.headers["x-twilio-signature"];
       const valid =
-        typeof signature === "string" && twilio.validateRequest(config.twilioAuthToken, signature, signedUrl(config, req), {});
+        typeof signature === "string" && twilioLib.validateRequest(config.twilioAuthToken, signature, signedUrl(config, req), {});
       if (!valid) return refuse(ws, "bad-signature", callId);
     }
     const session = new MediaSession(ws, callId, sessionDeps);
@@ -159,6 +196,7 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
     },
     closeOuts,
     sweeper,
+    reconciler,
 
     async listen(listenPort = config.port, host?: string) {
       await new Promise<void>((resolve, reject) => {
@@ -167,12 +205,15 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
       });
       port = (http.address() as AddressInfo).port;
       workerConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-      worker = startCallEventsWorker({ connection: workerConnection, closeOuts, openCalls, concurrency: config.closeOutConcurrency, log: logger });
+      worker = startCallEventsWorker({ connection: workerConnection, closeOuts, openCalls, failedCloseOuts, concurrency: config.closeOutConcurrency, log: logger });
       registry.start();
       sweeper.start();
+      reconciler.start();
       logger.info({ port }, "media worker listening");
       return port;
     },
+
+    endAllCalls: () => registry.endAll("worker-error"),
 
     async close(opts = {}) {
       accepting = false;
@@ -192,6 +233,7 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
         http.closeAllConnections();
       });
       await sweeper.stop();
+      await reconciler.stop();
       await worker?.close();
       workerConnection?.disconnect();
       wss.close();

@@ -4,10 +4,11 @@ import { AgentModel } from "./models/agent.model.js";
 import { ApiKeyModel } from "./models/api-key.model.js";
 import { ApiKeyUsageModel } from "./models/api-key-usage.model.js";
 import { CallModel } from "./models/call.model.js";
+import { CallStatusReportModel } from "./models/call-status-report.model.js";
 import { LedgerEntryModel, LedgerHeadModel } from "./models/ledger-entry.model.js";
 import { PhoneNumberModel } from "./models/phone-number.model.js";
 
-export const ALL_MODELS = [AccountModel, AgentModel, ApiKeyModel, ApiKeyUsageModel, CallModel, LedgerEntryModel, LedgerHeadModel, PhoneNumberModel];
+export const ALL_MODELS = [AccountModel, AgentModel, ApiKeyModel, ApiKeyUsageModel, CallModel, CallStatusReportModel, LedgerEntryModel, LedgerHeadModel, PhoneNumberModel];
 
 export interface ConnectOptions {
   /** Emit the driver's commandStarted events (tests and benchmarks count database round trips). */

@@ -7,7 +7,9 @@ describe("GET /healthz", () => {
     try {
       const res = await fetch(`${t.url}/healthz`);
       expect(res.status).to.equal(200);
-      expect(await res.json()).to.deep.equal({ status: "ok", mongodb: "up", redis: "up" });
+      const body = (await res.json()) as Record<string, unknown>;
+      expect(body).to.include({ status: "ok", mongodb: "up", redis: "up" });
+      expect(body.closeoutsFailed).to.be.a("number");
     } finally {
       await t.close();
     }
@@ -18,7 +20,7 @@ describe("GET /healthz", () => {
     try {
       const res = await fetch(`${t.url}/healthz`);
       expect(res.status).to.equal(503);
-      expect(await res.json()).to.deep.equal({ status: "degraded", mongodb: "up", redis: "down" });
+      expect(await res.json()).to.deep.equal({ status: "degraded", mongodb: "up", redis: "down", closeoutsFailed: null });
     } finally {
       await t.close();
     }

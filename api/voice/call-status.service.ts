@@ -2,7 +2,10 @@ import type { Types } from "mongoose";
 import type { CallRecoveryService, RecoveryOutcome } from "../../schema/billing/call-recovery.service.js";
 import { CallNotFoundError } from "../../schema/lib/errors.js";
 import type { Logger } from "../../schema/lib/logger.js";
+import { serializedWrite } from "../../schema/lib/write-gate.js";
+import { isDuplicateKeyError } from "../../schema/lib/mongo-errors.js";
 import { CallModel, callIdForSid, type Call } from "../../schema/models/call.model.js";
+import { CallStatusReportModel } from "../../schema/models/call-status-report.model.js";
 import { FINAL_STATUSES, type CallStatusParams } from "./call-status.params.js";
 import type { WebhookCaller } from "./inbound-call.service.js";
 
@@ -31,11 +34,26 @@ export class CallStatusService {
     if (!call || call.callSid !== params.callSid || (scope && !call.accountId.equals(scope))) throw new CallNotFoundError();
     const callId = String(call._id);
     if (!FINAL_STATUSES.has(params.callStatus)) return { callId, outcome: "ignored" };
+    const twilioSeconds = params.callStatus === "completed" ? params.callDuration : null;
+    await this.report(call._id, params.callStatus, twilioSeconds);
     const outcome = await this.recovery.recover(call, {
       source: "status-callback",
-      twilioSeconds: params.callStatus === "completed" ? params.callDuration : null,
+      twilioSeconds,
     });
     this.logger.info({ callId, callStatus: params.callStatus, callDuration: params.callDuration, outcome }, "call status received");
     return { callId, outcome };
+  }
+
+  /**
+   * Keeps Twilio's figure in the database, where the reconciler finds it even if Redis lost its
+   * copy. Once per call: a repeated callback is a duplicate key. Failing to store it does not
+   * fail the callback: Redis and Twilio's REST API still know the figure.
+   */
+  private async report(callId: Types.ObjectId, callStatus: string, durationSeconds: number | null): Promise<void> {
+    try {
+      await serializedWrite(() => CallStatusReportModel.create({ _id: callId, callStatus, durationSeconds }));
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) this.logger.warn({ err, callId: String(callId) }, "status callback could not be stored");
+    }
   }
 }

@@ -1,5 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
+import type { FailedCloseOuts } from "../../schema/billing/closeout-queue.js";
 import type { OpenCalls } from "../../schema/billing/open-calls.js";
 import type { Logger } from "../../schema/lib/logger.js";
 import { CALL_CLOSEOUT_JOB, CALL_CREATED_JOB, CALL_EVENTS_QUEUE, type CallCreatedJob } from "../../schema/lib/queues.js";
@@ -11,6 +12,7 @@ export interface CallEventsWorkerDeps {
   connection: Redis;
   closeOuts: CloseOutService;
   openCalls: OpenCalls;
+  failedCloseOuts: FailedCloseOuts;
   concurrency: number;
   log: Logger;
 }
@@ -21,8 +23,13 @@ export function startCallEventsWorker(deps: CallEventsWorkerDeps): Worker {
     CALL_EVENTS_QUEUE,
     async (job: Job) => {
       switch (job.name) {
-        case CALL_CLOSEOUT_JOB:
-          return deps.closeOuts.closeOut(parseCloseOutJob(job.data));
+        case CALL_CLOSEOUT_JOB: {
+          const closeOut = parseCloseOutJob(job.data);
+          const result = await deps.closeOuts.closeOut(closeOut);
+          // Done at last: it no longer counts as failed (most calls were never in the set).
+          await deps.failedCloseOuts.remove(closeOut.callId);
+          return result;
+        }
         case CALL_CREATED_JOB:
           // A call was admitted: the sweeper watches it until it is closed out, so a call whose
           // stream never comes (or dies) cannot stay open and unbilled.
@@ -34,7 +41,17 @@ export function startCallEventsWorker(deps: CallEventsWorkerDeps): Worker {
     },
     { connection: deps.connection, concurrency: deps.concurrency },
   );
-  worker.on("failed", (job, err) => deps.log.error({ err, jobId: job?.id, attempts: job?.attemptsMade }, "call event job failed"));
+  worker.on("failed", (job, err) => {
+    const exhausted = job && !(err instanceof UnrecoverableError) && job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!job || job.name !== CALL_CLOSEOUT_JOB || !exhausted) {
+      deps.log.warn({ err, jobId: job?.id, attempts: job?.attemptsMade }, "call event job failed");
+      return;
+    }
+    // Out of attempts: never silently dropped. Counted on /healthz and retried by the reconciler.
+    const callId = String((job.data as { callId?: unknown }).callId);
+    deps.log.error({ err, callId, attempts: job.attemptsMade }, "close-out failed after all its attempts; the reconciler will retry it");
+    deps.failedCloseOuts.add(callId).catch((addErr: unknown) => deps.log.error({ err: addErr, callId }, "failed close-out could not be recorded"));
+  });
   worker.on("error", (err) => deps.log.error({ err }, "call events worker error"));
   return worker;
 }

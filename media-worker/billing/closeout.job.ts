@@ -1,5 +1,5 @@
 import { UnrecoverableError } from "bullmq";
-import type { CallCloseOutJob } from "../../schema/lib/queues.js";
+import { CLOSEOUT_SOURCES, type CallCloseOutJob, type CloseOutSource } from "../../schema/lib/queues.js";
 import { ENDED_REASONS, type EndedReason } from "../../schema/models/call.model.js";
 
 /** Validates a close-out job's data; malformed data will never succeed, so it is not retried. */
@@ -13,6 +13,14 @@ export function parseCloseOutJob(data: unknown): CallCloseOutJob {
   if (!ENDED_REASONS.includes(d.endedReason as EndedReason)) bad("endedReason");
   if (typeof d.endedAt !== "string" || Number.isNaN(Date.parse(d.endedAt))) bad("endedAt");
   if (typeof d.connectedMs !== "number" || !Number.isSafeInteger(d.connectedMs) || d.connectedMs < 0) bad("connectedMs");
-  if (d.source !== "stream" && d.source !== "status-callback" && d.source !== "sweeper") bad("source");
+  if (!CLOSEOUT_SOURCES.includes(d.source as CloseOutSource)) bad("source");
+  const ms = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  if (d.billableMs !== undefined && (!ms(d.billableMs) || (d.billableMs as number) > (d.connectedMs as number))) bad("billableMs");
+  if (d.ratePerMinuteMicros !== undefined && !ms(d.ratePerMinuteMicros)) bad("ratePerMinuteMicros");
+  if (d.record !== undefined) {
+    const r = d.record as { transcript?: unknown; usage?: unknown } | null;
+    if (typeof r !== "object" || r === null || !Array.isArray(r.transcript) || typeof r.usage !== "object" || r.usage === null) bad("record");
+  }
+  if (d.answeredAt !== undefined && (typeof d.answeredAt !== "string" || Number.isNaN(Date.parse(d.answeredAt)))) bad("answeredAt");
   return d as unknown as CallCloseOutJob;
 }

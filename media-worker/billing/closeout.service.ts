@@ -55,17 +55,22 @@ export class CloseOutService {
       this.log.warn({ callId: job.callId }, "close-out for an unknown call ignored");
       return { outcome: "unknown-call", billedSeconds: 0, costMicros: 0, chargeSeq: null };
     }
-    const account = await AccountModel.findById(call.accountId, { ratePerMinuteMicros: 1 }).lean();
-    const rate = account?.ratePerMinuteMicros ?? DEFAULT_RATE_PER_MINUTE_MICROS;
-    // A call that never connected costs nothing, whatever a trigger reported.
-    const seconds = call.answeredAt ? billedSeconds(job.connectedMs) : 0;
+    const rate = await this.rateOf(call, job);
+    // A call that never connected costs nothing, whatever a trigger reported. The session knows
+    // when it connected even if its write of that to the call record never landed.
+    const answeredAt = call.answeredAt ?? (job.answeredAt ? new Date(job.answeredAt) : null);
+    const seconds = answeredAt ? billedSeconds(job.billableMs ?? job.connectedMs) : 0;
     const cost = costMicros(seconds, rate);
 
-    const charge = await this.charge(call, seconds, cost, rate);
+    const charge = await this.charge({ ...call, answeredAt }, seconds, cost, rate);
     const billed = charge ? { billedSeconds: chargedSeconds(call, -charge.amountMicros, seconds, cost, rate), costMicros: -charge.amountMicros } : { billedSeconds: 0, costMicros: 0 };
     // The first close-out decides how the call ended; a later one only re-derives the bill.
     const end = call.endedAt ? {} : { status: job.status, endedAt: new Date(job.endedAt), endedReason: job.endedReason };
-    await serializedWrite(() => CallModel.updateOne({ _id: call._id }, { $set: { ...end, ...billed } }));
+    const start = call.answeredAt || !answeredAt ? {} : { answeredAt };
+    const record = job.record ? { transcript: job.record.transcript, usage: job.record.usage } : {};
+    await serializedWrite(() =>
+      CallModel.updateOne({ _id: call._id }, { $set: { ...start, ...end, ...record, ...billed } }, { runValidators: true }),
+    );
     await this.reservations.release(call.accountId, call.callSid, charge?.seq ?? 0);
     await this.openCalls.forget(job.callId);
     this.log.info(
@@ -73,6 +78,17 @@ export class CloseOutService {
       "call closed out",
     );
     return { outcome: "closed", ...billed, chargeSeq: charge?.seq ?? null };
+  }
+
+  /**
+   * The rate fixed at admission: carried by the job, else stored on the call. Only calls admitted
+   * before rates were fixed fall back to the account's current rate.
+   */
+  private async rateOf(call: StoredCall, job: CallCloseOutJob): Promise<number> {
+    if (job.ratePerMinuteMicros != null) return job.ratePerMinuteMicros;
+    if (call.ratePerMinuteMicros != null) return call.ratePerMinuteMicros;
+    const account = await AccountModel.findById(call.accountId, { ratePerMinuteMicros: 1 }).lean();
+    return account?.ratePerMinuteMicros ?? DEFAULT_RATE_PER_MINUTE_MICROS;
   }
 
   private async charge(call: StoredCall, seconds: number, cost: number, rate: number): Promise<LedgerEntryRecord | null> {

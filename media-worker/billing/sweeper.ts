@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Types } from "mongoose";
 import type { CallLiveness } from "../../schema/billing/call-liveness.js";
-import type { CallRecoveryService } from "../../schema/billing/call-recovery.service.js";
+import type { CallRecoveryService, RecoveredCall } from "../../schema/billing/call-recovery.service.js";
 import type { OpenCalls } from "../../schema/billing/open-calls.js";
 import type { Logger } from "../../schema/lib/logger.js";
 import { CallModel } from "../../schema/models/call.model.js";
@@ -26,7 +26,8 @@ const BATCH = 500;
 /** When a close-out was handed to the queue, look again this much later if it has not landed. */
 const RECHECK_MS = 60_000;
 
-type Candidate = { _id: Types.ObjectId; status: string; startedAt: Date; answeredAt: Date | null; endedAt: Date | null };
+type Candidate = RecoveredCall & { _id: Types.ObjectId; status: string; startedAt: Date };
+const PROJECTION = { callSid: 1, status: 1, startedAt: 1, answeredAt: 1, endedAt: 1, checkpointMs: 1, ratePerMinuteMicros: 1, twilioAccountSid: 1 };
 
 /**
  * Periodically closes out calls whose media session went silent (the worker died or lost the
@@ -70,7 +71,7 @@ export class Sweeper {
         await openCalls.later(callId, now + this.opts.heartbeatTtlMs);
         continue;
       }
-      const call = await CallModel.findById(callId, { status: 1, startedAt: 1, answeredAt: 1, endedAt: 1 }).lean<Candidate>();
+      const call = await CallModel.findById(callId, PROJECTION).lean<Candidate>();
       if (!call || call.endedAt) {
         await openCalls.forget(callId);
         continue;

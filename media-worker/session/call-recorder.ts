@@ -1,7 +1,7 @@
-import { serializedWrite } from "../../schema/lib/write-gate.js";
 import { FRAME_MS } from "../audio/mulaw.js";
-import { CallModel, MAX_TURN_CHARS, MAX_TURNS, type TranscriptKind, type TranscriptRole } from "../../schema/models/call.model.js";
+import { MAX_TURN_CHARS, MAX_TURNS, type TranscriptKind, type TranscriptRole } from "../../schema/models/call.model.js";
 import type { EngineUsage, TurnInput } from "../engines/voice-engine.js";
+import type { CallRecord } from "../../schema/lib/queues.js";
 
 export interface StoredTurn {
   role: TranscriptRole;
@@ -23,8 +23,8 @@ export interface CallUsage {
 
 /**
  * What a call leaves on its record besides billing: the transcript and usage. Kept in memory
- * during the call and written once, by the session, before it hands the call to close-out, so the
- * one write never races the close-out's own update of the same document.
+ * during the call and handed to the close-out job, which stores it with the call's end in one
+ * update (FerretDB updates are not atomic: a second writer of the call could undo the end).
  */
 export class CallRecorder {
   private readonly turns: StoredTurn[] = [];
@@ -94,8 +94,8 @@ export class CallRecorder {
     return this.dropped;
   }
 
-  async save(callId: string, frames: { framesIn: number }): Promise<void> {
-    const update = { $set: { transcript: this.transcript(), usage: this.summary(frames) } };
-    await serializedWrite(() => CallModel.updateOne({ _id: callId }, update));
+  /** What the close-out stores on the call with its end: one write, so nothing races it. */
+  snapshot(frames: { framesIn: number }): CallRecord {
+    return { transcript: this.transcript().map((t) => ({ ...t, at: t.at.toISOString() })), usage: this.summary(frames) };
   }
 }

@@ -7,6 +7,7 @@ import { enqueueCloseOut } from "../../schema/billing/closeout-queue.js";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
 import { InsufficientBalanceError } from "../../schema/lib/errors.js";
 import type { Logger } from "../../schema/lib/logger.js";
+import type { CallCloseOutJob } from "../../schema/lib/queues.js";
 import { costMicros } from "../../schema/lib/rating.js";
 import { serializedWrite } from "../../schema/lib/write-gate.js";
 import { CallModel, endedStatus, type EndedReason } from "../../schema/models/call.model.js";
@@ -40,6 +41,19 @@ export interface SessionDeps {
   idleTimeoutMs: number;
 }
 
+/** Reasons that are our failure, not the caller's or the agent's: the time they cost is not billed. */
+const OUR_FAILURES: ReadonlySet<EndedReason> = new Set([
+  "provider-error",
+  "provider-rate-limited",
+  "provider-disconnected",
+  "engine-unavailable",
+  "worker-error",
+]);
+/** Time a goodbye may run past the length of its own audio before the worker hangs up anyway. */
+export const GOODBYE_MARGIN_MS = 750;
+/** Mark sent after the goodbye tone. */
+const GOODBYE_MARK = "goodbye";
+
 type State = "awaiting-start" | "starting" | "live" | "ending" | "closed";
 
 /** WebSocket close code for authentication and protocol-policy failures. */
@@ -54,6 +68,12 @@ const EXTEND_RETRY_MS = 250;
 const MAX_EARLY_FRAMES = 50;
 /** Invalid messages logged per session; the rest are only counted. */
 const LOGGED_PROBLEMS = 5;
+
+/** Playing time of a base64 mu-law payload: 8 bytes a millisecond. */
+function payloadMs(payload: string): number {
+  const padding = payload.endsWith("==") ? 2 : payload.endsWith("=") ? 1 : 0;
+  return ((payload.length / 4) * 3 - padding) / 8;
+}
 
 const goodbyeCache = new Map<number, string[]>();
 function goodbyeFrames(ms: number): string[] {
@@ -91,6 +111,19 @@ export class MediaSession {
   /** The write that marks the call in progress (resolves false if it failed). */
   private started: Promise<boolean> | null = null;
   private readonly stats = { framesIn: 0, framesOut: 0, droppedOut: 0, ignored: 0, invalid: 0 };
+  /** The owner value this session claims its call with; the heartbeat checks it is still ours. */
+  readonly owner = `${STREAM_OWNER_PREFIX}${this.id}`;
+  /** Connected time when the call ended: what the close-out and the last heartbeats report. */
+  private finalMs: number | null = null;
+  /** Connected time of the first audio the agent sent; null until it said something. */
+  private agentSpokeAtMs: number | null = null;
+  /** Connected time of our first failure (provider, worker); time after it is not billed. */
+  private failedAtMs: number | null = null;
+  /** The goodbye being played: when it began (monotonic) and how much audio it has sent. */
+  private goodbye: { startedMono: number; audioMs: number } | null = null;
+  /** Connected time of the last checkpoint written to the call record, and whether one is in flight. */
+  private lastCheckpointMs = 0;
+  private checkpointing = false;
   private settle: () => void = () => undefined;
   /** Resolves once the session is over: refused, or its call ended and handed over. */
   readonly settled = new Promise<void>((resolve) => (this.settle = resolve));
@@ -124,7 +157,13 @@ export class MediaSession {
 
   /** Connected milliseconds so far, rounded up so a started call never measures 0 (0 before it started). */
   connectedMs(): number {
+    if (this.finalMs !== null) return this.finalMs;
     return this.answeredMono ? Math.ceil(performance.now() - this.answeredMono) : 0;
+  }
+
+  /** The call is live (not starting, ending or over). */
+  get isLive(): boolean {
+    return this.state === "live";
   }
 
   idleMs(): number {
@@ -142,7 +181,12 @@ export class MediaSession {
     if (isBinary) return this.problem("binary-frame", "binary frames are not part of the protocol");
     const parsed = parseTwilioMessage(data.toString());
     if (!parsed.ok) return this.problem(parsed.problem, parsed.detail);
-    this.dispatch(parsed.event);
+    try {
+      this.dispatch(parsed.event);
+    } catch (err) {
+      // An engine that throws ends its own call, never the worker's other calls.
+      this.fail(err, "stream message handling failed");
+    }
   }
 
   private dispatch(event: TwilioEvent): void {
@@ -162,7 +206,7 @@ export class MediaSession {
       case "start":
         if (this.state !== "awaiting-start") return this.ignore("second start");
         this.state = "starting";
-        void this.begin(event);
+        this.begin(event).catch((err: unknown) => this.fail(err, "call start failed"));
         return;
       case "stop":
         if (this.state === "starting") this.stopRequested = true;
@@ -175,6 +219,8 @@ export class MediaSession {
         this.engine?.onDtmf(event.digit);
         return;
       case "mark":
+        // The worker's goodbye tone has played: hang up now.
+        if (this.state === "ending" && event.name === GOODBYE_MARK && !this.engine) return void this.end(this.pendingReason ?? "agent-ended");
         // Also while ending: a spoken goodbye is over when its mark comes back.
         if (this.state === "live" || this.state === "ending") this.engine?.onMark(event.name);
         return;
@@ -212,7 +258,7 @@ export class MediaSession {
         secret: config.streamTokenSecret,
         nowSec: Math.floor(Date.now() / 1000),
         liveness: this.deps.liveness,
-        owner: `${STREAM_OWNER_PREFIX}${this.id}`,
+        owner: this.owner,
         heartbeatTtlMs: this.deps.heartbeatTtlMs,
       });
     } catch (err) {
@@ -235,7 +281,7 @@ export class MediaSession {
     this.started = this.recordStart(start.streamSid);
     void this.started.then((ok) => {
       if (!ok) void this.end("worker-error");
-    });
+    }, (err: unknown) => this.fail(err, "call start could not be recorded"));
     try {
       this.heldMicros = await this.deps.reservations.heldByCall(call.accountId, call.callSid);
     } catch (err) {
@@ -253,10 +299,19 @@ export class MediaSession {
       callId: call.callId,
       agent: call.agent,
       log: this.log,
-      sendAudio: (payload) => this.sendAudio(payload),
+      sendAudio: (payload) => {
+        this.agentSpokeAtMs ??= this.connectedMs();
+        this.sendAudio(payload);
+      },
       sendMark: (name) => this.send(markMessage(this.streamSid, name)),
       clearAudio: () => this.send(clearMessage(this.streamSid)),
-      endCall: (reason, opts) => this.engineEnded(reason ?? "agent-ended", opts?.farewell === true),
+      endCall: (reason, opts) => {
+        try {
+          this.engineEnded(reason ?? "agent-ended", opts?.farewell === true);
+        } catch (err) {
+          this.fail(err, "ending the call failed");
+        }
+      },
       record: (turn) => this.recorder.record(turn),
       activity: () => undefined,
       reportUsage: (usage) => this.recorder.addUsage(usage),
@@ -267,7 +322,8 @@ export class MediaSession {
       await this.engine.start();
     } catch (err) {
       this.log.error({ err }, "voice engine failed to start");
-      return void this.end("stream-error");
+      this.failedAtMs ??= this.connectedMs();
+      return void this.end("provider-error");
     }
     const early = this.early ?? [];
     this.early = null;
@@ -312,7 +368,7 @@ export class MediaSession {
       this.after(step.atMs - elapsed, () => this.sayGoodbye(step.reason));
       return;
     }
-    this.after(step.atMs - elapsed, () => void this.extend(step.deadlineMs));
+    this.after(step.atMs - elapsed, () => this.extend(step.deadlineMs).catch((err: unknown) => this.fail(err, "reservation extension crashed")));
   }
 
   /**
@@ -338,7 +394,9 @@ export class MediaSession {
       if (this.state !== "live") return;
       if (err instanceof InsufficientBalanceError) this.log.debug({ connectedMs: this.connectedMs() }, "balance cannot cover the next chunk");
       else this.log.error({ err }, "reservation extension failed");
-      if (this.connectedMs() + EXTEND_RETRY_MS < deadlineMs) this.after(EXTEND_RETRY_MS, () => void this.extend(deadlineMs));
+      if (this.connectedMs() + EXTEND_RETRY_MS < deadlineMs) {
+        this.after(EXTEND_RETRY_MS, () => this.extend(deadlineMs).catch((e: unknown) => this.fail(e, "reservation extension crashed")));
+      }
       return;
     }
     if (this.state !== "live") return;
@@ -349,15 +407,17 @@ export class MediaSession {
   }
 
   /**
-   * Stops the agent and hangs up after a goodbye: spoken by the engine when it can (the call ends
-   * once it has played, GOODBYE_MS at most), else the goodbye tone.
+   * Stops the agent and hangs up after a goodbye: spoken by the engine when it can, else the
+   * goodbye tone. The call ends when the goodbye has played (its mark came back), and at the
+   * latest its own audio's length plus a margin after it began (GOODBYE_MS before any audio).
    */
   private sayGoodbye(reason: EndedReason, opts: { spoken: boolean } = { spoken: true }): void {
     if (this.state !== "live") return;
     this.state = "ending";
     this.pendingReason = reason;
     if (this.extension) this.clear(this.extension.deadline);
-    this.after(this.deps.config.goodbyeMs, () => void this.end(reason));
+    this.goodbye = { startedMono: performance.now(), audioMs: 0 };
+    this.armGoodbyeDeadline(reason);
     const engine = this.engine;
     if (opts.spoken && engine?.sayGoodbye && (reason === "max-duration" || reason === "insufficient-balance")) {
       engine.sayGoodbye(reason).then(
@@ -372,73 +432,158 @@ export class MediaSession {
     this.playGoodbyeTone();
   }
 
+  /** Hangs up once the goodbye has had its audio's length plus a margin; re-arms while audio grows. */
+  private armGoodbyeDeadline(reason: EndedReason): void {
+    const g = this.goodbye!;
+    const elapsed = performance.now() - g.startedMono;
+    const due = Math.max(this.deps.config.goodbyeMs, g.audioMs) + GOODBYE_MARGIN_MS - elapsed;
+    if (due <= 0) return void this.end(reason);
+    this.after(due, () => this.armGoodbyeDeadline(reason));
+  }
+
   private playGoodbyeTone(): void {
     if (this.state !== "ending") return;
     this.engine?.close();
     this.engine = null;
     this.send(clearMessage(this.streamSid));
     for (const payload of goodbyeFrames(this.deps.config.goodbyeMs)) this.sendAudio(payload);
-    this.send(markMessage(this.streamSid, "goodbye"));
+    this.send(markMessage(this.streamSid, GOODBYE_MARK));
   }
 
   /** The engine ended the call; failures it cannot speak through get the goodbye tone first. */
   private engineEnded(reason: EngineEndReason, farewell: boolean): void {
+    if (OUR_FAILURES.has(reason)) this.failedAtMs ??= this.connectedMs();
     if (this.state === "ending") return void this.end(this.pendingReason ?? reason);
     if (farewell) return this.sayGoodbye(reason, { spoken: false });
     void this.end(reason);
+  }
+
+  /** An unexpected error in this call's handling: the call ends as a worker error, the others go on. */
+  private fail(err: unknown, msg: string): void {
+    this.log.error({ err }, msg);
+    if (this.state === "live" || this.state === "ending") {
+      this.failedAtMs ??= this.connectedMs();
+      void this.end("worker-error");
+    } else if (this.state === "awaiting-start" || (this.state === "starting" && !this.call)) {
+      this.refuse("worker-error", 1011);
+    } else if (this.state === "starting") {
+      this.state = "live";
+      void this.end("worker-error");
+    }
+  }
+
+  // ---- checkpoints and fencing ---------------------------------------------------------------
+
+  /**
+   * Writes the connected time to the call record every CHECKPOINT_INTERVAL_MS (the heartbeat
+   * calls this): the database's own record of the call's progress, which the reconciler bills
+   * from if Redis lost the heartbeat. Only after the start was recorded, one write at a time.
+   */
+  checkpointIfDue(): void {
+    if (this.state !== "live" || this.checkpointing || !this.call || !this.started) return;
+    const ms = this.connectedMs();
+    if (ms - this.lastCheckpointMs < this.deps.config.checkpointIntervalMs) return;
+    this.checkpointing = true;
+    const callId = this.call.callId;
+    void this.started
+      .then(async (ok) => {
+        if (!ok || this.state !== "live") return;
+        await serializedWrite(() => CallModel.updateOne({ _id: callId, endedAt: null }, { $set: { checkpointMs: ms } }));
+        this.lastCheckpointMs = ms;
+      })
+      .catch((err: unknown) => this.log.warn({ err }, "checkpoint could not be written"))
+      .finally(() => (this.checkpointing = false));
+  }
+
+  /**
+   * Another process took the call over (it found the session silent and closed it out): this
+   * session stops talking at once, hangs up, and never bills: the other close-out stands.
+   */
+  fence(): void {
+    if (this.state === "closed" || this.ended) return;
+    this.log.error({ connectedMs: this.connectedMs() }, "call was taken over by another process; stopping without billing");
+    this.state = "closed";
+    this.finalMs = this.connectedMs();
+    this.stopEverything();
+    this.deps.registry.remove(this);
+    this.closeQuietly(1000);
+    const call = this.call;
+    this.ended = (call ? this.hangUp(call) : Promise.resolve()).finally(() => this.settle());
   }
 
   // ---- end -------------------------------------------------------------------------------------
 
   /** Ends the call exactly once; later calls return the same promise. */
   end(reason: EndedReason): Promise<void> {
-    this.ended ??= this.finish(reason);
+    this.ended ??= this.finish(reason).catch((err: unknown) => {
+      this.log.error({ err }, "ending the call failed");
+      this.settle();
+    });
     return this.ended;
   }
 
+  /** What the customer pays for: nothing if we failed before the agent spoke, else up to our failure. */
+  private billableMs(connectedMs: number): number {
+    if (this.failedAtMs === null) return connectedMs;
+    if (this.agentSpokeAtMs === null || this.agentSpokeAtMs > this.failedAtMs) return 0;
+    return Math.min(this.failedAtMs, connectedMs);
+  }
+
+  /**
+   * The order matters: the caller is released first (socket closed, Twilio told to hang up) so
+   * nobody listens to silence while we write; then the close-out is queued, carrying the
+   * transcript, while the heartbeat still says this session owns the call; only then does the
+   * heartbeat stop.
+   */
   private async finish(reason: EndedReason): Promise<void> {
     const call = this.call!;
     const connectedMs = this.connectedMs();
+    this.finalMs = connectedMs;
     const endedAt = new Date(this.answeredAt.getTime() + connectedMs);
     this.state = "closed";
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    this.engine?.close();
-    this.engine = null;
-    this.deps.registry.remove(this);
-    // A call never recorded as answered is billed nothing: that is our failure, not the caller's.
-    if (this.started && !(await this.started)) this.log.error("call ends unrecorded as answered; it will not be billed");
-    // Before the close-out, and after the start write: no other update of the call may race this
-    // one (FerretDB updates are not atomic).
-    await this.recorder.save(call.callId, this.stats).catch((err: unknown) => this.log.error({ err }, "transcript could not be stored"));
-
+    this.stopEverything();
+    this.closeQuietly(1000);
+    // Twilio ended a call that sent `stop`; every other end is ours to make stick.
+    const hungUp = reason !== "caller-hangup" ? this.hangUp(call) : Promise.resolve();
+    // Not waiting for the start write (the database may be away): the job carries answeredAt.
+    const billableMs = this.billableMs(connectedMs);
     const handedOver = await this.handOver({
       callId: call.callId,
       status: endedStatus(reason),
       endedReason: reason,
       endedAt: endedAt.toISOString(),
       connectedMs,
+      ...(billableMs < connectedMs ? { billableMs } : {}),
+      answeredAt: this.answeredAt.toISOString(),
+      ratePerMinuteMicros: call.ratePerMinuteMicros,
       source: "stream",
+      record: this.recorder.snapshot(this.stats),
     });
+    this.deps.registry.remove(this);
     if (handedOver) await this.deps.liveness.stopBeating(call.callId).catch(() => undefined);
-    // Twilio ended a call that sent `stop`; every other end is ours to make stick.
-    if (reason !== "caller-hangup") await this.hangUp(call);
-    this.closeQuietly(1000);
-    this.log.info({ reason, connectedMs, ...this.stats }, "call ended");
+    await hungUp;
+    this.log.info({ reason, connectedMs, billableMs, ...this.stats }, "call ended");
     this.settle();
   }
 
-  private async handOver(job: Parameters<typeof enqueueCloseOut>[1]): Promise<boolean> {
+  private stopEverything(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.engine?.close();
+    this.engine = null;
+  }
+
+  private async handOver(job: CallCloseOutJob): Promise<boolean> {
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        await enqueueCloseOut(this.deps.queue, job);
+        await enqueueCloseOut(this.deps.queue, job, this.deps.config.closeOut);
         return true;
       } catch (err) {
         this.log.error({ err, attempt }, "close-out could not be enqueued");
         await new Promise((r) => setTimeout(r, 200 * attempt));
       }
     }
-    // The heartbeat lapses now that the session is gone, and the sweeper closes the call.
+    // The heartbeat lapses now that the session is gone, and the sweeper or reconciler closes the call.
     return false;
   }
 
@@ -471,6 +616,7 @@ export class MediaSession {
     }
     this.stats.framesOut++;
     this.recorder.audioOut(payload);
+    if (this.goodbye) this.goodbye.audioMs += payloadMs(payload);
     this.send(mediaMessage(this.prefix, payload));
   }
 

@@ -16,8 +16,7 @@ export interface RegistryOptions {
 /**
  * The worker's live sessions. One timer beats for all of them (one Redis round trip per tick,
  * however many calls), keeps their reservations from lapsing, and ends sessions whose stream went
- * quiet. If the worker cannot beat for longer than a heartbeat lasts, someone else may already
- * have closed its calls, so it ends them rather than talk on unbilled.
+ * quiet, and fences a session whose call another process took over (it then stops, unbilled).
  */
 export class SessionRegistry {
   private readonly sessions = new Set<MediaSession>();
@@ -50,7 +49,7 @@ export class SessionRegistry {
     this.timer = null;
   }
 
-  /** Ends every live session (shutdown), each exactly once. */
+  /** Ends every session that still owns its call (shutdown, crash), each exactly once. */
   async endAll(reason: Parameters<MediaSession["end"]>[0]): Promise<void> {
     await Promise.all([...this.sessions].map((s) => s.end(reason)));
   }
@@ -67,26 +66,27 @@ export class SessionRegistry {
     try {
       const live = [...this.sessions];
       for (const s of live) {
-        if (s.idleMs() > this.opts.idleTimeoutMs) {
+        if (s.isLive && s.idleMs() > this.opts.idleTimeoutMs) {
           this.opts.log.warn({ callId: s.callId, idleMs: Math.round(s.idleMs()) }, "stream went quiet; ending call");
           void s.end("stream-error");
         }
       }
+      // Ending sessions beat too, until their close-out is queued: until then they own the call.
       const beating = live.filter((s) => this.sessions.has(s));
       try {
-        await this.opts.liveness.beat(
-          beating.map((s) => ({ callId: s.callId, progressMs: s.connectedMs() })),
+        const { fenced } = await this.opts.liveness.beat(
+          beating.map((s) => ({ callId: s.callId, owner: s.owner, progressMs: s.connectedMs() })),
           this.opts.heartbeatTtlMs,
         );
         this.lastBeatOk = Date.now();
+        for (const s of beating) if (fenced.includes(s.callId)) s.fence();
       } catch (err) {
-        this.opts.log.error({ err }, "heartbeat failed");
-        if (Date.now() - this.lastBeatOk > this.opts.heartbeatTtlMs) {
-          this.opts.log.error({ sessions: beating.length }, "heartbeats lapsed; ending calls that can no longer be billed safely");
-          await this.endAll("worker-error");
-        }
+        // Calls talk on: nobody can take a call over while Redis is away (claims live there), and
+        // the first beat after it returns fences any session whose call was taken meanwhile.
+        this.opts.log.error({ err, sessions: beating.length, sinceLastBeatMs: Date.now() - this.lastBeatOk }, "heartbeat failed");
         return;
       }
+      for (const s of beating) s.checkpointIfDue();
       if (Date.now() - this.lastTouch > this.opts.reservationTtlMs / 4) {
         this.lastTouch = Date.now();
         await Promise.all(
@@ -96,6 +96,8 @@ export class SessionRegistry {
           }),
         ).catch((err) => this.opts.log.error({ err }, "reservation keep-alive failed"));
       }
+    } catch (err) {
+      this.opts.log.error({ err }, "heartbeat tick failed");
     } finally {
       this.ticking = false;
     }

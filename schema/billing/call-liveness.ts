@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import { RedisScript } from "../lib/redis-script.js";
 
 /** How long a call's state outlives its start: longer than any call plus late callbacks. */
@@ -22,6 +22,25 @@ return 1
   2,
 );
 
+/**
+ * KEYS: state, heartbeat. ARGV: owner, progressMs, heartbeatTtlMs, stateTtlMs. Returns 1 (beat),
+ * 2 (the state was gone and the session took its call back) or 0 (someone else owns the call).
+ */
+const BEAT_LUA = `
+local owner = redis.call('HGET', KEYS[1], 'owner')
+local result = 1
+if not owner then
+  redis.call('HSET', KEYS[1], 'owner', ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  result = 2
+elseif owner ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+redis.call('HSET', KEYS[1], 'progressMs', ARGV[2])
+return result
+`;
+
 function keysOf(callId: string): [state: string, heartbeat: string] {
   // One hash tag per call keeps both keys in one slot on Redis Cluster.
   const tag = `{call:${callId}}`;
@@ -30,6 +49,8 @@ function keysOf(callId: string): [state: string, heartbeat: string] {
 
 export interface Beat {
   callId: string;
+  /** The owner value the session claimed the call with. */
+  owner: string;
   /** Connected time so far, milliseconds: what the sweeper bills if the worker dies. */
   progressMs: number;
 }
@@ -40,7 +61,10 @@ export interface Beat {
  * key; when it is missing, the session is gone and the call may be closed out by someone else.
  */
 export class CallLiveness {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: Redis) {
+    // ioredis runs it by SHA and loads it on NOSCRIPT, in pipelines too.
+    if (!("c247Beat" in redis)) redis.defineCommand("c247Beat", { numberOfKeys: 2, lua: BEAT_LUA });
+  }
 
   /**
    * Takes ownership of the call when nobody has it. A stream passes a heartbeat TTL so it is
@@ -55,18 +79,24 @@ export class CallLiveness {
     return this.redis.hget(keysOf(callId)[0], "owner");
   }
 
-  /** Refreshes many sessions' heartbeats in one round trip. Throws when Redis fails. */
-  async beat(beats: Beat[], heartbeatTtlMs: number): Promise<void> {
-    if (beats.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const b of beats) {
-      const [state, heartbeat] = keysOf(b.callId);
-      pipeline.set(heartbeat, b.progressMs, "PX", heartbeatTtlMs);
-      pipeline.hset(state, "progressMs", b.progressMs);
-    }
+  /**
+   * Refreshes many sessions' heartbeats in one round trip, each only while its session still owns
+   * the call (a script, so the check and the beat are one step). Returns the calls another owner
+   * took (a sweeper or reconciler closed them): those sessions are fenced and must stop. A call
+   * whose state is gone (Redis lost its data) is taken back by its live session. Throws when
+   * Redis fails.
+   */
+  async beat(beats: Beat[], heartbeatTtlMs: number): Promise<{ fenced: string[] }> {
+    if (beats.length === 0) return { fenced: [] };
+    const pipeline = this.redis.pipeline() as ChainableCommander & { c247Beat(...args: (string | number)[]): ChainableCommander };
+    for (const b of beats) pipeline.c247Beat(...keysOf(b.callId), b.owner, b.progressMs, heartbeatTtlMs, STATE_TTL_MS);
     const results = (await pipeline.exec()) ?? [];
-    const failed = results.find(([err]) => err);
-    if (failed) throw failed[0];
+    const fenced: string[] = [];
+    results.forEach(([err, result], i) => {
+      if (err) throw err;
+      if (Number(result) === 0) fenced.push(beats[i]!.callId);
+    });
+    return { fenced };
   }
 
   /** The session ended and handed its close-out to the queue: it no longer needs to look alive. */

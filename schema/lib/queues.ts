@@ -1,4 +1,17 @@
-import type { EndedReason } from "../models/call.model.js";
+import type { EndedReason, TranscriptKind, TranscriptRole } from "../models/call.model.js";
+
+/** A call's transcript and usage as the session hands them over (JSON: times as ISO 8601). */
+export interface CallRecord {
+  transcript: { role: TranscriptRole; kind: TranscriptKind; text: string; at: string; offsetMs: number; interrupted: boolean }[];
+  usage: {
+    engine: string | null;
+    provider: string | null;
+    audioInSeconds: number;
+    audioOutSeconds: number;
+    inputTokens: number | null;
+    outputTokens: number | null;
+  };
+}
 
 /** Queue names and job ids shared by the web process (producer) and the media worker. */
 export const CALL_EVENTS_QUEUE = "call-events";
@@ -27,7 +40,8 @@ export function closeOutJobId(callId: string): string {
 }
 
 /** Who noticed that the call ended. */
-export type CloseOutSource = "stream" | "status-callback" | "sweeper";
+export type CloseOutSource = "stream" | "status-callback" | "sweeper" | "reconciler";
+export const CLOSEOUT_SOURCES: readonly CloseOutSource[] = ["stream", "status-callback", "sweeper", "reconciler"];
 
 /**
  * The facts of a call's end. The first trigger's job wins (same job id), so these facts are
@@ -42,6 +56,15 @@ export interface CallCloseOutJob {
   endedAt: string;
   /** Connected (streamed) time in milliseconds; 0 when the call never connected. */
   connectedMs: number;
+  /**
+   * Connected milliseconds the customer pays for, when less than connectedMs: time after our own
+   * failure (voice provider down, worker error) is not billed. Absent: all of connectedMs.
+   */
+  billableMs?: number;
+  /** Transcript and usage the session recorded, stored by the close-out with the call's end. */
+  record?: CallRecord;
+  /** ISO 8601 time the stream started, when the trigger knows it (the call record may lack it). */
+  answeredAt?: string;
   source: CloseOutSource;
   /** Per-minute rate fixed at admission (micro-dollars); absent in jobs queued before it existed. */
   ratePerMinuteMicros?: number;

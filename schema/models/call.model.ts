@@ -124,6 +124,11 @@ const callSchema = new Schema(
     ratePerMinuteMicros: { type: Number, default: null, min: 0 },
     answeredAt: { type: Date, default: null },
     endedAt: { type: Date, default: null },
+    /**
+     * Connected milliseconds at the session's last checkpoint (written at least every 30 s while
+     * the call is live): what the reconciler bills when Twilio and the status callback cannot say.
+     */
+    checkpointMs: { type: Number, default: null },
     endedReason: { type: String, enum: [...ENDED_REASONS, null], default: null },
     /** Turns in the order they began; written once, when the stream ends. */
     transcript: { type: [turnSchema], default: () => [] },

@@ -39,6 +39,9 @@ export function mediaEnv(twilioApiBaseUrl: string, extra: Record<string, string>
     STREAM_START_TIMEOUT_MS: "1000",
     STREAM_IDLE_TIMEOUT_MS: "1500",
     SHUTDOWN_DRAIN_MS: "0",
+    CHECKPOINT_INTERVAL_MS: "500",
+    // Suites that test the reconciler run it themselves; elsewhere it would close other tests' calls.
+    RECONCILE_INTERVAL_MS: "600000",
     // The media plumbing is tested with the echo engine (tones, then the caller's own audio);
     // the voice engines have their own tests (test/voice-engines).
     VOICE_ENGINE: "echo",
@@ -61,7 +64,7 @@ export interface TestMedia {
 export async function startTestMedia(twilioApiBaseUrl: string, extra: Record<string, string> = {}): Promise<TestMedia> {
   const config = loadMediaConfig(mediaEnv(twilioApiBaseUrl, extra));
   const logger = createLogger({ name: "test-worker", level: config.logLevel, redactPii: false });
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, commandTimeout: config.redisCommandTimeoutMs });
   const queue = new Queue(CALL_EVENTS_QUEUE, { connection: redis });
   const server = createMediaServer({ config, logger, redis, queue });
   const port = await server.listen(0, "127.0.0.1");
