@@ -2,7 +2,7 @@ import type { Types } from "mongoose";
 import type { OpenCalls } from "../../schema/billing/open-calls.js";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
 import { ledger as defaultLedger, type LedgerEntryRecord, type LedgerService } from "../../schema/ledger/ledger.service.js";
-import { IdempotencyConflictError } from "../../schema/lib/errors.js";
+import { CallNotStoredError, IdempotencyConflictError } from "../../schema/lib/errors.js";
 import type { Logger } from "../../schema/lib/logger.js";
 import { formatUsd } from "../../schema/lib/money.js";
 import { serializedWrite } from "../../schema/lib/write-gate.js";
@@ -14,7 +14,7 @@ import { CallModel, type Call } from "../../schema/models/call.model.js";
 type StoredCall = Call & { _id: Types.ObjectId };
 
 export interface CloseOutResult {
-  outcome: "closed" | "unknown-call";
+  outcome: "closed";
   billedSeconds: number;
   costMicros: number;
   /** Seq of the call's charge in the ledger, null when nothing was charged. */
@@ -51,10 +51,9 @@ export class CloseOutService {
 
   async closeOut(job: CallCloseOutJob): Promise<CloseOutResult> {
     const call = await CallModel.findById(job.callId).lean<StoredCall>();
-    if (!call) {
-      this.log.warn({ callId: job.callId }, "close-out for an unknown call ignored");
-      return { outcome: "unknown-call", billedSeconds: 0, costMicros: 0, chargeSeq: null };
-    }
+    // Never dropped: the record may be written later (admitted while the database was away).
+    // The job is retried, and after its attempts the reconciler retries it until the call exists.
+    if (!call) throw new CallNotStoredError(job.callId);
     const rate = await this.rateOf(call, job);
     // A call that never connected costs nothing, whatever a trigger reported. The session knows
     // when it connected even if its write of that to the call record never landed.

@@ -92,3 +92,10 @@ export class InternalError extends AppError {
     super("INTERNAL_ERROR", "Internal error", { status: 500, retryable: true, cause });
   }
 }
+
+/** A close-out found no call record yet (it is written once the database answers): retried. */
+export class CallNotStoredError extends AppError {
+  constructor(callId: string) {
+    super("CALL_NOT_STORED", `Call ${callId} is not stored yet`, { status: 503, retryable: true });
+  }
+}

@@ -9,6 +9,8 @@ export interface HangUpRequest {
   /** Basic-auth user and password. */
   user: string;
   password: string;
+  /** Date.now() when it arrived. */
+  at: number;
 }
 
 /** What the fake knows of a call, as Twilio's Call resource reports it. */
@@ -85,7 +87,7 @@ export class FakeTwilioRest {
     if (req.method === "GET") return this.fetchCall(match[1]!, callSid, json);
     const fields = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString()));
     if (this.alreadyEnded.has(callSid)) return json(404, { code: 20404, message: `The requested resource /Calls/${callSid}.json was not found`, status: 404 });
-    this.hangUps.push({ accountSid: match[1]!, callSid, fields, user: user!, password });
+    this.hangUps.push({ accountSid: match[1]!, callSid, fields, user: user!, password, at: Date.now() });
     json(200, { sid: callSid, account_sid: match[1], status: fields.Status ?? "in-progress" });
   }
 

@@ -4,6 +4,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import type { Types } from "mongoose";
 import { loadMediaConfig, type MediaConfig } from "../../media-worker/config.js";
+import type { EngineFactory } from "../../media-worker/engines/voice-engine.js";
 import { createMediaServer, type MediaServer } from "../../media-worker/server.js";
 import type { SimulateCallOptions, WebTarget } from "../../media-worker/simulator/simulate-call.js";
 import { ReservationService } from "../../schema/billing/reservation.service.js";
@@ -61,12 +62,16 @@ export interface TestMedia {
 }
 
 /** Starts the real media worker in this process on port 0. */
-export async function startTestMedia(twilioApiBaseUrl: string, extra: Record<string, string> = {}): Promise<TestMedia> {
+export async function startTestMedia(
+  twilioApiBaseUrl: string,
+  extra: Record<string, string> = {},
+  opts: { engines?: EngineFactory } = {},
+): Promise<TestMedia> {
   const config = loadMediaConfig(mediaEnv(twilioApiBaseUrl, extra));
   const logger = createLogger({ name: "test-worker", level: config.logLevel, redactPii: false });
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, commandTimeout: config.redisCommandTimeoutMs });
   const queue = new Queue(CALL_EVENTS_QUEUE, { connection: redis });
-  const server = createMediaServer({ config, logger, redis, queue });
+  const server = createMediaServer({ config, logger, redis, queue, engines: opts.engines });
   const port = await server.listen(0, "127.0.0.1");
   return {
     server,
@@ -90,8 +95,8 @@ export interface WorkerProcess {
 }
 
 /** Starts `node dist/media-worker/main.js` as a real child process and waits until it listens. */
-export async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ["dist/media-worker/main.js"], {
+export async function startWorkerProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, "dist/media-worker/main.js"], {
     env: { ...process.env, ...env, LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
   });
