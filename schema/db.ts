@@ -48,3 +48,36 @@ export async function pingDatabase(timeoutMs: number): Promise<boolean> {
     return false;
   }
 }
+
+/** Unique indexes that keep money right: without them a retry could charge or admit twice. */
+const MONEY_INDEXES: { model: { collection: { collectionName: string } }; key: Record<string, number>; why: string }[] = [
+  { model: LedgerEntryModel, key: { _id: 1 }, why: "one ledger entry per account and seq" },
+  { model: LedgerEntryModel, key: { accountId: 1, reference: 1 }, why: "one charge per call" },
+  { model: CallModel, key: { callSid: 1 }, why: "one call per CallSid" },
+];
+
+/**
+ * Refuses to run without the indexes money relies on: each process calls it at boot, so a
+ * deployment that skipped the release step fails loudly instead of double-billing quietly.
+ */
+export async function assertMoneyIndexes(db = mongoose.connection.db): Promise<void> {
+  if (!db) throw new Error("assertMoneyIndexes: not connected");
+  const missing: string[] = [];
+  for (const { model, key, why } of MONEY_INDEXES) {
+    const name = model.collection.collectionName;
+    const indexes = await db
+      .collection(name)
+      .indexes()
+      .catch(() => []);
+    const wanted = JSON.stringify(key);
+    const found = indexes.some((ix) => JSON.stringify(ix.key) === wanted && (ix.unique === true || wanted === '{"_id":1}'));
+    if (!found) missing.push(`${name} ${wanted} (${why})`);
+  }
+  if (missing.length > 0) {
+    throw new MissingIndexError(`missing unique index(es): ${missing.join("; ")}. Run \`npm run release\` (it creates them) before starting the processes`);
+  }
+}
+
+export class MissingIndexError extends Error {
+  readonly code = "MISSING_INDEX";
+}

@@ -91,7 +91,7 @@ export class Reconciler {
         ["ringing", this.opts.ringingTimeoutMs],
       ] as const) {
         const stale = await CallModel.find({ status, updatedAt: { $lt: new Date(now - ageMs) } }, PROJECTION)
-          .sort({ updatedAt: 1 })
+          .sort({ updatedAt: 1, _id: 1 })
           .limit(BATCH)
           .lean<RecoveredCall[]>();
         for (const call of stale) if (await this.reconcileCall(call, now)) closed++;

@@ -143,7 +143,8 @@ const callSchema = new Schema(
 callSchema.index({ callSid: 1 }, { unique: true });
 callSchema.index({ accountId: 1, startedAt: -1, _id: -1 });
 callSchema.index({ accountId: 1, status: 1 });
-callSchema.index({ status: 1, updatedAt: 1 });
+/** The reconciler's read of stale open calls (status equal, updatedAt below a cutoff, oldest first). */
+callSchema.index({ status: 1, updatedAt: 1, _id: 1 });
 
 export type Call = InferSchemaType<typeof callSchema>;
 export type CallDoc = HydratedDocument<Call>;

@@ -197,3 +197,38 @@ describe("FerretDB pushdown of the API's next-page filter", () => {
     }
   });
 });
+
+describe("FerretDB pushdown of the reconciler's open-calls query", () => {
+  it("then stale in-progress calls are read from the (status, updatedAt) index, oldest first, not by scanning every call", async () => {
+    const db = mongoose.connection.getClient().db(`pushdown_open_${Date.now().toString(36)}`);
+    try {
+      const info = await db.admin().command({ buildInfo: 1 });
+      const coll = db.collection("calls");
+      await coll.createIndex({ status: 1, updatedAt: 1, _id: 1 });
+      const statuses = ["ringing", "in-progress", "completed", "failed"];
+      const docs = Array.from({ length: 40 }, (_, i) => ({
+        _id: new Types.ObjectId(),
+        n: i,
+        status: statuses[i % 4],
+        updatedAt: new Date(DATE.getTime() + i * 1000),
+      }));
+      await coll.insertMany(docs);
+      const cutoff = new Date(DATE.getTime() + 30_000);
+      const filter = { status: "in-progress", updatedAt: { $lt: cutoff } };
+      const sort = { updatedAt: 1, _id: 1 } as const;
+      const found = await coll.find(filter).sort(sort).limit(5).toArray();
+      const expected = docs.filter((d) => d.status === "in-progress" && d.updatedAt < cutoff).slice(0, 5);
+      expect(found.map((d) => d.n)).to.deep.equal(expected.map((d) => d.n));
+      if (typeof info.ferretdbVersion === "string") {
+        const plan = (await db.command({ explain: { find: "calls", filter, sort, limit: 5 } })) as Explained;
+        expect(plan.limitPushdown).to.equal(true);
+        const text = plan.queryPlanner?.Plan?.join("\n") ?? "";
+        expect(text, text).to.match(/SEARCH \S+ USING INDEX \S+_status_1_updatedAt_1__id_1 \(<expr>=\? AND <expr>=\? AND <expr>=\? AND <expr><\?\)/);
+        // Only the stale open calls found are sorted (SQLite sorts them in a temporary tree): no scan.
+        expect(text, text).not.to.match(/detail=SCAN/);
+      }
+    } finally {
+      await db.dropDatabase();
+    }
+  });
+});
