@@ -6,6 +6,7 @@ import { connectDatabase, disconnectDatabase } from "../schema/db.js";
 import { ConfigError } from "../schema/lib/config-error.js";
 import { createLogger } from "../schema/lib/logger.js";
 import { CALL_EVENTS_QUEUE } from "../schema/lib/queues.js";
+import { checkEvictionPolicy } from "../schema/lib/redis-checks.js";
 import { loadMediaConfig } from "./config.js";
 import { createMediaServer } from "./server.js";
 
@@ -26,6 +27,7 @@ await connectDatabase(config.mongodbUri);
 // The worker queues commands through short Redis blips rather than fail a call's close-out.
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
 redis.on("error", (err) => logger.error({ err: err.message }, "redis error"));
+await checkEvictionPolicy(redis, logger);
 const queue = new Queue(CALL_EVENTS_QUEUE, { connection: redis });
 const media = createMediaServer({ config, logger, redis, queue });
 await media.listen();
