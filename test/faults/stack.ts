@@ -4,7 +4,7 @@ import path from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { connectDatabase, disconnectDatabase, syncIndexes } from "../../schema/db.js";
-import { CALL_EVENTS_QUEUE } from "../../schema/lib/queues.js";
+import { CALL_EVENTS_QUEUE, closeOutJobId } from "../../schema/lib/queues.js";
 import { FakeTwilioRest } from "../helpers/fake-twilio.js";
 import { createFixture, type Fixture } from "../helpers/fixtures.js";
 import { ChildProc, freePort, sleep } from "./processes.js";
@@ -115,7 +115,10 @@ export class FaultStack {
       ...opts.workerEnv,
     });
     const procs = ["worker-a", "worker-b"].map((name) => ChildProc.spawn(name, "dist/media-worker/main.js", workerEnv(name), path.join(logDir, `${name}.log`)));
-    const stack = new FaultStack(svc, logDir, mongodbUri, twilio, web, webUrl, [], fixtures, redis, new Queue(CALL_EVENTS_QUEUE, { connection: redis }));
+    const queue = new Queue(CALL_EVENTS_QUEUE, { connection: redis });
+    // Redis goes away on purpose in some scenarios; the suite reads the outcome from the checks.
+    queue.on("error", () => undefined);
+    const stack = new FaultStack(svc, logDir, mongodbUri, twilio, web, webUrl, [], fixtures, redis, queue);
     try {
       const listening = /"port":(\d+)[^\n]*"msg":"media worker listening"/;
       for (const p of procs) {
@@ -145,6 +148,24 @@ export class FaultStack {
 
   get b(): Worker {
     return this.workers[1]!;
+  }
+
+  /** What Redis holds about a call, for the report of a failed call. */
+  async redisState(callId: string): Promise<string> {
+    const tag = `{call:${callId}}`;
+    try {
+      const [state, hb, openAt, job] = await Promise.all([
+        this.redis.hgetall(`c247:${tag}:state`),
+        this.redis.pttl(`c247:${tag}:hb`),
+        this.redis.zscore("c247:calls:open", callId),
+        this.queue.getJob(closeOutJobId(callId)),
+      ]);
+      const due = openAt === null ? "not watched" : `sweeper looks again in ${Math.round((Number(openAt) - Date.now()) / 1000)} s`;
+      const jobState = job ? `${await job.getState()} after ${job.attemptsMade} attempt(s)${job.failedReason ? ` (${job.failedReason.slice(0, 120)})` : ""}` : "none";
+      return `call state ${JSON.stringify(state)}, heartbeat ${hb > 0 ? `live (${hb} ms left)` : "absent"}, ${due}, close-out job ${jobState}`;
+    } catch (err) {
+      return `unreadable (${(err as Error).message})`;
+    }
   }
 
   get processes(): ChildProc[] {

@@ -85,13 +85,13 @@ async function runScenario(svc: FaultServices, scenario: Scenario, logRoot: stri
   }
   const result: ScenarioResult = { scenario, verdict, error, notes, seconds: Math.round((Date.now() - t0) / 1000) };
   for (const n of notes) print(`   note: ${n}`);
-  if (failed(result)) describeFailure(result, stack, print);
+  if (failed(result)) await describeFailure(result, stack, print);
   for (const c of calls) c.abandon();
   await stack?.stop().catch((err: Error) => print(`   could not stop the scenario's processes: ${err.message}`));
   return result;
 }
 
-function describeFailure(r: ScenarioResult, stack: FaultStack | null, print: (t: string) => void): void {
+async function describeFailure(r: ScenarioResult, stack: FaultStack | null, print: (t: string) => void): Promise<void> {
   if (r.error) print(`   ERROR: ${r.error}`);
   for (const p of r.verdict?.accountProblems ?? []) print(`   account: ${p}`);
   for (const v of r.verdict?.calls ?? []) {
@@ -102,7 +102,8 @@ function describeFailure(r: ScenarioResult, stack: FaultStack | null, print: (t:
         `     simulated: streamed ${c.streamedMs === null ? "never" : `${Math.round(c.streamedMs)} ms`} (expect ${v.expectedSeconds} s ±1), ` +
         `ended by ${c.endedBy ?? "-"}, close code ${c.closeCode ?? "-"}, admitted in ${c.admitMs} ms${c.failure ? `, ${c.failure}` : ""}, ` +
         `callbacks [${c.callbacks.map((b) => `${b.status ?? "none"} ${JSON.stringify(b.body).slice(0, 80)}`).join("; ")}]\n` +
-        `     database: ${v.state}`,
+        `     database: ${v.state}\n` +
+        `     redis: ${stack ? await stack.redisState(c.callId) : "-"}`,
     );
     for (const p of stack?.processes ?? []) {
       const lines = p.grep(c.callId, 6);
