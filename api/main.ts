@@ -8,6 +8,7 @@ import { ConfigError } from "../schema/lib/config-error.js";
 import { exitOnFatalErrors } from "../schema/lib/fatal-errors.js";
 import { createLogger } from "../schema/lib/logger.js";
 import { CALL_EVENTS_QUEUE } from "../schema/lib/queues.js";
+import { checkEvictionPolicy } from "../schema/lib/redis-checks.js";
 import { createApp } from "./app.js";
 import { loadApiConfig } from "./config.js";
 
@@ -43,6 +44,7 @@ await new Promise<void>((resolve, reject) => {
   redis.once("error", reject);
 });
 redis.on("error", (err) => logger.warn({ err }, "redis connection error"));
+await checkEvictionPolicy(redis, logger);
 const callEvents = new Queue(CALL_EVENTS_QUEUE, { connection: redis });
 const app = createApp({ config, logger, redis, callEvents });
 const { koa } = app;

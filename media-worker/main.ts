@@ -7,6 +7,7 @@ import { ConfigError } from "../schema/lib/config-error.js";
 import { exitOnFatalErrors } from "../schema/lib/fatal-errors.js";
 import { createLogger } from "../schema/lib/logger.js";
 import { CALL_EVENTS_QUEUE } from "../schema/lib/queues.js";
+import { checkEvictionPolicy } from "../schema/lib/redis-checks.js";
 import { loadMediaConfig } from "./config.js";
 import { createMediaServer } from "./server.js";
 
@@ -35,6 +36,7 @@ try {
 // Not the BullMQ worker's own connection (server.ts), whose blocking reads must wait.
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, commandTimeout: config.redisCommandTimeoutMs });
 redis.on("error", (err) => logger.error({ err: err.message }, "redis error"));
+await checkEvictionPolicy(redis, logger);
 const queue = new Queue(CALL_EVENTS_QUEUE, { connection: redis });
 const media = createMediaServer({ config, logger, redis, queue });
 exitOnFatalErrors({ log: logger, cleanup: () => media.endAllCalls() });
