@@ -109,8 +109,10 @@ export class FaultStack {
       STREAM_IDLE_TIMEOUT_MS: "1500",
       SHUTDOWN_DRAIN_MS: "0",
       VOICE_ENGINE: "echo",
-      // Read by the reconciler being built (issue 11, point 1); ignored by workers without it.
+      // The reconciler looks every 500 ms; a live call's record is stale after two missed
+      // checkpoints plus a heartbeat TTL (2 x 500 + 300 ms).
       RECONCILE_INTERVAL_MS: "500",
+      CHECKPOINT_INTERVAL_MS: "500",
       WORKER_NAME: name,
       ...opts.workerEnv,
     });
