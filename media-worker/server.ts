@@ -4,6 +4,7 @@ import type { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import twilio from "twilio";
 import { WebSocketServer, type WebSocket } from "ws";
+import { CallAdmissions } from "../schema/billing/call-admissions.js";
 import { CallLiveness } from "../schema/billing/call-liveness.js";
 import { CallRecoveryService } from "../schema/billing/call-recovery.service.js";
 import { OpenCalls } from "../schema/billing/open-calls.js";
@@ -90,6 +91,7 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
     config,
     log: logger,
     liveness,
+    admissions: new CallAdmissions(deps.redis),
     reservations,
     queue: deps.queue,
     twilio: new TwilioRestClient({

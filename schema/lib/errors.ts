@@ -92,3 +92,13 @@ export class InternalError extends AppError {
     super("INTERNAL_ERROR", "Internal error", { status: 500, retryable: true, cause });
   }
 }
+
+/**
+ * The database did not answer within the request's budget (slow, failing over, unreachable).
+ * Retryable: a 503 makes Twilio play the number's fallback at once instead of waiting 15 s.
+ */
+export class DatabaseUnavailableError extends AppError {
+  constructor(cause?: unknown) {
+    super("DATABASE_UNAVAILABLE", "The database is not answering; try again", { status: 503, retryable: true, cause });
+  }
+}
