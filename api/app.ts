@@ -47,7 +47,7 @@ export function createApp(deps: AppDeps): App {
   const admissionDrain = new AdmissionDrain(admissions, deps.logger.child({ component: "admission-drain" }));
   const inboundCalls = new InboundCallService(deps.config, routing, reservations, admissions, deps.callEvents, deps.logger);
   const recovery = new CallRecoveryService(new CallLiveness(deps.redis), deps.callEvents, deps.logger);
-  const callStatus = new CallStatusService(recovery, deps.logger);
+  const callStatus = new CallStatusService(recovery, admissions, deps.logger);
 
   const graphql = createGraphqlApi({
     config: deps.config.graphql,
