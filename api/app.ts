@@ -1,6 +1,8 @@
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import Koa from "koa";
+import { AdmissionDrain } from "../schema/billing/admission-drain.js";
+import { CallAdmissions } from "../schema/billing/call-admissions.js";
 import { CallLiveness } from "../schema/billing/call-liveness.js";
 import { CallRecoveryService } from "../schema/billing/call-recovery.service.js";
 import { ReservationService } from "../schema/billing/reservation.service.js";
@@ -29,6 +31,9 @@ export interface App {
   koa: Koa;
   apiKeys: ApiKeyService;
   reservations: ReservationService;
+  admissions: CallAdmissions;
+  /** Writes the Call documents of admitted calls nobody has written yet (started by createApp). */
+  admissionDrain: AdmissionDrain;
   /** Stops what the app started itself (Apollo Server); connections passed in stay open. */
   stop(): Promise<void>;
 }
@@ -36,11 +41,13 @@ export interface App {
 /** Builds the web process's Koa app; tests start it on port 0. */
 export function createApp(deps: AppDeps): App {
   const apiKeys = new ApiKeyService(deps.config.adminApiKey);
-  const reservations = new ReservationService(deps.redis);
-  const routing = new RoutingCache(deps.redis, deps.logger);
-  const inboundCalls = new InboundCallService(deps.config, routing, reservations, deps.callEvents, deps.logger);
+  const reservations = new ReservationService(deps.redis, undefined, { balanceReadBudgetMs: deps.config.balanceReadBudgetMs });
+  const routing = new RoutingCache(deps.redis, deps.logger, { dbBudgetMs: deps.config.webhookDbBudgetMs });
+  const admissions = new CallAdmissions(deps.redis);
+  const admissionDrain = new AdmissionDrain(admissions, deps.logger.child({ component: "admission-drain" }));
+  const inboundCalls = new InboundCallService(deps.config, routing, reservations, admissions, deps.callEvents, deps.logger);
   const recovery = new CallRecoveryService(new CallLiveness(deps.redis), deps.callEvents, deps.logger, deps.config.closeOut);
-  const callStatus = new CallStatusService(recovery, deps.logger);
+  const callStatus = new CallStatusService(recovery, admissions, deps.logger);
 
   const graphql = createGraphqlApi({
     config: deps.config.graphql,
@@ -62,9 +69,11 @@ export function createApp(deps: AppDeps): App {
   ]) {
     koa.use(router.routes()).use(router.allowedMethods());
   }
+  admissionDrain.start();
   const stop = async () => {
+    await admissionDrain.stop();
     routing.close();
     await graphql.stop();
   };
-  return { koa, apiKeys, reservations, stop };
+  return { koa, apiKeys, reservations, admissions, admissionDrain, stop };
 }

@@ -30,6 +30,10 @@ export interface ApiConfig {
   defaultRatePerMinuteMicros: number;
   /** Largest accepted webhook body, bytes. */
   maxBodyBytes: number;
+  /** Milliseconds the webhook's routing reads may take before it answers 503 DATABASE_UNAVAILABLE (WEBHOOK_DB_BUDGET_MS). */
+  webhookDbBudgetMs: number;
+  /** Milliseconds a balance read may take before admission uses the balance snapshot in Redis (BALANCE_READ_BUDGET_MS). */
+  balanceReadBudgetMs: number;
   logLevel: string;
   redactPii: boolean;
   /** OPENAI_API_KEY is set: agents without an engine of their own use OPENAI_REALTIME (else LOCAL). */
@@ -83,6 +87,9 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     minBalanceSeconds: int(env, "MIN_BALANCE_SECONDS", 60, 0, 3600),
     defaultRatePerMinuteMicros: rate ? parseRate(rate) : DEFAULT_RATE_PER_MINUTE_MICROS,
     maxBodyBytes: int(env, "MAX_BODY_BYTES", 32 * 1024, 1024, 1024 * 1024),
+    // Together well under the 2 s in which Twilio must hear back to play the fallback at once.
+    webhookDbBudgetMs: int(env, "WEBHOOK_DB_BUDGET_MS", 1_000, 10, 10_000),
+    balanceReadBudgetMs: int(env, "BALANCE_READ_BUDGET_MS", 300, 10, 10_000),
     logLevel: str(env, "LOG_LEVEL", production ? "info" : "debug"),
     redactPii: bool(env, "LOG_REDACT_PII", production),
     openaiConfigured: Boolean(env.OPENAI_API_KEY?.trim()),

@@ -4,6 +4,7 @@ import type { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import twilioLib from "twilio";
 import { WebSocketServer, type WebSocket } from "ws";
+import { CallAdmissions } from "../schema/billing/call-admissions.js";
 import { CallLiveness } from "../schema/billing/call-liveness.js";
 import { CallRecoveryService, type TwilioCallLookup } from "../schema/billing/call-recovery.service.js";
 import { FailedCloseOuts } from "../schema/billing/closeout-queue.js";
@@ -75,7 +76,8 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
   const liveness = new CallLiveness(deps.redis);
   const reservations = new ReservationService(deps.redis);
   const openCalls = new OpenCalls(deps.redis);
-  const closeOuts = new CloseOutService(reservations, openCalls, logger.child({ component: "closeout" }));
+  const admissions = new CallAdmissions(deps.redis);
+  const closeOuts = new CloseOutService(reservations, openCalls, logger.child({ component: "closeout" }), undefined, admissions);
   const recovery = new CallRecoveryService(liveness, deps.queue, logger.child({ component: "recovery" }), config.closeOut);
   const failedCloseOuts = new FailedCloseOuts(deps.redis);
   const hbTtl = heartbeatTtl(config);
@@ -123,6 +125,7 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
     config,
     log: logger,
     liveness,
+    admissions,
     reservations,
     queue: deps.queue,
     twilio,

@@ -52,7 +52,7 @@ export function createGraphqlApi(deps: GraphqlApiDeps): GraphqlApi {
     new AgentResolver(new AgentService({ ...limits, openaiConfigured: deps.openaiConfigured })),
     new ApiKeyResolver(new ApiKeyManagementService(limits, deps.apiKeys)),
     new CallResolver(new CallService(limits)),
-    new LedgerResolver(new AccountLedgerService(limits)),
+    new LedgerResolver(new AccountLedgerService(limits, deps.reservations)),
     new PhoneNumberResolver(new PhoneNumberService(limits)),
   ]);
   const log = deps.logger.child({ component: "graphql" });

@@ -1,4 +1,5 @@
 import type { Types } from "mongoose";
+import type { ReservationService } from "../../schema/billing/reservation.service.js";
 import { ledger } from "../../schema/ledger/ledger.service.js";
 import type { LedgerKind } from "../../schema/models/ledger-entry.model.js";
 import { LedgerEntryModel } from "../../schema/models/ledger-entry.model.js";
@@ -20,7 +21,10 @@ export const MANUAL_REFERENCE_PREFIX = "manual:";
 
 /** The account's ledger as the API shows it, and the admin's manual credits and debits. */
 export class AccountLedgerService {
-  constructor(private readonly limits: { maxPageSize: number }) {}
+  constructor(
+    private readonly limits: { maxPageSize: number },
+    private readonly reservations: ReservationService,
+  ) {}
 
   /** Newest movement first. Admin keys name the account. */
   async list(v: Viewer, args: PageArgs, accountId: string | null | undefined): Promise<ConnectionResult<LedgerEntryRecord>> {
@@ -50,7 +54,7 @@ export class AccountLedgerService {
     const reference = text("reference", args.reference, { max: 150 });
     const note = args.note != null ? text("note", args.note, { min: 0, max: 500 }) : null;
     const accountId = await targetAccount(v.principal, args.accountId);
-    await ledger.append({
+    const { entry } = await ledger.append({
       accountId,
       kind,
       amountMicros: kind === "credit" ? micros : -micros,
@@ -58,6 +62,9 @@ export class AccountLedgerService {
       note,
       floorMicros: kind === "credit" ? null : 0,
     });
+    // Admission may go on a balance snapshot in Redis: one taken before this debit must not count.
+    // (Should this fail, a young snapshot is still used unread, 30 s at most.)
+    if (kind === "debit") await this.reservations.debited(accountId, entry.seq);
     return this.fresh(v, accountId);
   }
 

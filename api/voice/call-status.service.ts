@@ -1,4 +1,5 @@
 import type { Types } from "mongoose";
+import type { CallAdmissions } from "../../schema/billing/call-admissions.js";
 import type { CallRecoveryService, RecoveryOutcome } from "../../schema/billing/call-recovery.service.js";
 import { CallNotFoundError } from "../../schema/lib/errors.js";
 import type { Logger } from "../../schema/lib/logger.js";
@@ -8,6 +9,8 @@ import { CallModel, callIdForSid, type Call } from "../../schema/models/call.mod
 import { CallStatusReportModel } from "../../schema/models/call-status-report.model.js";
 import { FINAL_STATUSES, type CallStatusParams } from "./call-status.params.js";
 import type { WebhookCaller } from "./inbound-call.service.js";
+
+type StoredCall = Call & { _id: Types.ObjectId };
 
 export interface CallStatusResult {
   callId: string;
@@ -24,12 +27,17 @@ export interface CallStatusResult {
 export class CallStatusService {
   constructor(
     private readonly recovery: CallRecoveryService,
+    private readonly admissions: Pick<CallAdmissions, "persist">,
     private readonly logger: Logger,
   ) {}
 
   async handle(params: CallStatusParams, caller: WebhookCaller): Promise<CallStatusResult> {
     // By id, derived from the CallSid: the one lookup FerretDB answers without a scan.
-    const call = await CallModel.findById(callIdForSid(params.callSid)).lean<Call & { _id: Types.ObjectId }>();
+    const id = callIdForSid(params.callSid);
+    let call = await CallModel.findById(id).lean<StoredCall>();
+    // Admitted but not written yet (the document is written just after the webhook answers, or
+    // once the database is back): write it from its admission record, then look again.
+    if (!call && (await this.admissions.persist(String(id)))) call = await CallModel.findById(id).lean<StoredCall>();
     const scope = caller.kind === "key" && caller.principal.kind === "account" ? caller.principal.accountId : null;
     if (!call || call.callSid !== params.callSid || (scope && !call.accountId.equals(scope))) throw new CallNotFoundError();
     const callId = String(call._id);

@@ -11,10 +11,13 @@ export interface InboundCallParams {
   /** The explicit agent (query first, then body), or null to resolve by number. */
   agentId: string | null;
   externalCallId: string | null;
+  /** The webhook's AccountSid when it is a Twilio account id (AC + 32 hex digits), else null. */
+  twilioAccountSid: string | null;
 }
 
 const CALL_SID = /^[A-Za-z0-9_-]{2,64}$/;
 const NEWLINE = /[\r\n\t]/;
+const ACCOUNT_SID = /^AC[0-9a-f]{32}$/;
 
 function single(fields: FormFields, name: string, where = "body"): string | undefined {
   const value = fields[name];
@@ -49,6 +52,8 @@ export function parseInboundParams(body: FormFields, query: FormFields): Inbound
   const bodyAgent = identity(single(body, "agent_id"), "agent_id", 64);
   const forwardedFrom = identity(single(body, "ForwardedFrom"), "ForwardedFrom");
   const externalCallId = identity(single(body, "external_call_id"), "external_call_id");
+  // Never a reason to refuse a call: it only serves later REST reads of the call.
+  const accountSid = body.AccountSid;
   return {
     callSid: callSid!,
     from: from!,
@@ -56,5 +61,6 @@ export function parseInboundParams(body: FormFields, query: FormFields): Inbound
     forwardedFrom: forwardedFrom || null,
     agentId: queryAgent || bodyAgent || null,
     externalCallId: externalCallId || null,
+    twilioAccountSid: typeof accountSid === "string" && ACCOUNT_SID.test(accountSid) ? accountSid : null,
   };
 }

@@ -1,14 +1,13 @@
 import type { Queue } from "bullmq";
-import { Types } from "mongoose";
+import type { Types } from "mongoose";
+import { agentSnapshot, type AdmissionRecord, type CallAdmissions } from "../../schema/billing/call-admissions.js";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
 import { AccountSuspendedError, AgentNotFoundError, InsufficientBalanceError } from "../../schema/lib/errors.js";
 import type { Logger } from "../../schema/lib/logger.js";
-import { isDuplicateKeyError } from "../../schema/lib/mongo-errors.js";
 import { CALL_CREATED_JOB, callJobId, type CallCreatedJob } from "../../schema/lib/queues.js";
-import { costMicros } from "../../schema/lib/rating.js";
+import { DEFAULT_RATE_PER_MINUTE_MICROS, costMicros } from "../../schema/lib/rating.js";
 import { signStreamToken } from "../../schema/lib/stream-token.js";
-import { InsertBatcher } from "../../schema/lib/insert-batcher.js";
-import { CallModel, callIdForSid, type Call } from "../../schema/models/call.model.js";
+import { callIdForSid } from "../../schema/models/call.model.js";
 import type { Principal } from "../auth/principal.js";
 import type { ResolvedAgent } from "./agent-resolver.js";
 import type { InboundCallParams } from "./inbound-call.params.js";
@@ -25,8 +24,6 @@ export interface InboundCallConfig {
 /** Who sent the webhook: Twilio (signature checked) or a holder of an API key. */
 export type WebhookCaller = { kind: "twilio" } | { kind: "key"; principal: Principal };
 
-type StoredCall = Call & { _id: Types.ObjectId };
-
 export interface InboundCallResult {
   twiml: string;
   callId: string;
@@ -34,36 +31,37 @@ export interface InboundCallResult {
   created: boolean;
 }
 
-/** Admits an inbound call: picks the agent, holds its first minute, records it, answers TwiML. */
+/**
+ * Admits an inbound call: picks the agent, holds its first minute, claims the CallSid and records
+ * the admission in Redis, answers TwiML. The Call document is written after the answer, by
+ * CallAdmissions (retried by the AdmissionDrain): the webhook never waits for a database write,
+ * and with the routing cached and a balance snapshot in Redis it needs no database at all.
+ */
 export class InboundCallService {
-  private readonly calls = new InsertBatcher<InstanceType<typeof CallModel>>(CallModel);
-
   constructor(
     private readonly config: InboundCallConfig,
     private readonly routing: RoutingCache,
     private readonly reservations: ReservationService,
+    private readonly admissions: CallAdmissions,
     private readonly callEvents: Queue,
     private readonly logger: Logger,
   ) {}
 
   async admit(params: InboundCallParams, caller: WebhookCaller): Promise<InboundCallResult> {
     const scope = caller.kind === "key" && caller.principal.kind === "account" ? caller.principal.accountId : null;
-    // Insert first, look up only on conflict: a first delivery (the common case) costs no read
-    // of the calls collection; a retry is answered from the stored call.
-    let resolved: ResolvedAgent;
-    try {
-      resolved = await this.routing.resolve(params, scope);
-    } catch (err) {
-      const existing = await this.findBySid(params.callSid, scope);
-      if (existing) return this.answer(existing, false);
-      throw err;
-    }
+    const callId = String(callIdForSid(params.callSid));
+    // A retry is answered from its admission, even when routing changed or cannot be read, and
+    // adds no hold: the call it repeats may be over, its hold released.
+    const earlier = await this.earlier(callId, params.callSid, scope);
+    if (earlier) return this.answer(earlier, false);
+    const resolved: ResolvedAgent = await this.routing.resolve(params, scope);
     const { agent, account } = resolved;
     if (account.status !== "active") throw new AccountSuspendedError();
 
-    const callId = callIdForSid(params.callSid);
-    const firstMinute = costMicros(this.config.minBalanceSeconds, account.ratePerMinuteMicros);
+    const rate = account.ratePerMinuteMicros ?? DEFAULT_RATE_PER_MINUTE_MICROS;
+    const firstMinute = costMicros(this.config.minBalanceSeconds, rate);
     try {
+      // Keyed by CallSid with once: a retry or a concurrent delivery shares the one hold.
       await this.reservations.reserve({
         accountId: account._id,
         callKey: params.callSid,
@@ -73,70 +71,73 @@ export class InboundCallService {
         ttlMs: (this.config.streamTokenTtlSeconds + 60) * 1000,
       });
     } catch (err) {
-      const raced = err instanceof InsufficientBalanceError ? await this.findBySid(params.callSid, scope) : null;
+      const raced = err instanceof InsufficientBalanceError ? await this.earlier(callId, params.callSid, scope) : null;
       if (raced) return this.answer(raced, false);
       throw err;
     }
 
-    let call: StoredCall;
-    try {
-      const doc = await this.calls.insert(
-        new CallModel({
-          _id: callId,
-          callSid: params.callSid,
-          accountId: account._id,
-          agentId: agent._id,
-          from: params.from,
-          to: params.to,
-          forwardedFrom: params.forwardedFrom,
-          externalCallId: params.externalCallId,
-          status: "ringing",
-          startedAt: new Date(),
-        }),
-      );
-      call = doc.toObject() as StoredCall;
-    } catch (err) {
-      // A retry, or a concurrent delivery that won the insert. The reservation is keyed by CallSid
-      // and so shared with that call; it is dropped only if that call is already over.
-      const raced = isDuplicateKeyError(err)
-        ? await this.findBySid(params.callSid, scope).catch(async (lookupErr: unknown) => {
-            await this.reservations.release(account._id, params.callSid);
-            throw lookupErr;
-          })
-        : null;
-      if (raced && (raced.status === "ringing" || raced.status === "in-progress")) return this.answer(raced, false);
-      await this.reservations.release(account._id, params.callSid);
-      if (raced) return this.answer(raced, false);
-      throw err;
+    const { record, created } = await this.admissions.admit({
+      callId,
+      callSid: params.callSid,
+      accountId: String(account._id),
+      agentId: String(agent._id),
+      from: params.from,
+      to: params.to,
+      forwardedFrom: params.forwardedFrom,
+      externalCallId: params.externalCallId,
+      twilioAccountSid: params.twilioAccountSid,
+      ratePerMinuteMicros: rate,
+      startedAt: new Date().toISOString(),
+      agent: agentSnapshot(agent),
+    });
+    if (!created) {
+      // A concurrent delivery won the claim: answer as it did.
+      this.assertInScope(record, scope);
+      return this.answer(record, false);
     }
-    this.logger.info({ callId: String(callId), agentId: String(agent._id), accountId: String(account._id) }, "call admitted");
-    return this.answer(call, true);
+    // Off the critical path; a failure leaves the call pending for the drain.
+    this.admissions.persist(callId).catch((err: unknown) => this.logger.warn({ err, callId }, "call document not written yet; will retry"));
+    this.logger.info({ callId, agentId: record.agentId, accountId: record.accountId }, "call admitted");
+    return this.answer(record, true);
   }
 
-  private async findBySid(callSid: string, scope: Types.ObjectId | null): Promise<StoredCall | null> {
-    const call = await CallModel.findById(callIdForSid(callSid)).lean<StoredCall>();
-    if (call && call.callSid !== callSid) throw new Error("call id collision");
-    if (call && scope && !call.accountId.equals(scope)) throw new AgentNotFoundError("Call belongs to another account");
-    return call;
+  /** The admission of an earlier delivery of this CallSid, or null. */
+  private async earlier(callId: string, callSid: string, scope: Types.ObjectId | null): Promise<AdmissionRecord | null> {
+    const record = await this.admissions.get(callId);
+    if (!record) return null;
+    if (record.callSid !== callSid) throw new Error("call id collision");
+    this.assertInScope(record, scope);
+    return record;
   }
 
-  /** Same call, same TwiML: the token's expiry derives from the call's creation time. */
-  private async answer(call: StoredCall, created: boolean): Promise<InboundCallResult> {
-    const callId = String(call._id);
+  private assertInScope(record: AdmissionRecord, scope: Types.ObjectId | null): void {
+    if (scope && record.accountId !== String(scope)) throw new AgentNotFoundError("Call belongs to another account");
+  }
+
+  /** Same admission, same TwiML: the token's expiry derives from the admission time. */
+  private async answer(record: AdmissionRecord, created: boolean): Promise<InboundCallResult> {
+    const { callId, accountId, agentId } = record;
     // Idempotent by job id, so a retried webhook re-announces safely if the first enqueue failed.
-    const job: CallCreatedJob = { callId, accountId: String(call.accountId), agentId: String(call.agentId) };
+    const job: CallCreatedJob = { callId, accountId, agentId };
     await this.callEvents.add(CALL_CREATED_JOB, job, {
       jobId: callJobId("call-created", callId),
       removeOnComplete: { age: 24 * 3600 },
       removeOnFail: { age: 7 * 24 * 3600 },
     });
-    const expiresAt = Math.floor(call.startedAt.getTime() / 1000) + this.config.streamTokenTtlSeconds;
-    const token = signStreamToken(this.config.streamTokenSecret, callId, expiresAt);
+    const expiresAtSec = Math.floor(Date.parse(record.startedAt) / 1000) + this.config.streamTokenTtlSeconds;
+    const token = signStreamToken(this.config.streamTokenSecret, {
+      callId,
+      callSid: record.callSid,
+      accountId,
+      agentId,
+      ratePerMinuteMicros: record.ratePerMinuteMicros,
+      expiresAtSec,
+    });
     const twiml = streamTwiml({
       mediaPublicUrl: this.config.mediaPublicUrl,
       callId,
-      agentId: String(call.agentId),
-      externalCallId: call.externalCallId ?? null,
+      agentId,
+      externalCallId: record.externalCallId,
       token,
     });
     return { twiml, callId, created };

@@ -2,9 +2,13 @@ import type { Context } from "koa";
 import { UnauthorizedError } from "../../schema/lib/errors.js";
 import { bearerToken } from "../auth/api-key.crypto.js";
 import type { ApiKeyService } from "../auth/api-key.service.js";
+import { withinBudget } from "../../schema/lib/time-budget.js";
 import type { FormFields } from "../lib/form-body.js";
 import type { WebhookCaller } from "./inbound-call.service.js";
 import { isValidTwilioSignature } from "./twilio-signature.js";
+
+/** Milliseconds an API key lookup may take: Twilio must hear back within 2 s to fall back in time. */
+const KEY_LOOKUP_BUDGET_MS = 1_000;
 
 export interface WebhookAuthConfig {
   publicBaseUrl: string;
@@ -24,7 +28,7 @@ export async function authenticateWebhook(
   const authorization = ctx.get("authorization");
   if (authorization) {
     const token = bearerToken(authorization);
-    const principal = token ? await apiKeys.authenticate(token) : null;
+    const principal = token ? await withinBudget(apiKeys.authenticate(token), KEY_LOOKUP_BUDGET_MS) : null;
     if (!principal) throw new UnauthorizedError("Invalid API key");
     return { kind: "key", principal };
   }

@@ -1,4 +1,5 @@
 import type { Types } from "mongoose";
+import type { CallAdmissions } from "../../schema/billing/call-admissions.js";
 import type { OpenCalls } from "../../schema/billing/open-calls.js";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
 import { ledger as defaultLedger, type LedgerEntryRecord, type LedgerService } from "../../schema/ledger/ledger.service.js";
@@ -47,12 +48,15 @@ export class CloseOutService {
     private readonly openCalls: OpenCalls,
     private readonly log: Logger,
     private readonly ledger: LedgerService = defaultLedger,
+    private readonly admissions?: CallAdmissions,
   ) {}
 
   async closeOut(job: CallCloseOutJob): Promise<CloseOutResult> {
-    const call = await CallModel.findById(job.callId).lean<StoredCall>();
-    // Never dropped: the record may be written later (admitted while the database was away).
-    // The job is retried, and after its attempts the reconciler retries it until the call exists.
+    let call = await CallModel.findById(job.callId).lean<StoredCall>();
+    // Admitted while the database was away: write the call from its admission record first.
+    // With no record either, the job is retried, and after its attempts the reconciler retries
+    // it until the call exists: never dropped.
+    if (!call && this.admissions && (await this.admissions.persist(job.callId))) call = await CallModel.findById(job.callId).lean<StoredCall>();
     if (!call) throw new CallNotStoredError(job.callId);
     const rate = await this.rateOf(call, job);
     // A call that never connected costs nothing, whatever a trigger reported. The session knows

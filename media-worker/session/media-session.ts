@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Queue } from "bullmq";
 import { WebSocket, type RawData } from "ws";
+import type { CallAdmissions } from "../../schema/billing/call-admissions.js";
 import { STREAM_OWNER_PREFIX, type CallLiveness } from "../../schema/billing/call-liveness.js";
 import { enqueueCloseOut } from "../../schema/billing/closeout-queue.js";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
@@ -26,6 +27,8 @@ export interface SessionDeps {
   config: MediaConfig;
   log: Logger;
   liveness: CallLiveness;
+  /** Admission records: a stream may start before its Call document is written. */
+  admissions: CallAdmissions;
   reservations: ReservationService;
   /** Producer for close-out jobs. */
   queue: Queue;
@@ -258,6 +261,7 @@ export class MediaSession {
         secret: config.streamTokenSecret,
         nowSec: Math.floor(Date.now() / 1000),
         liveness: this.deps.liveness,
+        admissions: this.deps.admissions,
         owner: this.owner,
         heartbeatTtlMs: this.deps.heartbeatTtlMs,
       });
@@ -337,14 +341,21 @@ export class MediaSession {
   /** Marks the call in progress; false when that could not be recorded. */
   private async recordStart(streamSid: string): Promise<boolean> {
     const call = this.call!;
+    let persisted = false;
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
         // By _id alone: FerretDB scans the collection for any other filter, and the Redis claim
         // already makes this session the call's only writer until it ends.
-        await serializedWrite(() =>
+        const { matchedCount } = await serializedWrite(() =>
           CallModel.updateOne({ _id: call.callId }, { $set: { status: "in-progress", answeredAt: this.answeredAt, streamSid } }),
         );
-        return true;
+        if (matchedCount > 0) return true;
+        if (persisted) throw new Error("call document missing after it was written");
+        // Admitted while the database was away, not written yet: write it from its admission,
+        // then update again without counting an attempt.
+        if (!(await this.deps.admissions.persist(call.callId))) throw new Error("call has no document and no admission record");
+        persisted = true;
+        attempt--;
       } catch (err) {
         this.log.error({ err, attempt }, "call start could not be recorded");
         await new Promise((r) => setTimeout(r, 100 * attempt));

@@ -1,7 +1,8 @@
-import { isValidObjectId, type Types } from "mongoose";
+import { Types, isValidObjectId } from "mongoose";
+import { agentSnapshot, type AgentSnapshot, type CallAdmissions } from "../../schema/billing/call-admissions.js";
 import type { CallLiveness } from "../../schema/billing/call-liveness.js";
-import { storedVoiceConfig, type AgentVoiceConfig } from "../../schema/agents/agent-config.js";
-import { verifyStreamToken } from "../../schema/lib/stream-token.js";
+import type { AgentVoiceConfig } from "../../schema/agents/agent-config.js";
+import { verifyStreamToken, type StreamClaims } from "../../schema/lib/stream-token.js";
 import { DEFAULT_RATE_PER_MINUTE_MICROS } from "../../schema/lib/rating.js";
 import { AccountModel, type Account } from "../../schema/models/account.model.js";
 import { AgentModel, type Agent } from "../../schema/models/agent.model.js";
@@ -18,6 +19,7 @@ export type StreamRefusal =
   | "token-malformed"
   | "token-expired"
   | "token-bad-signature"
+  | "token-wrong-call"
   | "call-not-found"
   | "call-not-ringing"
   | "callsid-mismatch"
@@ -44,6 +46,7 @@ export interface AuthorizeInput {
   secret: string;
   nowSec: number;
   liveness: CallLiveness;
+  admissions: Pick<CallAdmissions, "get">;
   /** Owner value this session claims the call with. */
   owner: string;
   heartbeatTtlMs: number;
@@ -53,9 +56,12 @@ type WithId<T> = T & { _id: Types.ObjectId };
 
 /**
  * Checks a stream's `start` before anything happens: the signed token in its parameters must be
- * for the call in the path, the call must be ringing (admitted, not yet streamed) and for the
- * CallSid Twilio reports. Last, the call is claimed in Redis: exactly one stream can win it, so a
- * replayed token is refused even while the first stream is still starting.
+ * for the call in the path and for the CallSid Twilio reports. The call's facts come from the
+ * token and its agent from the admission record in Redis, so a call admitted while the database
+ * was away streams before its Call document exists; without a record (Redis lost it, or the call
+ * is older than tokens with facts) the call must be in the database and ringing. Last, the call
+ * is claimed in Redis: exactly one stream can win it, so a replayed token is refused even while
+ * the first stream is still starting, and a call that ended (claimed by whoever closed it) too.
  */
 export async function authorizeStream(input: AuthorizeInput): Promise<StreamAuthorization> {
   const params = input.start.customParameters;
@@ -64,36 +70,61 @@ export async function authorizeStream(input: AuthorizeInput): Promise<StreamAuth
   const check = verifyStreamToken(input.secret, params.token, input.pathCallId, input.nowSec);
   if (!check.ok) return { ok: false, reason: `token-${check.reason}` };
   if (!isValidObjectId(input.pathCallId)) return { ok: false, reason: "call-not-found" };
+  const claims = check.claims;
+  if (claims && claims.callSid !== input.start.callSid) return { ok: false, reason: "callsid-mismatch" };
 
-  const call = await CallModel.findById(input.pathCallId).lean<WithId<Call>>();
-  if (!call) return { ok: false, reason: "call-not-found" };
-  if (call.status !== "ringing") return { ok: false, reason: "call-not-ringing" };
-  if (call.callSid !== input.start.callSid) return { ok: false, reason: "callsid-mismatch" };
-  const [agent, account] = await Promise.all([
-    AgentModel.findById(call.agentId).lean<WithId<Agent>>(),
-    AccountModel.findById(call.accountId).lean<WithId<Account>>(),
-  ]);
-  if (!agent || !account) return { ok: false, reason: "agent-not-found" };
+  const record = claims ? await input.admissions.get(input.pathCallId) : null;
+  const facts = record && claims && sameCall(record, claims) ? { ...claims, agent: record.agent } : await fromDatabase(input, claims);
+  if ("reason" in facts) return { ok: false, reason: facts.reason };
 
   if (!(await input.liveness.claim(input.pathCallId, input.owner, input.heartbeatTtlMs))) {
     return { ok: false, reason: "already-claimed" };
   }
+  const { agent } = facts;
   return {
     ok: true,
     call: {
       callId: input.pathCallId,
-      callSid: call.callSid,
-      accountId: call.accountId,
+      callSid: facts.callSid,
+      accountId: new Types.ObjectId(facts.accountId),
       twilioAccountSid: input.start.accountSid,
-      ratePerMinuteMicros: account.ratePerMinuteMicros ?? DEFAULT_RATE_PER_MINUTE_MICROS,
+      ratePerMinuteMicros: facts.ratePerMinuteMicros,
       agent: {
-        id: String(agent._id),
+        id: facts.agentId,
         name: agent.name,
-        instructions: agent.instructions ?? "",
-        language: agent.language ?? "en-US",
-        ...engineSettings(storedVoiceConfig(agent)),
+        instructions: agent.instructions,
+        language: agent.language,
+        ...engineSettings(agent.voice),
       },
     },
+  };
+}
+
+type CallFacts = Pick<StreamClaims, "callSid" | "accountId" | "agentId" | "ratePerMinuteMicros"> & { agent: AgentSnapshot };
+
+/** The record was written by the admission that signed these claims (never otherwise, short of a key leak). */
+function sameCall(record: { callSid: string; accountId: string; agentId: string }, claims: StreamClaims): boolean {
+  return record.callSid === claims.callSid && record.accountId === claims.accountId && record.agentId === claims.agentId;
+}
+
+/** The call, its agent and its rate as the database has them (no admission record in Redis). */
+async function fromDatabase(input: AuthorizeInput, claims: StreamClaims | null): Promise<CallFacts | { reason: StreamRefusal }> {
+  const call = await CallModel.findById(input.pathCallId).lean<WithId<Call>>();
+  if (!call) return { reason: "call-not-found" };
+  if (call.status !== "ringing") return { reason: "call-not-ringing" };
+  if (call.callSid !== input.start.callSid) return { reason: "callsid-mismatch" };
+  const [agent, account] = await Promise.all([
+    AgentModel.findById(call.agentId).lean<WithId<Agent>>(),
+    // Only calls admitted before the rate was fixed at admission need the account's rate.
+    claims || call.ratePerMinuteMicros != null ? null : AccountModel.findById(call.accountId, { ratePerMinuteMicros: 1 }).lean<WithId<Account>>(),
+  ]);
+  if (!agent) return { reason: "agent-not-found" };
+  return {
+    callSid: call.callSid,
+    accountId: String(call.accountId),
+    agentId: String(agent._id),
+    ratePerMinuteMicros: claims?.ratePerMinuteMicros ?? call.ratePerMinuteMicros ?? account?.ratePerMinuteMicros ?? DEFAULT_RATE_PER_MINUTE_MICROS,
+    agent: agentSnapshot(agent),
   };
 }
 

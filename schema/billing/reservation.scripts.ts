@@ -4,7 +4,10 @@
  *
  * Keys: KEYS[1] hash callKey -> reserved micro-dollars; KEYS[2] zset callKey -> expiry (ms);
  * KEYS[3] the newest ledger seq whose charge has released its reservation; KEYS[4] the running
- * total of KEYS[1], so admission costs O(1) however many calls are live.
+ * total of KEYS[1], so admission costs O(1) however many calls are live; KEYS[5] the balance
+ * snapshot "seq:balance:takenAtMs", the newest ledger balance read, so admission can go on without
+ * the database. A reservation that lapses instead of being released may hide a charge that never
+ * bumped KEYS[3], so a lapse drops the snapshot: the next admission reads the ledger.
  */
 const PRELUDE = `
 local now_t = redis.call('TIME')
@@ -15,7 +18,9 @@ local function drop(id)
   redis.call('HDEL', KEYS[1], id)
   redis.call('ZREM', KEYS[2], id)
 end
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do drop(id) end
+local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+for _, id in ipairs(lapsed) do drop(id) end
+if #lapsed > 0 then redis.call('DEL', KEYS[5]) end
 local function keep_alive(ttl)
   for _, k in ipairs({KEYS[1], KEYS[2], KEYS[4]}) do
     if redis.call('PTTL', k) < ttl * 4 then redis.call('PEXPIRE', k, ttl * 4) end
@@ -25,19 +30,36 @@ local function reserved_total() return tonumber(redis.call('GET', KEYS[4]) or '0
 `;
 
 /**
- * ARGV: callKey, amount, ttlMs, balance, balanceSeq, required, once.
- * With once=1 an existing reservation for the call is only refreshed (a retried admission);
- * otherwise `amount` is added to it (a live call's next chunk) when balance minus every live
- * reservation is at least `required`. Returns {status, available before this reservation}:
- * 1 reserved, 0 not enough money, -1 the balance read is older than a released reservation.
+ * ARGV: callKey, amount, ttlMs, balance, balanceSeq, required, once, snapshotMaxAgeMs.
+ * balance is the ledger balance read at balanceSeq, or "" to use the snapshot when it is at most
+ * snapshotMaxAgeMs old. With once=1 an existing reservation for the call is only refreshed (a
+ * retried admission); otherwise `amount` is added to it (a live call's next chunk) when balance
+ * minus every live reservation is at least `required`. Returns {status, available before this
+ * reservation}: 1 reserved, 0 not enough money, -1 the balance (read or snapshot) is older than a
+ * released reservation, -2 no snapshot young enough. A read refreshes the snapshot, never backwards.
  */
 export const RESERVE_SCRIPT = `${PRELUDE}
 local call_id = ARGV[1]
 local amount = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
+local balance, seq
+if ARGV[4] == '' then
+  local snap = redis.call('GET', KEYS[5])
+  if not snap then return {-2, 0} end
+  local s, b, at = string.match(snap, '^(%d+):(-?%d+):(%d+)$')
+  if now - tonumber(at) > tonumber(ARGV[8]) then return {-2, 0} end
+  seq, balance = tonumber(s), tonumber(b)
+else
+  seq, balance = tonumber(ARGV[5]), tonumber(ARGV[4])
+end
 local released_seq = tonumber(redis.call('GET', KEYS[3]) or '0')
-if released_seq > tonumber(ARGV[5]) then return {-1, 0} end
-local available = tonumber(ARGV[4]) - reserved_total()
+if released_seq > seq then return {-1, 0} end
+if ARGV[4] ~= '' then
+  local snap = redis.call('GET', KEYS[5])
+  local old_seq = snap and tonumber(string.match(snap, '^(%d+):')) or -1
+  if seq >= old_seq then redis.call('SET', KEYS[5], seq .. ':' .. ARGV[4] .. ':' .. now, 'PX', 172800000) end
+end
+local available = balance - reserved_total()
 if ARGV[7] == '1' and redis.call('HEXISTS', KEYS[1], call_id) == 1 then
   redis.call('ZADD', KEYS[2], now + ttl, call_id)
   keep_alive(ttl)
@@ -78,4 +100,14 @@ return 1
 /** ARGV: callKey. Returns what this call holds, 0 when nothing (or it lapsed). */
 export const CALL_AMOUNT_SCRIPT = `${PRELUDE}
 return tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+`;
+
+/**
+ * ARGV: seq. A ledger movement that is not a call's charge took money off (a manual debit): any
+ * balance read or snapshot older than `seq` no longer counts (the same rule as a released charge).
+ */
+export const DEBITED_SCRIPT = `${PRELUDE}
+local seq = tonumber(ARGV[1])
+if seq > tonumber(redis.call('GET', KEYS[3]) or '0') then redis.call('SET', KEYS[3], seq) end
+return 1
 `;

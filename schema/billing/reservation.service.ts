@@ -1,21 +1,24 @@
 import type { Redis } from "ioredis";
 import type { Types } from "mongoose";
-import { AppError, InsufficientBalanceError } from "../lib/errors.js";
-import { ledger as defaultLedger, type LedgerService } from "../ledger/ledger.service.js";
+import { AppError, DatabaseUnavailableError, InsufficientBalanceError } from "../lib/errors.js";
+import { ledger as defaultLedger, type Balance, type LedgerService } from "../ledger/ledger.service.js";
 import { RedisScript } from "../lib/redis-script.js";
+import { withinBudget } from "../lib/time-budget.js";
 import {
   CALL_AMOUNT_SCRIPT,
+  DEBITED_SCRIPT,
   RELEASE_SCRIPT,
   RESERVE_SCRIPT,
   TOTAL_SCRIPT,
   TOUCH_SCRIPT,
 } from "./reservation.scripts.js";
 
-const reserveScript = new RedisScript(RESERVE_SCRIPT, 4);
-const releaseScript = new RedisScript(RELEASE_SCRIPT, 4);
-const totalScript = new RedisScript(TOTAL_SCRIPT, 4);
-const touchScript = new RedisScript(TOUCH_SCRIPT, 4);
-const callAmountScript = new RedisScript(CALL_AMOUNT_SCRIPT, 4);
+const reserveScript = new RedisScript(RESERVE_SCRIPT, 5);
+const releaseScript = new RedisScript(RELEASE_SCRIPT, 5);
+const totalScript = new RedisScript(TOTAL_SCRIPT, 5);
+const touchScript = new RedisScript(TOUCH_SCRIPT, 5);
+const callAmountScript = new RedisScript(CALL_AMOUNT_SCRIPT, 5)
+const debitedScript = new RedisScript(DEBITED_SCRIPT, 5);
 
 export interface ReserveInput {
   accountId: Types.ObjectId;
@@ -37,10 +40,26 @@ export interface ReserveResult {
 }
 
 const keys = (accountId: Types.ObjectId): string[] => {
-  // One hash tag per account keeps the three keys in one slot on Redis Cluster.
+  // One hash tag per account keeps the keys in one slot on Redis Cluster.
   const tag = `{acct:${String(accountId)}}`;
-  return [`c247:resv:${tag}:amt`, `c247:resv:${tag}:exp`, `c247:resv:${tag}:seq`, `c247:resv:${tag}:total`];
+  return [`c247:resv:${tag}:amt`, `c247:resv:${tag}:exp`, `c247:resv:${tag}:seq`, `c247:resv:${tag}:total`, `c247:resv:${tag}:snap`];
 };
+
+export interface ReservationOptions {
+  /** Milliseconds a ledger read may take before admission goes on with the snapshot. */
+  balanceReadBudgetMs: number;
+  /**
+   * Milliseconds a snapshot is used without reading the ledger at all. Older snapshots are used
+   * only while the ledger does not answer: that bounds what a movement the snapshot cannot know
+   * of (a debit whose process died before telling Redis) could let through.
+   */
+  snapshotFreshMs: number;
+}
+
+const DEFAULT_OPTIONS: ReservationOptions = { balanceReadBudgetMs: 300, snapshotFreshMs: 30_000 };
+/** Any age: the snapshot is all there is while the database is away. */
+const ANY_AGE_MS = Number.MAX_SAFE_INTEGER;
+type Status = 1 | 0 | -1 | -2;
 
 /**
  * Money held for live calls. Available balance = ledger balance minus every live reservation.
@@ -48,23 +67,34 @@ const keys = (accountId: Types.ObjectId): string[] => {
  * only after the call's charge is in the ledger.
  */
 export class ReservationService {
+  private readonly options: ReservationOptions;
+
   constructor(
     private readonly redis: Redis,
     private readonly ledger: LedgerService = defaultLedger,
-  ) {}
+    options: Partial<ReservationOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_OPTIONS, ...options };
+  }
 
+  /**
+   * Holds money for a call. The balance comes from the snapshot in Redis while it is young; else
+   * from the ledger, within a time budget; when the ledger does not answer in time, from the
+   * snapshot of any age. A snapshot never counts once it is older than a released charge or a
+   * debit (the stale-seq rule), and money it does not show (a credit since) is read from the ledger.
+   */
   async reserve(input: ReserveInput): Promise<ReserveResult> {
+    const snapshot = await this.run(input, null, this.options.snapshotFreshMs);
+    if (snapshot.status === 1) return { availableMicros: snapshot.available };
     for (let attempt = 0; attempt < 5; attempt++) {
-      const { balanceMicros, seq } = await this.ledger.balance(input.accountId);
-      const [status, available] = (await reserveScript.run(this.redis, keys(input.accountId), [
-        input.callKey,
-        input.amountMicros,
-        input.ttlMs,
-        balanceMicros,
-        seq,
-        input.requiredMicros,
-        input.once ? "1" : "0",
-      ])) as [number, number];
+      let read: Balance;
+      try {
+        read = await withinBudget(this.ledger.balance(input.accountId), this.options.balanceReadBudgetMs);
+      } catch (err) {
+        if (!(err instanceof DatabaseUnavailableError)) throw err;
+        return this.fromAnySnapshot(input, err);
+      }
+      const { status, available } = await this.run(input, read, 0);
       if (status === 1) return { availableMicros: available };
       if (status === 0) throw new InsufficientBalanceError();
       // status -1: a charge landed and released its hold after we read the balance; read again.
@@ -73,6 +103,33 @@ export class ReservationService {
       status: 503,
       retryable: true,
     });
+  }
+
+  /** A manual debit was written at `seq`: balances read before it no longer count. */
+  async debited(accountId: Types.ObjectId, seq: number): Promise<void> {
+    await debitedScript.run(this.redis, keys(accountId), [seq]);
+  }
+
+  private async fromAnySnapshot(input: ReserveInput, cause: DatabaseUnavailableError): Promise<ReserveResult> {
+    const { status, available } = await this.run(input, null, ANY_AGE_MS);
+    if (status === 1) return { availableMicros: available };
+    if (status === 0) throw new InsufficientBalanceError();
+    // No snapshot, or one that a released charge made stale: nothing safe to admit on.
+    throw cause;
+  }
+
+  private async run(input: ReserveInput, read: Balance | null, maxAgeMs: number): Promise<{ status: Status; available: number }> {
+    const [status, available] = (await reserveScript.run(this.redis, keys(input.accountId), [
+      input.callKey,
+      input.amountMicros,
+      input.ttlMs,
+      read ? read.balanceMicros : "",
+      read ? read.seq : 0,
+      input.requiredMicros,
+      input.once ? "1" : "0",
+      maxAgeMs,
+    ])) as [Status, number];
+    return { status, available };
   }
 
   /**

@@ -99,3 +99,13 @@ export class CallNotStoredError extends AppError {
     super("CALL_NOT_STORED", `Call ${callId} is not stored yet`, { status: 503, retryable: true });
   }
 }
+
+/**
+ * The database did not answer within the request's budget (slow, failing over, unreachable).
+ * Retryable: a 503 makes Twilio play the number's fallback at once instead of waiting 15 s.
+ */
+export class DatabaseUnavailableError extends AppError {
+  constructor(cause?: unknown) {
+    super("DATABASE_UNAVAILABLE", "The database is not answering; try again", { status: 503, retryable: true, cause });
+  }
+}

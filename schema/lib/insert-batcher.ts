@@ -16,7 +16,8 @@ interface Pending<D> {
  * behind the write gate as one unordered insertMany: one SQLite transaction (one commit) for
  * the batch. Serialized one by one, inserts topped out near 200 a second; a burst beyond that
  * queued for hundreds of milliseconds and drained slowly. Each caller still gets its own
- * outcome: a duplicate key rejects only its own document, with the server's E11000 error.
+ * outcome: a duplicate key rejects only its own document, with the server's E11000 error;
+ * a failure of the whole write (network, server selection, closed client) rejects every caller.
  */
 export class InsertBatcher<D> {
   private queue: Pending<D>[] = [];
@@ -56,16 +57,35 @@ export class InsertBatcher<D> {
       );
       for (const p of batch) p.resolve();
     } catch (err) {
-      const results = (err as { results?: unknown[] }).results;
-      if (!Array.isArray(results) || results.length !== batch.length) {
-        for (const p of batch) p.reject(err);
-        return;
-      }
+      const outcomes = perDocumentOutcomes(err, batch.length);
+      const reported = (err as { results?: unknown }).results;
       batch.forEach((p, i) => {
-        const outcome = results[i];
-        if (outcome === p.doc) p.resolve();
-        else p.reject((outcome as { err?: unknown })?.err ?? outcome);
+        if (outcomes) {
+          const outcome = outcomes[i];
+          if (outcome === p.doc) p.resolve();
+          else p.reject((outcome as { err?: unknown })?.err ?? outcome);
+          return;
+        }
+        // Nothing was stored: a document that also failed validation keeps its own reason.
+        const own = Array.isArray(reported) ? reported[i] : undefined;
+        p.reject(isValidationError(own) ? own : err);
       });
     }
   }
 }
+
+/**
+ * The outcome of each document when the batch failed document by document, else null. mongoose
+ * attaches `results` (untouched slots filled with the original documents) to any error of an
+ * unordered insertMany, a dropped connection included, so `results` alone proves nothing: only
+ * per-document write errors from the server (`writeErrors`) or mongoose's own validation report
+ * (MongooseBulkWriteError, thrown after the valid documents were stored) mean the rest went in.
+ */
+function perDocumentOutcomes(err: unknown, size: number): unknown[] | null {
+  const e = err as { results?: unknown; writeErrors?: unknown; name?: unknown };
+  if (!Array.isArray(e.results) || e.results.length !== size) return null;
+  if (Array.isArray(e.writeErrors) || e.name === "MongooseBulkWriteError") return e.results;
+  return null;
+}
+
+const isValidationError = (outcome: unknown): boolean => (outcome as { name?: unknown } | undefined)?.name === "ValidationError";

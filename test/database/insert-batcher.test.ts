@@ -1,11 +1,12 @@
 // Call inserts from the inbound webhook go through InsertBatcher: concurrent inserts share one
 // unordered insertMany, and each caller still gets its own outcome.
 import { expect } from "chai";
-import { Types } from "mongoose";
+import mongoose, { Types } from "mongoose";
 import { InsertBatcher } from "../../schema/lib/insert-batcher.js";
 import { isDuplicateKeyError } from "../../schema/lib/mongo-errors.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { withDbCommands } from "../helpers/db-commands.js";
+import { testEnv } from "../helpers/env.js";
 import { uniqueCallSid } from "../helpers/fixtures.js";
 
 function newCall(overrides: Record<string, unknown> = {}) {
@@ -54,6 +55,35 @@ describe("InsertBatcher", () => {
       expect(result.map((r) => r.status)).to.deep.equal(["fulfilled", "rejected", "fulfilled"]);
       expect((result[1] as PromiseRejectedResult).reason).to.have.property("name", "ValidationError");
       expect(await CallModel.countDocuments({ _id: { $in: [...good.map((d) => d._id), bad._id] } })).to.equal(2);
+    });
+  });
+
+  describe("when the whole write fails (the client is closed)", () => {
+    it("then every caller gets the error and nothing is stored", async () => {
+      // A real outright failure: a model on its own connection to the run's database, closed
+      // before the insert, so the driver refuses the whole batch.
+      const conn = await mongoose.createConnection(testEnv().mongodbUri, { bufferCommands: false }).asPromise();
+      const Closed = conn.model("Call", CallModel.schema);
+      await conn.close();
+      const batcher = new InsertBatcher<InstanceType<typeof Closed>>(Closed);
+      const docs = Array.from({ length: 5 }, () => new Closed(newCall().toObject()));
+      const result = await Promise.allSettled(docs.map((d) => batcher.insert(d)));
+      expect(result.map((r) => r.status)).to.deep.equal(Array(5).fill("rejected"));
+      for (const r of result) expect(isDuplicateKeyError((r as PromiseRejectedResult).reason)).to.equal(false);
+      expect(await CallModel.countDocuments({ _id: { $in: docs.map((d) => d._id) } })).to.equal(0);
+    });
+  });
+
+  describe("when one document of a batch duplicates a stored key", () => {
+    it("then only that caller rejects, with E11000", async () => {
+      const batcher = new InsertBatcher<InstanceType<typeof CallModel>>(CallModel);
+      const stored = newCall();
+      await stored.save();
+      const docs = [newCall(), newCall({ _id: new Types.ObjectId(), callSid: stored.callSid }), newCall()];
+      const result = await Promise.allSettled(docs.map((d) => batcher.insert(d)));
+      expect(result.map((r) => r.status)).to.deep.equal(["fulfilled", "rejected", "fulfilled"]);
+      expect(isDuplicateKeyError((result[1] as PromiseRejectedResult).reason)).to.equal(true);
+      expect(await CallModel.countDocuments({ _id: { $in: docs.map((d) => d._id) } })).to.equal(2);
     });
   });
 });

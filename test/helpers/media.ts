@@ -129,6 +129,11 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | null | u
   }
 }
 
+/** The call's document, once written (it is written just after /inbound_call answers). */
+export function waitForCallDocument(callId: string, timeoutMs = 10_000) {
+  return waitFor(`call ${callId} to be written`, () => CallModel.findById(callId).lean(), timeoutMs);
+}
+
 /** The call once its close-out has run (it has an end). */
 export function waitForClosedCall(callId: string, timeoutMs = 10_000) {
   return waitFor(`call ${callId} to be closed out`, () => CallModel.findOne({ _id: callId, endedAt: { $ne: null } }).lean(), timeoutMs);

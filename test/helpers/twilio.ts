@@ -1,7 +1,9 @@
 import { XMLParser } from "fast-xml-parser";
 import twilio from "twilio";
 import { TEST_AUTH_TOKEN, type TestApp } from "./app.js";
+import { callIdForSid, CallModel } from "../../schema/models/call.model.js";
 import { uniqueCallSid } from "./fixtures.js";
+import { waitFor } from "./media.js";
 
 export interface PostOptions {
   /** Sign with this token instead of the test one; null sends no signature. */
@@ -54,4 +56,12 @@ export function parseStreamTwiml(xml: string): ParsedStream {
   const params: Record<string, string> = {};
   for (const p of stream.Parameter ?? []) params[p["@name"]] = p["@value"];
   return { url: stream["@url"], params };
+}
+
+/**
+ * The call admitted for `callSid`, once its document is written: /inbound_call answers first and
+ * writes the document just after (or, while the database is away, as soon as it is back).
+ */
+export function storedCall(callSid: string, timeoutMs = 10_000) {
+  return waitFor(`the call of ${callSid} to be written`, () => CallModel.findById(callIdForSid(callSid)).lean(), timeoutMs);
 }

@@ -15,6 +15,7 @@ import {
   startTestMedia,
   startWorkerProcess,
   waitFor,
+  waitForCallDocument,
   waitForClosedCall,
   type TestMedia,
   type WorkerProcess,
@@ -144,6 +145,8 @@ describe("media worker: recovery when a worker dies mid-call", function () {
 
   it("when a call is still ringing long after its stream token expired, then the sweeper closes it at no cost", async () => {
     const call = await admitCall(simulatorTarget(t, quiet), { to: fx.number });
+    // The document is written just after the webhook answers; age it once it is there.
+    await waitForCallDocument(call.callId);
     await CallModel.updateOne({ _id: call.callId }, { $set: { startedAt: new Date(Date.now() - 10 * 60_000) } });
     const sweeping = await startTestMedia(twilioRest.url);
     try {

@@ -3,12 +3,13 @@ import { renderTones, toFramePayloads } from "../../media-worker/audio/tone.js";
 import { TwilioStreamClient, type StreamClientOptions } from "../../media-worker/simulator/stream-client.js";
 import { admitCall, openStream, randomSid, reachableStreamUrl, type AdmittedCall } from "../../media-worker/simulator/simulate-call.js";
 import { CallLiveness } from "../../schema/billing/call-liveness.js";
-import { signStreamToken } from "../../schema/lib/stream-token.js";
+import { CallAdmissions } from "../../schema/billing/call-admissions.js";
+import { signStreamToken, verifyStreamToken, type StreamClaims } from "../../schema/lib/stream-token.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { TEST_AUTH_TOKEN } from "../helpers/app.js";
 import { useMediaStack } from "../helpers/media-stack.js";
 import { createFixture, type Fixture } from "../helpers/fixtures.js";
-import { chargesFor, reservations, simulatorTarget, waitFor, waitForClosedCall } from "../helpers/media.js";
+import { chargesFor, reservations, simulatorTarget, waitFor, waitForCallDocument, waitForClosedCall } from "../helpers/media.js";
 
 const TONE = toFramePayloads(renderTones([{ hz: 350, ms: 200 }]));
 
@@ -21,7 +22,19 @@ describe("media worker: stream authentication", function () {
     fx = await createFixture({ balanceMicros: 5_000_000 });
   });
 
-  const admit = () => admitCall(simulatorTarget(stack.t, stack.media), { to: fx.number });
+  /** Admitted, and its Call document written (that happens just after the webhook answers). */
+  const admit = async () => {
+    const call = await admitCall(simulatorTarget(stack.t, stack.media), { to: fx.number });
+    await waitForCallDocument(call.callId);
+    return call;
+  };
+  const claimsOf = (call: AdmittedCall): StreamClaims => {
+    const check = verifyStreamToken(stack.media.config.streamTokenSecret, call.twiml.params.token!, call.callId, 0);
+    if (!check.ok || !check.claims) throw new Error("the TwiML's token does not verify");
+    return check.claims;
+  };
+  const resign = (call: AdmittedCall, over: Partial<StreamClaims>) =>
+    signStreamToken(stack.media.config.streamTokenSecret, { ...claimsOf(call), ...over });
 
   /** Connects as Twilio would for `call`, with any part overridden. */
   async function connect(call: AdmittedCall, over: Partial<StreamClientOptions> = {}) {
@@ -80,7 +93,7 @@ describe("media worker: stream authentication", function () {
 
   it("when the token has expired, then the stream is refused", async () => {
     const call = await admit();
-    const expired = signStreamToken(stack.media.config.streamTokenSecret, call.callId, Math.floor(Date.now() / 1000) - 1);
+    const expired = resign(call, { expiresAtSec: Math.floor(Date.now() / 1000) - 1 });
     await expectRefusedAndUntouched(await connect(call, { customParameters: { ...call.twiml.params, token: expired } }), call);
   });
 
@@ -97,6 +110,51 @@ describe("media worker: stream authentication", function () {
   it("when the start reports another CallSid, then the stream is refused", async () => {
     const call = await admit();
     await expectRefusedAndUntouched(await connect(call, { callSid: randomSid("CA") }), call);
+  });
+
+  it("when a validly signed token carries other facts than the call's admission, then the stream is refused", async () => {
+    const call = await admit();
+    // Signed with the real secret for another CallSid, as a leaked key would allow: still refused.
+    const otherSid = resign(call, { callSid: randomSid("CA") });
+    await expectRefusedAndUntouched(await connect(call, { customParameters: { ...call.twiml.params, token: otherSid } }), call);
+    await expectGenuineStreamWorks(call);
+  });
+
+  it("when the call's document is not written yet, then the stream is accepted on its token and admission record, and billed", async () => {
+    const call = await admit();
+    // As if the database had been away since admission: no document, only the record in Redis.
+    await CallModel.deleteOne({ _id: call.callId });
+    expect(await new CallAdmissions(stack.media.redis).get(call.callId)).to.include({ callSid: call.callSid });
+    const client = await openStream(simulatorTarget(stack.t, stack.media), call, { mediaUrl: stack.media.mediaUrl });
+    for (const p of TONE) client.sendMedia(p);
+    await waitFor("echo", async () => client.received.length > TONE.length);
+    // The session wrote the document from the admission record, then marked it in progress.
+    const live = await waitFor("call in progress", () => CallModel.findOne({ _id: call.callId, status: "in-progress" }).lean());
+    expect(live).to.include({ callSid: call.callSid, ratePerMinuteMicros: claimsOf(call).ratePerMinuteMicros });
+    await new Promise((r) => setTimeout(r, 1_100));
+    client.sendStop();
+    await client.closed;
+    const closed = await waitForClosedCall(call.callId);
+    expect(closed.endedReason).to.equal("caller-hangup");
+    expect(closed.billedSeconds).to.be.within(1, 3);
+    expect(await chargesFor(call.callId)).to.have.length(1);
+    expect(await CallModel.countDocuments({ callSid: call.callSid })).to.equal(1);
+  });
+
+  it("when Redis lost the admission record, then the stream is accepted from the database", async () => {
+    const call = await admit();
+    await stack.media.redis.del(`c247:{call:${call.callId}}:admission`);
+    await expectGenuineStreamWorks(call);
+  });
+
+  it("when neither the admission record nor the document exists, then the stream is refused", async () => {
+    const call = await admit();
+    await stack.media.redis.del(`c247:{call:${call.callId}}:admission`);
+    await CallModel.deleteOne({ _id: call.callId });
+    const client = await connect(call);
+    expect((await client.closed).code).to.equal(1008);
+    expect(client.received).to.deep.equal([]);
+    expect(await new CallLiveness(stack.media.redis).owner(call.callId)).to.equal(null);
   });
 
   it("when the upgrade's X-Twilio-Signature is missing or wrong, then the stream is refused", async () => {

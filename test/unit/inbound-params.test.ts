@@ -18,6 +18,15 @@ describe("inbound call parameters", () => {
     expect(p).to.deep.include({ forwardedFrom: null, externalCallId: null, agentId: null });
   });
 
+  it("when AccountSid is a Twilio account id, then it is kept; anything else is null and never refuses the call", () => {
+    const sid = `AC${"0123456789abcdef".repeat(2)}`;
+    expect(parseInboundParams({ ...base, AccountSid: sid }, {}).twilioAccountSid).to.equal(sid);
+    for (const bad of [undefined, "", "AC123", `AC${"g".repeat(32)}`, `XX${"0".repeat(32)}`, `AC${"0".repeat(33)}`]) {
+      const body = bad === undefined ? base : { ...base, AccountSid: bad };
+      expect(parseInboundParams(body, {}).twilioAccountSid, String(bad)).to.equal(null);
+    }
+  });
+
   it("when a required field is missing, then MISSING_PARAMS lists each", () => {
     expect(() => parseInboundParams({ From: "x" }, {})).to.throw(/CallSid, To/);
   });

@@ -5,7 +5,7 @@ import { closeOutJobId } from "../../schema/lib/queues.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { createFixture, uniqueCallSid, type Fixture } from "../helpers/fixtures.js";
-import { postForm } from "../helpers/twilio.js";
+import { postForm, storedCall } from "../helpers/twilio.js";
 
 describe("POST /call_status", () => {
   let t: TestApp;
@@ -26,8 +26,8 @@ describe("POST /call_status", () => {
     const callSid = uniqueCallSid();
     const res = await postForm(t, "/inbound_call", { CallSid: callSid, From: "+14155550100", To: fx.number, AccountSid: `AC${"1".repeat(32)}` });
     expect(res.status).to.equal(200);
-    const call = await CallModel.findOne({ callSid }).lean();
-    return { callSid, callId: String(call!._id) };
+    const call = await storedCall(callSid);
+    return { callSid, callId: String(call._id) };
   }
 
   const status = (callSid: string, extra: Record<string, string> = {}) => ({

@@ -8,7 +8,8 @@ import { verifyStreamToken } from "../../schema/lib/stream-token.js";
 import { CALL_CREATED_JOB, callJobId } from "../../schema/lib/queues.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { createFixture, uniqueNumber, type Fixture } from "../helpers/fixtures.js";
-import { inboundCallFields, parseStreamTwiml, postForm } from "../helpers/twilio.js";
+import { waitFor } from "../helpers/media.js";
+import { inboundCallFields, parseStreamTwiml, postForm, storedCall } from "../helpers/twilio.js";
 
 const FIVE_DOLLARS = 5_000_000;
 
@@ -35,15 +36,25 @@ describe("POST /inbound_call", () => {
       expect(res.status).to.equal(200);
       expect(res.contentType).to.match(/^text\/xml/);
       const stream = parseStreamTwiml(res.text);
-      const call = await CallModel.findOne({ callSid: body.CallSid }).lean();
-      expect(call).to.not.equal(null);
-      const callId = String(call!._id);
+      const call = await storedCall(body.CallSid);
+      const callId = String(call._id);
       expect(stream.url).to.equal(`wss://media.example.com/${callId}`);
       expect(stream.params.callId).to.equal(callId);
       expect(stream.params.agentId).to.equal(String(fx.agentId));
       expect(stream.params.externalCallId).to.equal("crm-42");
+      // The token carries the call's facts, so a worker can take the stream before the document exists.
       const check = verifyStreamToken(t.config.streamTokenSecret, stream.params.token!, callId, Date.now() / 1000);
-      expect(check).to.deep.equal({ ok: true });
+      expect(check).to.deep.equal({
+        ok: true,
+        claims: {
+          callId,
+          callSid: body.CallSid,
+          accountId: String(fx.accountId),
+          agentId: String(fx.agentId),
+          ratePerMinuteMicros: 150_000,
+          expiresAtSec: Math.floor(call.startedAt.getTime() / 1000) + t.config.streamTokenTtlSeconds,
+        },
+      });
       expect(verifyStreamToken(t.config.streamTokenSecret, stream.params.token!, "other", Date.now() / 1000).ok).to.equal(false);
     });
 
@@ -51,8 +62,10 @@ describe("POST /inbound_call", () => {
       const body = fields({ ForwardedFrom: "+14155550199" });
       const res = await postForm(t, "/inbound_call", body);
       expect(res.status).to.equal(200);
-      const call = await CallModel.findOne({ callSid: body.CallSid }).lean();
+      const call = await storedCall(body.CallSid);
       expect(call).to.include({ status: "ringing", from: "+14155550100", to: fx.number, forwardedFrom: "+14155550199" });
+      // Fixed at admission: the account's rate then, and the Twilio account the call came through.
+      expect(call).to.include({ ratePerMinuteMicros: 150_000, twilioAccountSid: body.AccountSid });
       expect(String(call!.accountId)).to.equal(String(fx.accountId));
       const job = await t.callEvents.getJob(callJobId("call-created", String(call!._id)));
       expect(job?.name).to.equal(CALL_CREATED_JOB);
@@ -71,8 +84,7 @@ describe("POST /inbound_call", () => {
         const body = fields({ From: from });
         const res = await postForm(t, "/inbound_call", body);
         expect(res.status, from).to.equal(200);
-        const call = await CallModel.findOne({ callSid: body.CallSid }).lean();
-        expect(call?.from).to.equal(from);
+        expect((await storedCall(body.CallSid)).from).to.equal(from);
       }
     });
   });
@@ -176,7 +188,7 @@ describe("POST /inbound_call", () => {
       const statuses = results.map((r) => r.status).sort();
       expect(statuses.filter((s) => s === 200)).to.have.length(2);
       expect(statuses.filter((s) => s === 402)).to.have.length(6);
-      expect(await CallModel.countDocuments({ accountId: twoMinutes.accountId })).to.equal(2);
+      await waitFor("both calls written", async () => (await CallModel.countDocuments({ accountId: twoMinutes.accountId })) === 2);
     });
 
     it("then a suspended account's calls are refused", async () => {
@@ -195,6 +207,7 @@ describe("POST /inbound_call", () => {
       const second = await postForm(t, "/inbound_call", body);
       expect(second.status).to.equal(200);
       expect(second.text).to.equal(first.text);
+      await storedCall(body.CallSid);
       expect(await CallModel.countDocuments({ callSid: body.CallSid })).to.equal(1);
       expect(await t.app.reservations.availableMicros(fx.accountId)).to.equal(available);
     });
@@ -202,6 +215,7 @@ describe("POST /inbound_call", () => {
     it("then a retry after the call has ended gets the same TwiML and holds no money", async () => {
       const body = fields();
       const first = await postForm(t, "/inbound_call", body);
+      await storedCall(body.CallSid);
       await CallModel.updateOne({ callSid: body.CallSid }, { $set: { status: "completed", endedAt: new Date() } });
       await t.app.reservations.release(fx.accountId, body.CallSid);
       const retry = await postForm(t, "/inbound_call", body);
@@ -225,6 +239,7 @@ describe("POST /inbound_call", () => {
       for (const r of results) expect(r.status).to.equal(200);
       const ids = new Set(results.map((r) => parseStreamTwiml(r.text).params.callId));
       expect(ids.size).to.equal(1);
+      await storedCall(body.CallSid);
       expect(await CallModel.countDocuments({ callSid: body.CallSid })).to.equal(1);
       expect(await t.app.reservations.reservedMicros(fx.accountId)).to.equal(150_000);
     });
@@ -234,6 +249,7 @@ describe("POST /inbound_call", () => {
       const body = fields({ To: oneMinute.number });
       const results = await Promise.all(Array.from({ length: 5 }, () => postForm(t, "/inbound_call", body)));
       expect(results.map((r) => r.status)).to.deep.equal([200, 200, 200, 200, 200]);
+      await storedCall(body.CallSid);
       expect(await CallModel.countDocuments({ callSid: body.CallSid })).to.equal(1);
     });
   });

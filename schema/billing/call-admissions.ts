@@ -1,0 +1,163 @@
+import type { Redis } from "ioredis";
+import { storedVoiceConfig, type AgentVoiceConfig } from "../agents/agent-config.js";
+import { InsertBatcher } from "../lib/insert-batcher.js";
+import { isDuplicateKeyError } from "../lib/mongo-errors.js";
+import { RedisScript } from "../lib/redis-script.js";
+import type { Agent } from "../models/agent.model.js";
+import { CallModel } from "../models/call.model.js";
+
+/** How long an admission record outlives its start: longer than any call plus late callbacks. */
+const RECORD_TTL_MS = 2 * 24 * 3600 * 1000;
+/** Calls admitted but not yet in the database, scored by when a writer should next try. */
+const PENDING_KEY = "c247:admissions:pending";
+/** Time the admitting process has to write the call itself before any process may. */
+const FIRST_WRITE_GRACE_MS = 5_000;
+
+/** The agent as a media session runs it, copied at admission so a stream needs no database. */
+export interface AgentSnapshot {
+  name: string;
+  instructions: string;
+  language: string;
+  voice: AgentVoiceConfig;
+}
+
+/** What admission decided about a call: everything its Call document and its stream need. */
+export interface AdmissionRecord {
+  callId: string;
+  callSid: string;
+  accountId: string;
+  agentId: string;
+  from: string;
+  to: string;
+  forwardedFrom: string | null;
+  externalCallId: string | null;
+  /** The webhook's AccountSid when it is a valid Twilio account id, else null. */
+  twilioAccountSid: string | null;
+  ratePerMinuteMicros: number;
+  /** ISO 8601; the stream token's expiry derives from it, so a retry gets the same TwiML. */
+  startedAt: string;
+  agent: AgentSnapshot;
+}
+
+/** The agent's fields that a session uses, as authorizeStream reads them from the database. */
+export function agentSnapshot(agent: Pick<Agent, "name" | "instructions" | "language"> & Parameters<typeof storedVoiceConfig>[0]): AgentSnapshot {
+  return {
+    name: agent.name,
+    instructions: agent.instructions ?? "",
+    language: agent.language ?? "en-US",
+    voice: storedVoiceConfig(agent),
+  };
+}
+
+/** SET NX, else the record that won: one round trip, and every delivery learns the winner. */
+const CLAIM = new RedisScript(
+  `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, ARGV[1]} end
+return {0, redis.call('GET', KEYS[1])}
+`,
+  1,
+);
+
+// One hash tag per call, like CallLiveness, keeps a call's keys in one slot on Redis Cluster.
+const recordKey = (callId: string): string => `c247:{call:${callId}}:admission`;
+
+/**
+ * Admitted calls, held in Redis so a call is answered while the database is away: the CallSid
+ * claim (first delivery wins, a retry reads the same record and gets the same TwiML), the facts
+ * its Call document is written from, and the set of calls whose document is not written yet.
+ * Writing the document is idempotent (E11000 on _id or callSid means it is there), so any
+ * process may do it, as often as it likes: the web process that admitted the call, the web
+ * processes draining the pending set, the worker whose stream found no document.
+ */
+export class CallAdmissions {
+  private readonly calls = new InsertBatcher<InstanceType<typeof CallModel>>(CallModel);
+  /** Writes in flight in this process, so a drain and a stream never queue the same insert twice. */
+  private readonly writing = new Map<string, Promise<boolean>>();
+
+  constructor(private readonly redis: Redis) {}
+
+  /**
+   * Records the admission unless the call was admitted before. Returns the record that stands
+   * (the earlier one for a retry) and whether this call created it. The call goes into the
+   * pending set first, so no record can exist that no writer would find.
+   */
+  async admit(record: AdmissionRecord): Promise<{ record: AdmissionRecord; created: boolean }> {
+    const [, claimed] = await Promise.all([
+      this.redis.zadd(PENDING_KEY, "NX", Date.now() + FIRST_WRITE_GRACE_MS, record.callId),
+      CLAIM.run(this.redis, [recordKey(record.callId)], [JSON.stringify(record), RECORD_TTL_MS]),
+    ]);
+    const [created, json] = claimed as [number, string];
+    return { record: Number(created) === 1 ? record : (JSON.parse(json) as AdmissionRecord), created: Number(created) === 1 };
+  }
+
+  async get(callId: string): Promise<AdmissionRecord | null> {
+    const json = await this.redis.get(recordKey(callId));
+    return json ? (JSON.parse(json) as AdmissionRecord) : null;
+  }
+
+  /**
+   * Inserts the call's document from its admission record; idempotent. Resolves to whether a
+   * document now exists (false: no record and no document, e.g. Redis lost the record before
+   * the call was written). Throws while the database fails; the call then stays pending.
+   */
+  persist(callId: string): Promise<boolean> {
+    let write = this.writing.get(callId);
+    if (!write) {
+      write = this.write(callId).finally(() => this.writing.delete(callId));
+      this.writing.set(callId, write);
+    }
+    return write;
+  }
+
+  /** Pending calls whose next write attempt is due, oldest first. */
+  async due(nowMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(PENDING_KEY, "-inf", nowMs, "LIMIT", 0, limit);
+  }
+
+  /** Leaves the call pending, next tried at `atMs` (by whichever process gets there first). */
+  async retryAt(callId: string, atMs: number): Promise<void> {
+    await this.redis.zadd(PENDING_KEY, "XX", atMs, callId);
+  }
+
+  /** Stops trying to write the call (it is written, or it can never be). */
+  async forget(callId: string): Promise<void> {
+    await this.redis.zrem(PENDING_KEY, callId);
+  }
+
+  async isPending(callId: string): Promise<boolean> {
+    return (await this.redis.zscore(PENDING_KEY, callId)) !== null;
+  }
+
+  private async write(callId: string): Promise<boolean> {
+    const record = await this.get(callId);
+    if (!record) {
+      // By _id: the one lookup FerretDB answers without a scan.
+      const exists = (await CallModel.exists({ _id: callId })) !== null;
+      if (exists) await this.forget(callId);
+      return exists;
+    }
+    try {
+      await this.calls.insert(
+        new CallModel({
+          _id: record.callId,
+          callSid: record.callSid,
+          accountId: record.accountId,
+          agentId: record.agentId,
+          from: record.from,
+          to: record.to,
+          forwardedFrom: record.forwardedFrom,
+          externalCallId: record.externalCallId,
+          twilioAccountSid: record.twilioAccountSid,
+          ratePerMinuteMicros: record.ratePerMinuteMicros,
+          status: "ringing",
+          startedAt: new Date(record.startedAt),
+        }),
+      );
+    } catch (err) {
+      // Already written, by this or another process: the unique _id or callSid says so.
+      if (!isDuplicateKeyError(err)) throw err;
+    }
+    await this.forget(callId);
+    return true;
+  }
+}

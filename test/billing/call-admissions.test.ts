@@ -1,0 +1,97 @@
+import { expect } from "chai";
+import { Redis } from "ioredis";
+import { Types } from "mongoose";
+import { AdmissionDrain } from "../../schema/billing/admission-drain.js";
+import { CallAdmissions, type AdmissionRecord } from "../../schema/billing/call-admissions.js";
+import { createLogger } from "../../schema/lib/logger.js";
+import { CallModel, callIdForSid } from "../../schema/models/call.model.js";
+import { testEnv } from "../helpers/env.js";
+import { uniqueCallSid } from "../helpers/fixtures.js";
+
+const log = createLogger({ name: "test", level: "silent", redactPii: false });
+
+function record(over: Partial<AdmissionRecord> = {}): AdmissionRecord {
+  const callSid = uniqueCallSid();
+  return {
+    callId: String(callIdForSid(callSid)),
+    callSid,
+    accountId: String(new Types.ObjectId()),
+    agentId: String(new Types.ObjectId()),
+    from: "+14155550100",
+    to: "+14155550199",
+    forwardedFrom: null,
+    externalCallId: "crm-1",
+    twilioAccountSid: `AC${"0".repeat(32)}`,
+    ratePerMinuteMicros: 120_000,
+    startedAt: new Date().toISOString(),
+    agent: { name: "Front desk", instructions: "", language: "en-US", voice: {} as AdmissionRecord["agent"]["voice"] },
+    ...over,
+  };
+}
+
+describe("CallAdmissions", () => {
+  let redis: Redis;
+  before(() => {
+    redis = new Redis(testEnv().redisUrl);
+  });
+  after(async () => {
+    await redis.quit();
+  });
+
+  it("when a CallSid is admitted twice, then the first admission stands and the second gets it", async () => {
+    const admissions = new CallAdmissions(redis);
+    const first = record();
+    expect(await admissions.admit(first)).to.deep.equal({ record: first, created: true });
+    const again = await admissions.admit({ ...first, startedAt: new Date(Date.now() + 5_000).toISOString() });
+    expect(again).to.deep.equal({ record: first, created: false });
+    expect(await admissions.get(first.callId)).to.deep.equal(first);
+    expect(await admissions.isPending(first.callId)).to.equal(true);
+  });
+
+  it("when the call is persisted several times, by several processes, then one document exists with the admission's facts", async () => {
+    const a = new CallAdmissions(redis);
+    const b = new CallAdmissions(redis);
+    const r = record();
+    await a.admit(r);
+    expect(await Promise.all([a.persist(r.callId), a.persist(r.callId), b.persist(r.callId)])).to.deep.equal([true, true, true]);
+    // Once more after the fact: E11000 on the stored document counts as written.
+    expect(await b.persist(r.callId)).to.equal(true);
+    const docs = await CallModel.find({ callSid: r.callSid }).lean();
+    expect(docs).to.have.length(1);
+    expect(docs[0]).to.include({ status: "ringing", externalCallId: "crm-1", ratePerMinuteMicros: 120_000, twilioAccountSid: r.twilioAccountSid });
+    expect(String(docs[0]!._id)).to.equal(r.callId);
+    expect(docs[0]!.startedAt.toISOString()).to.equal(r.startedAt);
+    expect(await a.isPending(r.callId)).to.equal(false);
+  });
+
+  it("when there is no admission record, then persist reports whether a document exists", async () => {
+    const admissions = new CallAdmissions(redis);
+    expect(await admissions.persist(String(new Types.ObjectId()))).to.equal(false);
+    const r = record();
+    await admissions.admit(r);
+    await admissions.persist(r.callId);
+    await redis.del(`c247:{call:${r.callId}}:admission`);
+    expect(await admissions.persist(r.callId)).to.equal(true);
+  });
+
+  it("when the admitting process never wrote the call, then another process's drain writes it once its grace is over", async () => {
+    const dead = new CallAdmissions(redis);
+    const r = record();
+    await dead.admit(r);
+    const drain = new AdmissionDrain(new CallAdmissions(redis), log);
+    await drain.runOnce(Date.now());
+    expect(await CallModel.countDocuments({ _id: r.callId })).to.equal(0);
+    expect(await drain.runOnce(Date.now() + 10_000)).to.be.at.least(1);
+    expect(await CallModel.countDocuments({ _id: r.callId })).to.equal(1);
+    expect(await dead.isPending(r.callId)).to.equal(false);
+  });
+
+  it("when a pending call has neither record nor document, then the drain gives it up instead of retrying forever", async () => {
+    const admissions = new CallAdmissions(redis);
+    const r = record();
+    await admissions.admit(r);
+    await redis.del(`c247:{call:${r.callId}}:admission`);
+    await new AdmissionDrain(admissions, log).runOnce(Date.now() + 10_000);
+    expect(await admissions.isPending(r.callId)).to.equal(false);
+  });
+});
