@@ -216,7 +216,14 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
       return port;
     },
 
-    endAllCalls: () => registry.endAll("worker-error"),
+    async endAllCalls() {
+      // This process is about to exit: it takes no more jobs, so the close-outs it queues now run
+      // on a healthy worker instead of being cut off here and stalling for BullMQ's stall check.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([worker?.close(), new Promise((resolve) => (timer = setTimeout(resolve, 3_000)))]);
+      clearTimeout(timer);
+      await registry.endAll("worker-error");
+    },
 
     async close(opts = {}) {
       accepting = false;

@@ -9,8 +9,6 @@ export interface HangUpRequest {
   /** Basic-auth user and password. */
   user: string;
   password: string;
-  /** Date.now() when it arrived. */
-  at: number;
 }
 
 /** What the fake knows of a call, as Twilio's Call resource reports it. */
@@ -31,6 +29,8 @@ export class FakeTwilioRest {
   readonly hangUps: HangUpRequest[] = [];
   /** CallSids to answer with 404 / 20404. */
   readonly alreadyEnded = new Set<string>();
+  /** Date.now() of each call's latest hang-up request, by CallSid. */
+  readonly hangUpTimes = new Map<string, number>();
   /** Calls the fetch answers for, by CallSid; set by tests as Twilio would see them. */
   readonly calls = new Map<string, FakeCallState>();
   /** Fetches answered, by CallSid. */
@@ -87,7 +87,8 @@ export class FakeTwilioRest {
     if (req.method === "GET") return this.fetchCall(match[1]!, callSid, json);
     const fields = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString()));
     if (this.alreadyEnded.has(callSid)) return json(404, { code: 20404, message: `The requested resource /Calls/${callSid}.json was not found`, status: 404 });
-    this.hangUps.push({ accountSid: match[1]!, callSid, fields, user: user!, password, at: Date.now() });
+    this.hangUps.push({ accountSid: match[1]!, callSid, fields, user: user!, password });
+    this.hangUpTimes.set(callSid, Date.now());
     json(200, { sid: callSid, account_sid: match[1], status: fields.Status ?? "in-progress" });
   }
 

@@ -181,6 +181,7 @@ describe("reconciler: the database is the record of open calls", function () {
     const timer = setInterval(() => client.isOpen && client.sendMedia(TONE[i++ % TONE.length]!), 20);
     await waitFor("the call to be answered", async () => (await CallModel.findById(call.callId).lean())?.answeredAt);
     await new Promise((r) => setTimeout(r, 1_500));
+    worker.child.stdout!.on("data", (d: Buffer) => process.env.DEBUG_CRASH && process.stderr.write(d));
     const code = new Promise<number | null>((resolve) => worker!.child.once("exit", (c) => resolve(c)));
     worker.child.kill("SIGUSR2");
     expect(await code).to.equal(1);

@@ -132,7 +132,7 @@ describe("media worker: a call's faults stay its own and are not billed as the c
     // The goodbye began about 1.75 s in and played 2.5 s of audio.
     expect(closed.endedAt!.getTime() - closed.answeredAt!.getTime()).to.be.at.least(4_000);
     // The caller was released before the billing writes.
-    expect(twilioRest.hangUpsFor(call.callSid)[0]!.at).to.be.at.most(closed.updatedAt.getTime());
+    expect(twilioRest.hangUpTimes.get(call.callSid)).to.be.at.most(closed.updatedAt.getTime());
   });
 
   it("when a goodbye's mark never comes back, then the call hangs up after its audio's length plus a margin", async () => {
