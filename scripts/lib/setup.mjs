@@ -85,8 +85,9 @@ export function ensureVoiceTools({ required = false } = {}) {
 
 /**
  * Builds the FerretDB launcher once; rebuilds when anything under scripts/ferretdb changes.
- * The FerretDB module is vendored into a scratch folder and the files under
- * scripts/ferretdb/patches/ are laid over it (Go refuses -overlay for module-cache files).
+ * The FerretDB module is vendored into a scratch folder, the project's own Go files under
+ * scripts/ferretdb/patches/ are added to it, and the unified diffs there (*.patch, against
+ * FerretDB v1.24.2) are applied to its files (Go refuses -overlay for module-cache files).
  */
 export function ensureFerretDB() {
   const src = path.join(ROOT, "scripts", "ferretdb");
@@ -105,12 +106,33 @@ export function ensureFerretDB() {
   run("go", ["mod", "vendor"], { cwd: work, env });
   const upstream = path.join(work, "vendor", "github.com", "FerretDB", "FerretDB");
   if (!existsSync(upstream)) throw new Error("go mod vendor did not produce the FerretDB module");
-  cpSync(path.join(src, "patches"), upstream, { recursive: true });
+  applyFerretDBPatches(path.join(src, "patches"), upstream);
   mkdirSync(path.dirname(FERRETDB_BIN), { recursive: true });
   run("go", ["build", "-mod=vendor", "-o", FERRETDB_BIN, "."], { cwd: work, env });
   writeFileSync(stamp, hash);
   rmSync(work, { recursive: true, force: true }); // about 250 MB of vendored sources
   return FERRETDB_BIN;
+}
+
+/**
+ * Copies the project's own files from `patches` into the vendored module and applies every
+ * `*.patch` in it with `patch -p1`. A patch that no longer applies (FerretDB was upgraded) stops
+ * the build, naming it, before anything is changed by it.
+ */
+function applyFerretDBPatches(patches, upstream) {
+  ensureDebianPackages(["patch"], ["patch"]);
+  cpSync(patches, upstream, { recursive: true, filter: (from) => !from.endsWith(".patch") });
+  for (const file of readdirSync(patches).filter((f) => f.endsWith(".patch")).sort()) {
+    const args = ["-p1", "--forward", "--batch", "--silent", "-d", upstream, "-i", path.join(patches, file)];
+    const check = spawnSync("patch", ["--dry-run", ...args], { encoding: "utf8" });
+    if (check.status !== 0) {
+      throw new Error(
+        `FerretDB patch scripts/ferretdb/patches/${file} no longer applies to the vendored FerretDB ` +
+          `(written against v1.24.2; see scripts/ferretdb/go.mod):\n${(check.stdout + check.stderr).trim()}`,
+      );
+    }
+    run("patch", args);
+  }
 }
 
 /** A hash of every file's path and content under dir. */
