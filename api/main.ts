@@ -3,7 +3,7 @@ import "reflect-metadata";
 import { existsSync } from "node:fs";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { assertMoneyIndexes, connectDatabase, disconnectDatabase } from "../schema/db.js";
+import { connectForProcess, disconnectDatabase } from "../schema/db.js";
 import { ConfigError } from "../schema/lib/config-error.js";
 import { exitOnFatalErrors } from "../schema/lib/fatal-errors.js";
 import { createLogger } from "../schema/lib/logger.js";
@@ -29,14 +29,7 @@ const logger = createLogger({ name: "web", level: config.logLevel, redactPii: co
 // The web process holds no call state: in-flight webhooks fail and Twilio retries or falls back.
 exitOnFatalErrors({ log: logger, cleanup: async () => undefined });
 
-await connectDatabase(config.mongodbUri);
-try {
-  await assertMoneyIndexes();
-} catch (err) {
-  logger.fatal({ err }, "refusing to start: an index money relies on is missing");
-  console.error(`Startup error: ${(err as Error).message}`);
-  process.exit(1);
-}
+await connectForProcess(config.mongodbUri, logger);
 // Producers fail fast instead of queueing commands while Redis is away.
 const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: config.redisCommandTimeoutMs });
 await new Promise<void>((resolve, reject) => {

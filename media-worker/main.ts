@@ -2,7 +2,7 @@
 import "reflect-metadata";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { assertMoneyIndexes, connectDatabase, disconnectDatabase } from "../schema/db.js";
+import { connectForProcess, disconnectDatabase } from "../schema/db.js";
 import { ConfigError } from "../schema/lib/config-error.js";
 import { exitOnFatalErrors } from "../schema/lib/fatal-errors.js";
 import { createLogger } from "../schema/lib/logger.js";
@@ -24,14 +24,7 @@ try {
 const logger = createLogger({ name: "worker", level: config.logLevel, redactPii: config.redactPii });
 if (!config.twilioAuthToken) logger.warn("TWILIO_AUTH_TOKEN unset: stream signatures are not checked and calls cannot be hung up through Twilio");
 
-await connectDatabase(config.mongodbUri);
-try {
-  await assertMoneyIndexes();
-} catch (err) {
-  logger.fatal({ err }, "refusing to start: an index money relies on is missing");
-  console.error(`Startup error: ${(err as Error).message}`);
-  process.exit(1);
-}
+await connectForProcess(config.mongodbUri, logger);
 // The worker queues commands through short Redis blips rather than fail a call's close-out.
 // Not the BullMQ worker's own connection (server.ts), whose blocking reads must wait.
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, commandTimeout: config.redisCommandTimeoutMs });

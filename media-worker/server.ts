@@ -77,7 +77,7 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
   const reservations = new ReservationService(deps.redis);
   const openCalls = new OpenCalls(deps.redis);
   const admissions = new CallAdmissions(deps.redis);
-  const closeOuts = new CloseOutService(reservations, openCalls, logger.child({ component: "closeout" }), undefined, admissions);
+  const closeOuts = new CloseOutService(reservations, openCalls, logger.child({ component: "closeout" }), { admissions });
   const recovery = new CallRecoveryService(liveness, deps.queue, logger.child({ component: "recovery" }), config.closeOut);
   const failedCloseOuts = new FailedCloseOuts(deps.redis);
   const hbTtl = heartbeatTtl(config);

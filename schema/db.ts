@@ -1,4 +1,5 @@
 import mongoose from "mongoose";
+import type { Logger } from "./lib/logger.js";
 import { AccountModel } from "./models/account.model.js";
 import { AgentModel } from "./models/agent.model.js";
 import { ApiKeyModel } from "./models/api-key.model.js";
@@ -75,6 +76,21 @@ export async function assertMoneyIndexes(db = mongoose.connection.db): Promise<v
   }
   if (missing.length > 0) {
     throw new MissingIndexError(`missing unique index(es): ${missing.join("; ")}. Run \`npm run release\` (it creates them) before starting the processes`);
+  }
+}
+
+/**
+ * A process's database start-up: connects, then refuses to run (exit 1, naming what is missing)
+ * without the indexes money relies on.
+ */
+export async function connectForProcess(uri: string, logger: Pick<Logger, "fatal">): Promise<void> {
+  await connectDatabase(uri);
+  try {
+    await assertMoneyIndexes();
+  } catch (err) {
+    logger.fatal({ err }, "refusing to start: an index money relies on is missing");
+    console.error(`Startup error: ${(err as Error).message}`);
+    process.exit(1);
   }
 }
 

@@ -44,3 +44,14 @@ export const MULAW_SILENCE = 0xff;
 export const SAMPLE_RATE = 8_000;
 export const FRAME_MS = 20;
 export const FRAME_BYTES = (SAMPLE_RATE * FRAME_MS) / 1000;
+
+/** Bytes of audio in a base64 payload, from its length alone (no decoding on the media path). */
+export function base64Bytes(payload: string): number {
+  const padding = payload.endsWith("==") ? 2 : payload.endsWith("=") ? 1 : 0;
+  return (payload.length / 4) * 3 - padding;
+}
+
+/** Milliseconds of audio in base64 8 kHz mu-law (8 bytes a millisecond). */
+export function mulawBase64Ms(payload: string): number {
+  return base64Bytes(payload) / (SAMPLE_RATE / 1000);
+}

@@ -32,6 +32,11 @@ function chargedSeconds(call: StoredCall, charged: number, seconds: number, cost
   return rate > 0 ? Math.round((charged * 60) / rate) : seconds;
 }
 
+export interface CloseOutDeps {
+  ledger?: LedgerService;
+  admissions?: CallAdmissions;
+}
+
 /** The ledger reference of a call's one charge: unique per account, so it is written once. */
 export const chargeReference = (callId: string): string => `call:${callId}`;
 
@@ -47,9 +52,15 @@ export class CloseOutService {
     private readonly reservations: ReservationService,
     private readonly openCalls: OpenCalls,
     private readonly log: Logger,
-    private readonly ledger: LedgerService = defaultLedger,
-    private readonly admissions?: CallAdmissions,
-  ) {}
+    opts: CloseOutDeps = {},
+  ) {
+    this.ledger = opts.ledger ?? defaultLedger;
+    this.admissions = opts.admissions ?? null;
+  }
+
+  private readonly ledger: LedgerService;
+  /** Writes a call admitted while the database was away from its Redis record. */
+  private readonly admissions: CallAdmissions | null;
 
   async closeOut(job: CallCloseOutJob): Promise<CloseOutResult> {
     let call = await CallModel.findById(job.callId).lean<StoredCall>();

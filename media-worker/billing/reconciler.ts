@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import type { CallRecoveryService, RecoveredCall, TwilioCallLookup } from "../../schema/billing/call-recovery.service.js";
 import type { FailedCloseOuts } from "../../schema/billing/closeout-queue.js";
 import type { Logger } from "../../schema/lib/logger.js";
+import { Periodic } from "../lib/periodic.js";
 import { closeOutJobId, type CallCloseOutJob } from "../../schema/lib/queues.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { parseCloseOutJob } from "./closeout.job.js";
@@ -58,24 +59,19 @@ export interface ReconcileResult {
  * (status, updatedAt) index, which FerretDB answers without a scan.
  */
 export class Reconciler {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private readonly loop: Periodic;
   private readonly id = randomUUID();
 
-  constructor(private readonly opts: ReconcilerOptions) {}
-
-  start(): void {
-    this.timer ??= setInterval(() => {
-      this.running ??= this.reconcile()
-        .catch((err: unknown) => this.opts.log.error({ err }, "reconcile pass failed"))
-        .finally(() => (this.running = null));
-    }, this.opts.intervalMs);
+  constructor(private readonly opts: ReconcilerOptions) {
+    this.loop = new Periodic(opts.intervalMs, () => this.reconcile(), opts.log, "reconcile pass failed");
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One pass; does nothing when another worker holds the lock. */

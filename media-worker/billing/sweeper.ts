@@ -5,6 +5,7 @@ import type { CallLiveness } from "../../schema/billing/call-liveness.js";
 import type { CallRecoveryService, RecoveredCall } from "../../schema/billing/call-recovery.service.js";
 import type { OpenCalls } from "../../schema/billing/open-calls.js";
 import type { Logger } from "../../schema/lib/logger.js";
+import { Periodic } from "../lib/periodic.js";
 import { CallModel } from "../../schema/models/call.model.js";
 
 export interface SweeperOptions {
@@ -37,25 +38,19 @@ const PROJECTION = { callSid: 1, status: 1, startedAt: 1, answeredAt: 1, endedAt
  * anyway, so overlapping sweeps do no harm.
  */
 export class Sweeper {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly loop: Periodic;
   private readonly id = randomUUID();
 
-  constructor(private readonly opts: SweeperOptions) {}
-
-  start(): void {
-    this.timer ??= setInterval(() => {
-      this.running ??= this.sweep()
-        .then(() => undefined)
-        .catch((err) => this.opts.log.error({ err }, "sweep failed"))
-        .finally(() => (this.running = null));
-    }, this.opts.intervalMs);
+  constructor(private readonly opts: SweeperOptions) {
+    this.loop = new Periodic(opts.intervalMs, () => this.sweep(), opts.log, "sweep failed");
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One sweep; returns how many calls it closed out. */

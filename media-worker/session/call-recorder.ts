@@ -1,4 +1,4 @@
-import { FRAME_MS } from "../audio/mulaw.js";
+import { FRAME_MS, base64Bytes } from "../audio/mulaw.js";
 import { MAX_TURN_CHARS, MAX_TURNS, type TranscriptKind, type TranscriptRole } from "../../schema/models/call.model.js";
 import type { EngineUsage, TurnInput } from "../engines/voice-engine.js";
 import type { CallRecord } from "../../schema/lib/queues.js";
@@ -12,14 +12,8 @@ export interface StoredTurn {
   interrupted: boolean;
 }
 
-export interface CallUsage {
-  engine: string | null;
-  provider: string | null;
-  audioInSeconds: number;
-  audioOutSeconds: number;
-  inputTokens: number | null;
-  outputTokens: number | null;
-}
+/** What the call used, as stored on the call record. */
+export type CallUsage = CallRecord["usage"];
 
 /**
  * What a call leaves on its record besides billing: the transcript and usage. Kept in memory
@@ -65,8 +59,7 @@ export class CallRecorder {
 
   /** Counts agent audio sent (base64 mu-law, 8 bytes a millisecond), whatever the size of its messages. */
   audioOut(payload: string): void {
-    const padding = payload.endsWith("==") ? 2 : payload.endsWith("=") ? 1 : 0;
-    this.outBytes += (payload.length / 4) * 3 - padding;
+    this.outBytes += base64Bytes(payload);
   }
 
   addUsage(u: EngineUsage): void {

@@ -12,6 +12,7 @@ import type { CallCloseOutJob } from "../../schema/lib/queues.js";
 import { costMicros } from "../../schema/lib/rating.js";
 import { serializedWrite } from "../../schema/lib/write-gate.js";
 import { CallModel, endedStatus, type EndedReason } from "../../schema/models/call.model.js";
+import { mulawBase64Ms } from "../audio/mulaw.js";
 import { goodbyeTones, renderTones, toFramePayloads } from "../audio/tone.js";
 import type { MediaConfig } from "../config.js";
 import type { AudioFrame, EngineFactory, EngineEndReason, VoiceEngine } from "../engines/voice-engine.js";
@@ -71,12 +72,6 @@ const EXTEND_RETRY_MS = 250;
 const MAX_EARLY_FRAMES = 50;
 /** Invalid messages logged per session; the rest are only counted. */
 const LOGGED_PROBLEMS = 5;
-
-/** Playing time of a base64 mu-law payload: 8 bytes a millisecond. */
-function payloadMs(payload: string): number {
-  const padding = payload.endsWith("==") ? 2 : payload.endsWith("=") ? 1 : 0;
-  return ((payload.length / 4) * 3 - padding) / 8;
-}
 
 const goodbyeCache = new Map<number, string[]>();
 function goodbyeFrames(ms: number): string[] {
@@ -627,7 +622,7 @@ export class MediaSession {
     }
     this.stats.framesOut++;
     this.recorder.audioOut(payload);
-    if (this.goodbye) this.goodbye.audioMs += payloadMs(payload);
+    if (this.goodbye) this.goodbye.audioMs += mulawBase64Ms(payload);
     this.send(mediaMessage(this.prefix, payload));
   }
 

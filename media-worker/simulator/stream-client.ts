@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import twilio from "twilio";
 import { WebSocket } from "ws";
-import { FRAME_MS } from "../audio/mulaw.js";
+import { FRAME_MS, mulawBase64Ms } from "../audio/mulaw.js";
 import {
   connectedMessage,
   dtmfMessage,
@@ -35,11 +35,7 @@ export interface CloseInfo {
   reason: string;
 }
 
-/** Milliseconds of audio in a base64 mu-law payload (8 bytes per millisecond). */
-function payloadMs(payload: string): number {
-  const padding = payload.endsWith("==") ? 2 : payload.endsWith("=") ? 1 : 0;
-  return ((payload.length / 4) * 3 - padding) / 8;
-}
+const payloadMs = mulawBase64Ms;
 
 /**
  * Twilio's end of one Media Stream: sends what Twilio sends, and receives like Twilio does,

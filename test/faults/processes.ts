@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, readFileSync, type WriteStream } from "node:fs";
-import net from "node:net";
 
 /** One of the system's real processes, run as a child with its output kept in a log file. */
 export class ChildProc {
@@ -94,13 +93,4 @@ export async function within<T, F>(ms: number, p: Promise<T>, fallback: F): Prom
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../helpers/free-port.js";

@@ -7,6 +7,7 @@ import { connectDatabase, disconnectDatabase, syncIndexes } from "../../schema/d
 import { CALL_EVENTS_QUEUE, closeOutJobId } from "../../schema/lib/queues.js";
 import { FakeTwilioRest } from "../helpers/fake-twilio.js";
 import { createFixture, type Fixture } from "../helpers/fixtures.js";
+import { FAST_WORKER_TIMERS } from "../helpers/media.js";
 import { ChildProc, freePort, sleep } from "./processes.js";
 import { thawDatabase, type FaultServices } from "./services.js";
 
@@ -100,19 +101,10 @@ export class FaultStack {
     const workerEnv = (name: string): Record<string, string> => ({
       ...shared,
       MEDIA_PORT: "0",
-      // As test/helpers/media.ts mediaEnv(): every timer short, the echo engine.
-      HEARTBEAT_INTERVAL_MS: "100",
-      SWEEP_INTERVAL_MS: "150",
-      GOODBYE_MS: "300",
-      RESERVATION_CHUNK_SECONDS: "2",
-      STREAM_START_TIMEOUT_MS: "1000",
-      STREAM_IDLE_TIMEOUT_MS: "1500",
-      SHUTDOWN_DRAIN_MS: "0",
-      VOICE_ENGINE: "echo",
+      ...FAST_WORKER_TIMERS,
       // The reconciler looks every 500 ms; a live call's record is stale after two missed
       // checkpoints plus a heartbeat TTL (2 x 500 + 300 ms).
       RECONCILE_INTERVAL_MS: "500",
-      CHECKPOINT_INTERVAL_MS: "500",
       WORKER_NAME: name,
       ...opts.workerEnv,
     });

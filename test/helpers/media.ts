@@ -6,7 +6,9 @@ import type { Types } from "mongoose";
 import { loadMediaConfig, type MediaConfig } from "../../media-worker/config.js";
 import type { EngineFactory } from "../../media-worker/engines/voice-engine.js";
 import { createMediaServer, type MediaServer } from "../../media-worker/server.js";
-import type { SimulateCallOptions, WebTarget } from "../../media-worker/simulator/simulate-call.js";
+import { renderTones, toFramePayloads } from "../../media-worker/audio/tone.js";
+import { admitCall, openStream, type AdmittedCall, type SimulateCallOptions, type WebTarget } from "../../media-worker/simulator/simulate-call.js";
+import type { TwilioStreamClient } from "../../media-worker/simulator/stream-client.js";
 import { ReservationService } from "../../schema/billing/reservation.service.js";
 import { ledger } from "../../schema/ledger/ledger.service.js";
 import { createLogger } from "../../schema/lib/logger.js";
@@ -18,6 +20,23 @@ import { testEnv } from "./env.js";
 
 /** The Twilio account our fake Twilio calls belong to. */
 export const TEST_ACCOUNT_SID = `AC${"1".repeat(32)}`;
+
+/**
+ * Every worker timer short, so lifecycles play out in a second or two, and the echo engine: the
+ * media plumbing is tested with it (tones, then the caller's own audio); the voice engines have
+ * their own tests (test/voice-engines). Shared by the tests' workers and the fault suite's.
+ */
+export const FAST_WORKER_TIMERS: Record<string, string> = {
+  HEARTBEAT_INTERVAL_MS: "100",
+  SWEEP_INTERVAL_MS: "150",
+  GOODBYE_MS: "300",
+  RESERVATION_CHUNK_SECONDS: "2",
+  STREAM_START_TIMEOUT_MS: "1000",
+  STREAM_IDLE_TIMEOUT_MS: "1500",
+  SHUTDOWN_DRAIN_MS: "0",
+  CHECKPOINT_INTERVAL_MS: "500",
+  VOICE_ENGINE: "echo",
+};
 
 /**
  * Worker settings for tests: every timer short so lifecycles play out in a second or two.
@@ -33,19 +52,9 @@ export function mediaEnv(twilioApiBaseUrl: string, extra: Record<string, string>
     TWILIO_AUTH_TOKEN: TEST_AUTH_TOKEN,
     TWILIO_ACCOUNT_SID: TEST_ACCOUNT_SID,
     TWILIO_API_BASE_URL: twilioApiBaseUrl,
-    HEARTBEAT_INTERVAL_MS: "100",
-    SWEEP_INTERVAL_MS: "150",
-    GOODBYE_MS: "300",
-    RESERVATION_CHUNK_SECONDS: "2",
-    STREAM_START_TIMEOUT_MS: "1000",
-    STREAM_IDLE_TIMEOUT_MS: "1500",
-    SHUTDOWN_DRAIN_MS: "0",
-    CHECKPOINT_INTERVAL_MS: "500",
+    ...FAST_WORKER_TIMERS,
     // Suites that test the reconciler run it themselves; elsewhere it would close other tests' calls.
     RECONCILE_INTERVAL_MS: "600000",
-    // The media plumbing is tested with the echo engine (tones, then the caller's own audio);
-    // the voice engines have their own tests (test/voice-engines).
-    VOICE_ENGINE: "echo",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
     ...extra,
   };
@@ -151,3 +160,15 @@ export function simulatorTarget(t: TestApp, media: { mediaUrl: string }): WebTar
 export const reservations = (redis: Redis) => new ReservationService(redis, ledger);
 
 export const uniqueStreamSid = (): string => `MZ${randomBytes(16).toString("hex")}`;
+
+const CALLER_TONE = toFramePayloads(renderTones([{ hz: 400, ms: 200 }]));
+
+/** A call admitted through the test web app and streaming a tone to `media` every 20 ms, as Twilio would. */
+export async function streamingCall(t: TestApp, media: { mediaUrl: string }, to: string): Promise<{ call: AdmittedCall; client: TwilioStreamClient; stopAudio: () => void }> {
+  const target = simulatorTarget(t, media);
+  const call = await admitCall(target, { to });
+  const client = await openStream(target, call, { mediaUrl: media.mediaUrl });
+  let i = 0;
+  const timer = setInterval(() => client.isOpen && client.sendMedia(CALLER_TONE[i++ % CALLER_TONE.length]!), 20);
+  return { call, client, stopAudio: () => clearInterval(timer) };
+}

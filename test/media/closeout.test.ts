@@ -70,7 +70,7 @@ describe("billing close-out", function () {
     source: "stream",
     ...over,
   });
-  const service = (l: LedgerService = ledger) => new CloseOutService(reservations(media.redis), new OpenCalls(media.redis), log, l);
+  const service = (l: LedgerService = ledger) => new CloseOutService(reservations(media.redis), new OpenCalls(media.redis), log, { ledger: l });
 
   it("when a call was connected 61.2 s, then it is billed 62 s = $0.155000 in one charge and its hold is released", async () => {
     const { callId, callSid } = await liveCall();

@@ -1,8 +1,6 @@
 import { expect } from "chai";
 import { Types } from "mongoose";
-import { renderTones, toFramePayloads } from "../../media-worker/audio/tone.js";
-import { admitCall, openStream, postCallStatus, type AdmittedCall } from "../../media-worker/simulator/simulate-call.js";
-import type { TwilioStreamClient } from "../../media-worker/simulator/stream-client.js";
+import { postCallStatus, type AdmittedCall } from "../../media-worker/simulator/simulate-call.js";
 import { enqueueCloseOut } from "../../schema/billing/closeout-queue.js";
 import { OpenCalls } from "../../schema/billing/open-calls.js";
 import { closeOutJobId } from "../../schema/lib/queues.js";
@@ -17,13 +15,13 @@ import {
   simulatorTarget,
   startTestMedia,
   startWorkerProcess,
+  streamingCall,
   waitFor,
   waitForClosedCall,
   type TestMedia,
   type WorkerProcess,
 } from "../helpers/media.js";
 
-const TONE = toFramePayloads(renderTones([{ hz: 400, ms: 200 }]));
 /** Far enough ahead that every record counts as stale, without waiting for it in the test. */
 const LATER_MS = 60_000;
 
@@ -57,11 +55,7 @@ describe("reconciler: the database is the record of open calls", function () {
   /** A call on a worker process that is then SIGKILLed, after which Redis loses everything it knew of the call. */
   async function callLostWithRedis(beforeKill?: (call: AdmittedCall) => Promise<void>): Promise<{ call: AdmittedCall; checkpointMs: number }> {
     worker = await startWorkerProcess(mediaEnv(twilioRest.url, { SWEEP_INTERVAL_MS: "600000" }));
-    const target = simulatorTarget(t, worker);
-    const call = await admitCall(target, { to: fx.number });
-    const client: TwilioStreamClient = await openStream(target, call, { mediaUrl: worker.mediaUrl });
-    let i = 0;
-    const timer = setInterval(() => client.sendMedia(TONE[i++ % TONE.length]!), 20);
+    const { call, client, stopAudio } = await streamingCall(t, worker, fx.number);
     const stored = await waitFor("a checkpoint of at least 1.5 s", async () => {
       const c = await CallModel.findById(call.callId, { checkpointMs: 1 }).lean();
       return (c?.checkpointMs ?? 0) >= 1_500 ? c : null;
@@ -69,7 +63,7 @@ describe("reconciler: the database is the record of open calls", function () {
     await beforeKill?.(call);
     worker.child.kill("SIGKILL");
     await worker.exited;
-    clearInterval(timer);
+    stopAudio();
     await client.closed;
     const tag = `{call:${call.callId}}`;
     await quiet.redis.del(`c247:${tag}:state`, `c247:${tag}:hb`);
@@ -157,35 +151,26 @@ describe("reconciler: the database is the record of open calls", function () {
 
   it("when the account's rate changes during a call, then the call is charged at the rate it was admitted at", async () => {
     worker = await startWorkerProcess(mediaEnv(twilioRest.url, { SWEEP_INTERVAL_MS: "600000" }));
-    const target = simulatorTarget(t, worker);
-    const call = await admitCall(target, { to: fx.number });
-    const client = await openStream(target, call, { mediaUrl: worker.mediaUrl });
-    let i = 0;
-    const timer = setInterval(() => client.sendMedia(TONE[i++ % TONE.length]!), 20);
+    const { call, client, stopAudio } = await streamingCall(t, worker, fx.number);
     await waitFor("the call to be answered", async () => (await CallModel.findById(call.callId).lean())?.answeredAt);
     const { AccountModel } = await import("../../schema/models/account.model.js");
     await AccountModel.updateOne({ _id: fx.accountId }, { $set: { ratePerMinuteMicros: 600_000 } });
     await new Promise((r) => setTimeout(r, 1_200));
     client.sendStop();
-    clearInterval(timer);
+    stopAudio();
     const closed = await waitForClosedCall(call.callId);
     expect(closed.costMicros).to.equal(closed.billedSeconds * 2_500);
   });
 
   it("when a worker process meets an error nothing handled, then it closes out its calls with their real seconds and exits non-zero", async () => {
     worker = await startWorkerProcess(mediaEnv(twilioRest.url, { SWEEP_INTERVAL_MS: "600000" }), ["--import", "./dist/test/helpers/crash-on-signal.js"]);
-    const target = simulatorTarget(t, worker);
-    const call = await admitCall(target, { to: fx.number });
-    const client = await openStream(target, call, { mediaUrl: worker.mediaUrl });
-    let i = 0;
-    const timer = setInterval(() => client.isOpen && client.sendMedia(TONE[i++ % TONE.length]!), 20);
+    const { call, stopAudio } = await streamingCall(t, worker, fx.number);
     await waitFor("the call to be answered", async () => (await CallModel.findById(call.callId).lean())?.answeredAt);
     await new Promise((r) => setTimeout(r, 1_500));
-    worker.child.stdout!.on("data", (d: Buffer) => process.env.DEBUG_CRASH && process.stderr.write(d));
     const code = new Promise<number | null>((resolve) => worker!.child.once("exit", (c) => resolve(c)));
     worker.child.kill("SIGUSR2");
     expect(await code).to.equal(1);
-    clearInterval(timer);
+    stopAudio();
     const closed = await waitForClosedCall(call.callId);
     expect(closed).to.include({ status: "failed", endedReason: "worker-error" });
     const connectedMs = closed.endedAt!.getTime() - closed.answeredAt!.getTime();

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { renderTones, toFramePayloads } from "../../media-worker/audio/tone.js";
 import { admitCall, openStream, postCallStatus, type AdmittedCall } from "../../media-worker/simulator/simulate-call.js";
 import type { TwilioStreamClient } from "../../media-worker/simulator/stream-client.js";
 import { CallLiveness } from "../../schema/billing/call-liveness.js";
@@ -14,6 +13,7 @@ import {
   simulatorTarget,
   startTestMedia,
   startWorkerProcess,
+  streamingCall,
   waitFor,
   waitForCallDocument,
   waitForClosedCall,
@@ -21,7 +21,6 @@ import {
   type WorkerProcess,
 } from "../helpers/media.js";
 
-const TONE = toFramePayloads(renderTones([{ hz: 400, ms: 200 }]));
 
 describe("media worker: recovery when a worker dies mid-call", function () {
   this.timeout(30_000);
@@ -56,13 +55,9 @@ describe("media worker: recovery when a worker dies mid-call", function () {
   /** A call streaming to a real worker process, at least one second in, as its heartbeat reports. */
   async function liveCallOnWorkerProcess(): Promise<{ call: AdmittedCall; client: TwilioStreamClient; stopAudio: () => void }> {
     worker = await startWorkerProcess(mediaEnv(twilioRest.url, { SWEEP_INTERVAL_MS: "600000" }));
-    const target = simulatorTarget(t, worker);
-    const call = await admitCall(target, { to: fx.number });
-    const client = await openStream(target, call, { mediaUrl: worker.mediaUrl });
-    let i = 0;
-    const timer = setInterval(() => client.sendMedia(TONE[i++ % TONE.length]!), 20);
-    await waitFor("one second of connected time in the heartbeat", async () => ((await liveness.progressMs(call.callId)) ?? 0) >= 1_000);
-    return { call, client, stopAudio: () => clearInterval(timer) };
+    const live = await streamingCall(t, worker, fx.number);
+    await waitFor("one second of connected time in the heartbeat", async () => ((await liveness.progressMs(live.call.callId)) ?? 0) >= 1_000);
+    return live;
   }
 
   async function kill(client: TwilioStreamClient, stopAudio: () => void) {

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
@@ -9,6 +8,7 @@ import { Redis } from "ioredis";
 import { pino } from "pino";
 import { checkEvictionPolicy, evictionPolicyVerdict } from "../../schema/lib/redis-checks.js";
 import { testEnv } from "../helpers/env.js";
+import { freePort } from "../helpers/free-port.js";
 
 interface LogLine {
   level: number;
@@ -29,16 +29,6 @@ function capturingLogger() {
   return { log: pino({ level: "info" }, sink), lines };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A private redis-server with extra arguments, on loopback, with no persistence. */
 async function startRedisServer(extra: string[]): Promise<{ redis: Redis; stop(): Promise<void> }> {

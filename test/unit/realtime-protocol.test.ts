@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { mulawBase64Ms, playbackStartMs, playedMs } from "../../media-worker/engines/openai-realtime/playback.js";
+import { mulawBase64Ms } from "../../media-worker/audio/mulaw.js";
+import { playbackStartMs, playedMs } from "../../media-worker/engines/openai-realtime/playback.js";
 import {
   appendAudio,
   fatalReason,

@@ -3,12 +3,6 @@
  * the caller's media frames: milliseconds since the stream started). Pure arithmetic.
  */
 
-/** Milliseconds of audio in base64 8 kHz mu-law (8 bytes a millisecond). */
-export function mulawBase64Ms(payload: string): number {
-  const padding = payload.endsWith("==") ? 2 : payload.endsWith("=") ? 1 : 0;
-  return ((payload.length / 4) * 3 - padding) / 8;
-}
-
 /**
  * When a response's audio begins to play: now, or when the audio queued before it ends (Twilio
  * plays queued responses back to back).

@@ -4,7 +4,8 @@ import type { SayOptions, SayOutcome, TalkingEngine } from "../../conversation/c
 import { Timers } from "../../lib/timers.js";
 import { realtimeSocketUrl, type OpenAIRealtimeConfig } from "../engine-config.js";
 import type { AudioFrame, EngineContext, EngineEndReason } from "../voice-engine.js";
-import { mulawBase64Ms, playbackStartMs, playedMs } from "./playback.js";
+import { mulawBase64Ms } from "../../audio/mulaw.js";
+import { playbackStartMs, playedMs } from "./playback.js";
 import * as ev from "./realtime.events.js";
 
 /** Caller frames queued while the provider socket opens (5 s); older ones are dropped. */
