@@ -1,4 +1,4 @@
-// Call24x7 addition to FerretDB's SQLite backend (Apache-2.0), compiled in with `go build -overlay`.
+// Call24x7 addition to FerretDB's SQLite backend (Apache-2.0), copied into the vendored module at build time (scripts/lib/setup.mjs).
 
 package sqlite
 
