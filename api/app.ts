@@ -4,6 +4,7 @@ import Koa from "koa";
 import { AdmissionDrain } from "../schema/billing/admission-drain.js";
 import { CallAdmissions } from "../schema/billing/call-admissions.js";
 import { CallLiveness } from "../schema/billing/call-liveness.js";
+import { OpenCalls } from "../schema/billing/open-calls.js";
 import { CallRecoveryService } from "../schema/billing/call-recovery.service.js";
 import { ReservationService } from "../schema/billing/reservation.service.js";
 import type { Logger } from "../schema/lib/logger.js";
@@ -45,7 +46,7 @@ export function createApp(deps: AppDeps): App {
   const routing = new RoutingCache(deps.redis, deps.logger, { dbBudgetMs: deps.config.webhookDbBudgetMs });
   const admissions = new CallAdmissions(deps.redis);
   const admissionDrain = new AdmissionDrain(admissions, deps.logger.child({ component: "admission-drain" }));
-  const inboundCalls = new InboundCallService(deps.config, routing, reservations, admissions, deps.callEvents, deps.logger);
+  const inboundCalls = new InboundCallService(deps.config, routing, reservations, admissions, new OpenCalls(deps.redis), deps.logger);
   const recovery = new CallRecoveryService(new CallLiveness(deps.redis), deps.callEvents, deps.logger, deps.config.closeOut);
   const callStatus = new CallStatusService(recovery, admissions, deps.logger);
 

@@ -1,10 +1,9 @@
-import type { Queue } from "bullmq";
 import type { Types } from "mongoose";
 import { agentSnapshot, type AdmissionRecord, type CallAdmissions } from "../../schema/billing/call-admissions.js";
+import type { OpenCalls } from "../../schema/billing/open-calls.js";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
 import { AccountSuspendedError, AgentNotFoundError, InsufficientBalanceError } from "../../schema/lib/errors.js";
 import type { Logger } from "../../schema/lib/logger.js";
-import { CALL_CREATED_JOB, callJobId, type CallCreatedJob } from "../../schema/lib/queues.js";
 import { DEFAULT_RATE_PER_MINUTE_MICROS, costMicros } from "../../schema/lib/rating.js";
 import { signStreamToken } from "../../schema/lib/stream-token.js";
 import { callIdForSid } from "../../schema/models/call.model.js";
@@ -43,7 +42,7 @@ export class InboundCallService {
     private readonly routing: RoutingCache,
     private readonly reservations: ReservationService,
     private readonly admissions: CallAdmissions,
-    private readonly callEvents: Queue,
+    private readonly openCalls: OpenCalls,
     private readonly logger: Logger,
   ) {}
 
@@ -52,9 +51,12 @@ export class InboundCallService {
     const callId = String(callIdForSid(params.callSid));
     // A retry is answered from its admission, even when routing changed or cannot be read, and
     // adds no hold: the call it repeats may be over, its hold released.
+    // Both reads at once (one Redis round trip); routing is not needed for a retry.
+    const routing = this.routing.resolve(params, scope);
+    routing.catch(() => undefined);
     const earlier = await this.earlier(callId, params.callSid, scope);
     if (earlier) return this.answer(earlier, false);
-    const resolved: ResolvedAgent = await this.routing.resolve(params, scope);
+    const resolved: ResolvedAgent = await routing;
     const { agent, account } = resolved;
     if (account.status !== "active") throw new AccountSuspendedError();
 
@@ -76,7 +78,9 @@ export class InboundCallService {
       throw err;
     }
 
-    const { record, created } = await this.admissions.admit({
+    // The sweeper watches the call until it is closed out (NX: a retry keeps its place), so a
+    // call whose stream never comes cannot stay open and unbilled; sent with the claim.
+    const [{ record, created }] = await Promise.all([this.admissions.admit({
       callId,
       callSid: params.callSid,
       accountId: String(account._id),
@@ -89,7 +93,7 @@ export class InboundCallService {
       ratePerMinuteMicros: rate,
       startedAt: new Date().toISOString(),
       agent: agentSnapshot(agent),
-    });
+    }), this.openCalls.watch(callId)]);
     if (!created) {
       // A concurrent delivery won the claim: answer as it did.
       this.assertInScope(record, scope);
@@ -117,13 +121,8 @@ export class InboundCallService {
   /** Same admission, same TwiML: the token's expiry derives from the admission time. */
   private async answer(record: AdmissionRecord, created: boolean): Promise<InboundCallResult> {
     const { callId, accountId, agentId } = record;
-    // Idempotent by job id, so a retried webhook re-announces safely if the first enqueue failed.
-    const job: CallCreatedJob = { callId, accountId, agentId };
-    await this.callEvents.add(CALL_CREATED_JOB, job, {
-      jobId: callJobId("call-created", callId),
-      removeOnComplete: { age: 24 * 3600 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    });
+    // A retry watches again, in case the first delivery's watch was lost (NX: no harm otherwise).
+    if (!created) await this.openCalls.watch(callId);
     const expiresAtSec = Math.floor(Date.parse(record.startedAt) / 1000) + this.config.streamTokenTtlSeconds;
     const token = signStreamToken(this.config.streamTokenSecret, {
       callId,

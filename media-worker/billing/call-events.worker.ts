@@ -31,8 +31,8 @@ export function startCallEventsWorker(deps: CallEventsWorkerDeps): Worker {
           return result;
         }
         case CALL_CREATED_JOB:
-          // A call was admitted: the sweeper watches it until it is closed out, so a call whose
-          // stream never comes (or dies) cannot stay open and unbilled.
+          // Queued only by web processes older than this release (admission now watches the
+          // call itself); kept so calls admitted during a rolling deploy are still watched.
           await deps.openCalls.watch(parseCallCreated(job.data));
           return null;
         default:

@@ -5,7 +5,7 @@ import { AgentModel } from "../../schema/models/agent.model.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";
 import { verifyStreamToken } from "../../schema/lib/stream-token.js";
-import { CALL_CREATED_JOB, callJobId } from "../../schema/lib/queues.js";
+import { OpenCalls } from "../../schema/billing/open-calls.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { createFixture, uniqueNumber, type Fixture } from "../helpers/fixtures.js";
 import { waitFor } from "../helpers/media.js";
@@ -58,7 +58,7 @@ describe("POST /inbound_call", () => {
       expect(verifyStreamToken(t.config.streamTokenSecret, stream.params.token!, "other", Date.now() / 1000).ok).to.equal(false);
     });
 
-    it("then it records a ringing Call with what Twilio sent and announces it on the queue", async () => {
+    it("then it records a ringing Call with what Twilio sent and the sweeper watches it", async () => {
       const body = fields({ ForwardedFrom: "+14155550199" });
       const res = await postForm(t, "/inbound_call", body);
       expect(res.status).to.equal(200);
@@ -67,9 +67,7 @@ describe("POST /inbound_call", () => {
       // Fixed at admission: the account's rate then, and the Twilio account the call came through.
       expect(call).to.include({ ratePerMinuteMicros: 150_000, twilioAccountSid: body.AccountSid });
       expect(String(call!.accountId)).to.equal(String(fx.accountId));
-      const job = await t.callEvents.getJob(callJobId("call-created", String(call!._id)));
-      expect(job?.name).to.equal(CALL_CREATED_JOB);
-      expect(job?.data).to.deep.equal({ callId: String(call!._id), accountId: String(fx.accountId), agentId: String(fx.agentId) });
+      expect(await new OpenCalls(t.redis).isWatched(String(call!._id))).to.equal(true);
     });
 
     it("then it holds the first minute of the account's balance for the call", async () => {
