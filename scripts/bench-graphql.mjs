@@ -17,7 +17,6 @@
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import autocannon from "autocannon";
 import { ROOT, build, ensureNodeModules } from "./lib/setup.mjs";
 import { cpuMeter } from "./lib/cpu.mjs";
 import { percentile } from "./lib/open-loop.mjs";
@@ -44,6 +43,8 @@ function positiveInt(name, fallback, max) {
 const dist = (file) => import(pathToFileURL(path.join(ROOT, "dist", file)).href);
 
 ensureNodeModules();
+// After the install: on a fresh clone the package is not there before it.
+const { default: autocannon } = await import("autocannon");
 build();
 await import("reflect-metadata");
 const [{ connectDatabase, disconnectDatabase, syncIndexes }, { createApp }, { loadApiConfig }, { createLogger }, { CallModel }, mongoose, { Redis }, { Queue }, { CALL_EVENTS_QUEUE }] =

@@ -11,7 +11,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import autocannon from "autocannon";
 import { ROOT, build, ensureNodeModules } from "./lib/setup.mjs";
 import { openLoop, percentile } from "./lib/open-loop.mjs";
 import { freePort, startServices } from "./lib/services.mjs";
@@ -23,6 +22,8 @@ const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 20);
 const AUTH_TOKEN = "bench-twilio-auth-token-0123456789";
 
 ensureNodeModules();
+// After the install: on a fresh clone the package is not there before it.
+const { default: autocannon } = await import("autocannon");
 build();
 const svc = await startServices({ name: "bench", persistent: Boolean(process.env.BENCH_KEEP_DATA) });
 const port = await freePort();

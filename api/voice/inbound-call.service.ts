@@ -100,7 +100,7 @@ export class InboundCallService {
       return this.answer(record, false);
     }
     // Off the critical path; a failure leaves the call pending for the drain.
-    this.admissions.persist(callId).catch((err: unknown) => this.logger.warn({ err, callId }, "call document not written yet; will retry"));
+    this.admissions.persist(callId, record).catch((err: unknown) => this.logger.warn({ err, callId }, "call document not written yet; will retry"));
     this.logger.info({ callId, agentId: record.agentId, accountId: record.accountId }, "call admitted");
     return this.answer(record, true);
   }

@@ -46,6 +46,24 @@ describe("InsertBatcher", () => {
     });
   });
 
+  describe("when documents trickle in one by one within the linger time", () => {
+    it("then they share one insert, and each caller hears back once its document is stored", async () => {
+      const batcher = new InsertBatcher<InstanceType<typeof CallModel>>(CallModel, 100, 150);
+      const docs = Array.from({ length: 5 }, () => newCall());
+      const { result, commands } = await withDbCommands(async () => {
+        const inserts: Promise<unknown>[] = [];
+        for (const d of docs) {
+          inserts.push(batcher.insert(d));
+          await new Promise((r) => setImmediate(r));
+        }
+        return Promise.all(inserts);
+      });
+      expect(result).to.have.length(5);
+      expect(commands.filter((c) => c === "insert calls")).to.have.length(1);
+      expect(await CallModel.countDocuments({ _id: { $in: docs.map((d) => d._id) } })).to.equal(5);
+    });
+  });
+
   describe("when a document does not validate", () => {
     it("then only its own insert fails, with the validation error, and the others are stored", async () => {
       const batcher = new InsertBatcher<InstanceType<typeof CallModel>>(CallModel);
