@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { Types } from "mongoose";
 import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";
 import { startTestApp, TEST_AUTH_TOKEN, type TestApp } from "../helpers/app.js";
 import { FakeTwilioRest } from "../helpers/fake-twilio.js";
@@ -204,6 +205,20 @@ describe("GraphQL phone numbers proven through Twilio", () => {
       await gqlOk(t, UPDATE, { id, input: { accountId: b.id, agentId: agentOfB } });
       expect(String((await PhoneNumberModel.findById(id).lean())!.agentId)).to.equal(agentOfB);
       expect(twilio.requests).to.equal(before);
+    });
+
+    it("then a number stored before numbers had a source reads as ADMIN, without a sid", async () => {
+      const now = new Date();
+      const { insertedId } = await PhoneNumberModel.collection.insertOne({
+        e164: uniqueNumber(),
+        accountId: new Types.ObjectId(a.id),
+        agentId: null,
+        friendlyName: "",
+        createdAt: now,
+        updatedAt: now,
+      });
+      const data = await gqlOk(t, `query ($id: ID!) { phoneNumber(id: $id) { source twilioSid } }`, { id: insertedId.toHexString() }, { key: a.key });
+      expect(data.phoneNumber).to.deep.equal({ source: "ADMIN", twilioSid: null });
     });
 
     it("then an account key cannot move its number to another account: NOT_FOUND, nothing changes", async () => {
