@@ -12,6 +12,7 @@ import { ApiKeyService } from "./auth/api-key.service.js";
 import type { ApiConfig } from "./config.js";
 import { createGraphqlApi } from "./graphql/server.js";
 import { healthRoutes } from "./health/health.route.js";
+import { TwilioNumbersClient } from "./phone-numbers/twilio-numbers.client.js";
 import { jsonErrors, requestContext } from "./lib/errors.middleware.js";
 import { callStatusRoutes } from "./voice/call-status.route.js";
 import { CallStatusService } from "./voice/call-status.service.js";
@@ -57,6 +58,12 @@ export function createApp(deps: AppDeps): App {
     logger: deps.logger,
     apiKeys,
     reservations,
+    twilioNumbers: new TwilioNumbersClient({
+      baseUrl: deps.config.twilioApiBaseUrl,
+      accountSid: deps.config.twilioAccountSid,
+      authToken: deps.config.twilioAuthToken,
+    }),
+    publicBaseUrl: deps.config.publicBaseUrl,
   });
 
   const koa = new Koa({ proxy: true });

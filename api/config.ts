@@ -13,9 +13,12 @@ export interface ApiConfig {
   publicBaseUrl: string;
   /** Public ws(s) base URL of the media worker; TwiML streams go to `${mediaPublicUrl}/${callId}`. */
   mediaPublicUrl: string;
+  /** The platform's Twilio account: account keys may register only numbers it holds. */
   twilioAccountSid: string | undefined;
   /** Without it, Twilio signatures cannot be checked and only Bearer keys are accepted. */
   twilioAuthToken: string | undefined;
+  /** Base URL of Twilio's REST API (a fake on loopback in tests), no trailing slash (TWILIO_API_BASE_URL). */
+  twilioApiBaseUrl: string;
   adminApiKey: string | undefined;
   streamTokenSecret: string;
   /** Seconds a stream token stays valid after the call is created. */
@@ -71,13 +74,18 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     : str(env, "STREAM_TOKEN_SECRET", DEV_STREAM_TOKEN_SECRET);
   if (streamTokenSecret.length < 16) throw new ConfigError("STREAM_TOKEN_SECRET", "must be at least 16 characters");
   const rate = str(env, "DEFAULT_RATE_PER_MINUTE_USD", "");
+  const twilioAccountSid = optionalStr(env, "TWILIO_ACCOUNT_SID");
+  if (twilioAccountSid && !/^AC[0-9a-fA-F]{32}$/.test(twilioAccountSid)) {
+    throw new ConfigError("TWILIO_ACCOUNT_SID", "must look like AC followed by 32 hex digits");
+  }
   return {
     production,
     port,
     publicBaseUrl: url(env, "PUBLIC_BASE_URL", `http://localhost:${port}`, ["http:", "https:"]),
     mediaPublicUrl: url(env, "MEDIA_PUBLIC_URL", `ws://localhost:${mediaPort}`, ["ws:", "wss:"]),
-    twilioAccountSid: optionalStr(env, "TWILIO_ACCOUNT_SID"),
+    twilioAccountSid,
     twilioAuthToken: optionalStr(env, "TWILIO_AUTH_TOKEN"),
+    twilioApiBaseUrl: url(env, "TWILIO_API_BASE_URL", "https://api.twilio.com", ["http:", "https:"]),
     adminApiKey,
     streamTokenSecret,
     streamTokenTtlSeconds: int(env, "STREAM_TOKEN_TTL_SECONDS", 300, 10, 86_400),

@@ -81,5 +81,6 @@ Call24x7 is starting.
   MongoDB (FerretDB): ${svc.mongodbUri}
   Redis:              ${svc.redisUrl}
 Twilio must reach the webhook over the internet: set PUBLIC_BASE_URL and MEDIA_PUBLIC_URL to your
-tunnel or domain, and TWILIO_AUTH_TOKEN so signatures are checked. Ctrl-C stops everything.
+tunnel or domain, and TWILIO_AUTH_TOKEN so signatures are checked (with TWILIO_ACCOUNT_SID, account
+keys can then register and buy numbers, configured for them). Ctrl-C stops everything.
 `);

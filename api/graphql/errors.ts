@@ -44,3 +44,32 @@ export class QueryTooComplexError extends GraphQLError {
     super(message, { extensions: { code: "GRAPHQL_VALIDATION_FAILED", http: { status: 400 } } });
   }
 }
+
+/** The operation needs the platform's Twilio account, and the web process has no credentials for it. */
+export class TwilioNotConfiguredError extends GraphQLError {
+  constructor(what: string) {
+    super(
+      `TWILIO_NOT_CONFIGURED: ${what} needs the platform's Twilio account; set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN on the web process` +
+        " (an admin key can register a number without it)",
+      { extensions: { code: "TWILIO_NOT_CONFIGURED" } },
+    );
+  }
+}
+
+/** An account key named a number the platform's Twilio account does not hold: it cannot be proven. */
+export class NumberNotHeldError extends GraphQLError {
+  constructor(e164: string) {
+    super(`e164 ${e164} is not a number of the platform's Twilio account; buy one with buyPhoneNumber, or ask an admin to register it`, {
+      extensions: { code: "PHONE_NUMBER_NOT_HELD", field: "e164" },
+    });
+  }
+}
+
+/** Twilio sold the number, and storing it failed: it is held by the platform but no account's yet. */
+export class NumberNotStoredError extends GraphQLError {
+  constructor(e164: string, twilioSid: string) {
+    super(`${e164} was bought (Twilio ${twilioSid}) but could not be stored; register it with createPhoneNumber to finish`, {
+      extensions: { code: "PHONE_NUMBER_NOT_STORED", twilioSid },
+    });
+  }
+}

@@ -19,7 +19,10 @@ import { LedgerResolver } from "../ledger/ledger.resolver.js";
 import { AccountLedgerService } from "../ledger/ledger.service.js";
 import { jsonBody } from "../lib/json-body.js";
 import { PhoneNumberResolver } from "../phone-numbers/phone-number.resolver.js";
+import { numberWebhooks } from "../phone-numbers/number-webhooks.js";
+import { NumberProvisioning } from "../phone-numbers/number-provisioning.js";
 import { PhoneNumberService } from "../phone-numbers/phone-number.service.js";
+import type { TwilioNumbersClient } from "../phone-numbers/twilio-numbers.client.js";
 import { InstanceContainer } from "./container.js";
 import { contextFactory, type GraphqlContext } from "./context.js";
 import { depthLimitRule } from "./limits.js";
@@ -37,6 +40,10 @@ export interface GraphqlApiDeps {
   logger: Logger;
   apiKeys: ApiKeyService;
   reservations: ReservationService;
+  /** The platform's Twilio account, where account keys' numbers are proven, bought and configured. */
+  twilioNumbers: TwilioNumbersClient;
+  /** PUBLIC_BASE_URL: numbers are pointed at its /inbound_call, /fallback and /call_status. */
+  publicBaseUrl: string;
 }
 
 export interface GraphqlApi {
@@ -47,15 +54,17 @@ export interface GraphqlApi {
 /** The admin API at /graphql: services, resolvers, schema, Apollo Server and its Koa route. */
 export function createGraphqlApi(deps: GraphqlApiDeps): GraphqlApi {
   const limits = { maxPageSize: deps.config.maxPageSize };
+  const log = deps.logger.child({ component: "graphql" });
+  const numbersLog = deps.logger.child({ component: "phone-numbers" });
+  const provisioning = new NumberProvisioning(deps.twilioNumbers, numberWebhooks(deps.publicBaseUrl), numbersLog);
   const container = new InstanceContainer([
     new AccountResolver(new AccountService({ ...limits, defaultRatePerMinuteMicros: deps.defaultRatePerMinuteMicros }, deps.apiKeys)),
     new AgentResolver(new AgentService({ ...limits, openaiConfigured: deps.openaiConfigured })),
     new ApiKeyResolver(new ApiKeyManagementService(limits, deps.apiKeys)),
     new CallResolver(new CallService(limits)),
     new LedgerResolver(new AccountLedgerService(limits, deps.reservations)),
-    new PhoneNumberResolver(new PhoneNumberService(limits)),
+    new PhoneNumberResolver(new PhoneNumberService(limits, provisioning, numbersLog)),
   ]);
-  const log = deps.logger.child({ component: "graphql" });
   const server = new ApolloServer<GraphqlContext>({
     schema: buildGraphqlSchema(container),
     introspection: deps.config.introspection,

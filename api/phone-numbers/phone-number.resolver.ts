@@ -3,9 +3,11 @@ import { Account, type AccountRecord } from "../accounts/account.type.js";
 import { Agent, type AgentRecord } from "../agents/agent.type.js";
 import { PageArgs, pageComplexity, type ConnectionResult } from "../graphql/connection.type.js";
 import { viewerOf, type GraphqlContext } from "../graphql/context.js";
-import { CreatePhoneNumberInput, UpdatePhoneNumberInput } from "./phone-number.input.js";
+import type { PhoneNumberSource } from "../../schema/models/phone-number.model.js";
+import { AvailablePhoneNumbersArgs, BuyPhoneNumberArgs, CreatePhoneNumberInput, UpdatePhoneNumberInput } from "./phone-number.input.js";
 import type { PhoneNumberService } from "./phone-number.service.js";
-import { PhoneNumber, PhoneNumberConnection, type PhoneNumberRecord } from "./phone-number.type.js";
+import { AvailablePhoneNumber, PhoneNumber, PhoneNumberConnection, PhoneNumberSourceEnum, type PhoneNumberRecord } from "./phone-number.type.js";
+import type { AvailableNumber } from "./twilio-numbers.client.js";
 
 @Resolver(() => PhoneNumber)
 export class PhoneNumberResolver {
@@ -25,12 +27,23 @@ export class PhoneNumberResolver {
     return this.service.list(viewerOf(ctx), page, accountId);
   }
 
+  @Query(() => [AvailablePhoneNumber], { description: "Local numbers the platform's Twilio account can buy (up to 20)." })
+  availablePhoneNumbers(@Args() args: AvailablePhoneNumbersArgs, @Ctx() ctx: GraphqlContext): Promise<AvailableNumber[]> {
+    viewerOf(ctx);
+    return this.service.available(args);
+  }
+
   @Mutation(() => PhoneNumber)
   createPhoneNumber(@Arg("input") input: CreatePhoneNumberInput, @Ctx() ctx: GraphqlContext): Promise<PhoneNumberRecord> {
     return this.service.create(viewerOf(ctx), input);
   }
 
-  @Mutation(() => PhoneNumber, { description: "Reassigns the agent or renames the number." })
+  @Mutation(() => PhoneNumber, { description: "Buys the number through the platform's Twilio account, points it at Call24x7 and registers it." })
+  buyPhoneNumber(@Args() args: BuyPhoneNumberArgs, @Ctx() ctx: GraphqlContext): Promise<PhoneNumberRecord> {
+    return this.service.buy(viewerOf(ctx), args);
+  }
+
+  @Mutation(() => PhoneNumber, { description: "Reassigns the agent or renames the number; admin keys may move it to another account." })
   updatePhoneNumber(
     @Arg("id", () => ID) id: string,
     @Arg("input") input: UpdatePhoneNumberInput,
@@ -39,7 +52,7 @@ export class PhoneNumberResolver {
     return this.service.update(viewerOf(ctx), id, input);
   }
 
-  @Mutation(() => Boolean)
+  @Mutation(() => Boolean, { description: "Releases the number: Call24x7's URLs are taken off it at Twilio first (the number stays if that fails)." })
   deletePhoneNumber(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<boolean> {
     return this.service.delete(viewerOf(ctx), id);
   }
@@ -47,6 +60,12 @@ export class PhoneNumberResolver {
   @FieldResolver(() => Agent, { nullable: true, description: "Answers calls to this number." })
   async agent(@Root() number: PhoneNumberRecord, @Ctx() ctx: GraphqlContext): Promise<AgentRecord | null> {
     return number.agentId ? ctx.loaders.agent.load(number.agentId) : null;
+  }
+
+  @FieldResolver(() => PhoneNumberSourceEnum, { description: "How the number was registered." })
+  source(@Root() number: PhoneNumberRecord): PhoneNumberSource {
+    // Numbers stored before the field existed were registered without checks.
+    return number.source ?? "admin";
   }
 
   @FieldResolver(() => Account)

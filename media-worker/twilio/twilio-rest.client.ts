@@ -1,15 +1,7 @@
-import { AppError } from "../../schema/lib/errors.js";
+import { TwilioApiError } from "../../schema/lib/twilio-api-error.js";
 
-export class TwilioApiError extends AppError {
-  readonly httpStatus: number | null;
-  readonly twilioCode: number | null;
-
-  constructor(message: string, opts: { httpStatus: number | null; twilioCode: number | null; retryable: boolean; cause?: unknown }) {
-    super("TWILIO_API_ERROR", message, { status: 502, retryable: opts.retryable, cause: opts.cause });
-    this.httpStatus = opts.httpStatus;
-    this.twilioCode = opts.twilioCode;
-  }
-}
+// Shared with the web process's phone-number client; re-exported for the worker's callers.
+export { TwilioApiError };
 
 export interface TwilioRestOptions {
   /** e.g. https://api.twilio.com, no trailing slash. */

@@ -1,6 +1,15 @@
 import { Schema, model, type InferSchemaType, type HydratedDocument, Types } from "mongoose";
 import { announceRoutingWrites } from "../lib/routing-version.js";
 
+/**
+ * How a number came to an account: "verified" (an account key registered it and Twilio showed
+ * the platform holds it), "purchased" (bought through the platform's Twilio account), "admin"
+ * (an admin key registered it without checks, e.g. a number held in another Twilio account;
+ * numbers registered before the checks existed read as "admin" too).
+ */
+export const PHONE_NUMBER_SOURCES = ["verified", "purchased", "admin"] as const;
+export type PhoneNumberSource = (typeof PHONE_NUMBER_SOURCES)[number];
+
 /** A number callers dial (Twilio's `To`); it belongs to one account and routes to one agent. */
 const phoneNumberSchema = new Schema(
   {
@@ -8,6 +17,9 @@ const phoneNumberSchema = new Schema(
     accountId: { type: Types.ObjectId, ref: "Account", required: true },
     agentId: { type: Types.ObjectId, ref: "Agent", default: null },
     friendlyName: { type: String, default: "", maxlength: 200 },
+    /** The number's IncomingPhoneNumber sid (PN...) in the platform's Twilio account; null when held elsewhere. */
+    twilioSid: { type: String, default: null, match: /^PN[0-9a-fA-F]{32}$/ },
+    source: { type: String, enum: PHONE_NUMBER_SOURCES, required: true, default: "admin" },
   },
   { timestamps: true },
 );

@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";
-import { startTestApp, type TestApp } from "../helpers/app.js";
+import { startTestApp, TEST_AUTH_TOKEN, type TestApp } from "../helpers/app.js";
+import { FakeTwilioRest } from "../helpers/fake-twilio.js";
+import { PLATFORM_ACCOUNT_SID } from "../helpers/fake-twilio-numbers.js";
 import { uniqueNumber } from "../helpers/fixtures.js";
 import { createAccount, createAgent, gql, gqlError, gqlOk, type ApiAccount } from "../helpers/graphql.js";
 
@@ -14,14 +16,24 @@ const LIST = `query ($first: Int, $after: String, $accountId: ID) {
 
 describe("GraphQL phone numbers", () => {
   let t: TestApp;
+  let twilio: FakeTwilioRest;
   let a: ApiAccount;
   let agentId: string;
 
+  /** A new number the platform's Twilio account holds, so account keys may register it. */
+  const held = () => {
+    const e164 = uniqueNumber();
+    twilio.numbers.hold(PLATFORM_ACCOUNT_SID, e164);
+    return e164;
+  };
+
   before(async () => {
-    t = await startTestApp();
+    twilio = await FakeTwilioRest.start(TEST_AUTH_TOKEN);
+    t = await startTestApp({ TWILIO_ACCOUNT_SID: PLATFORM_ACCOUNT_SID, TWILIO_API_BASE_URL: twilio.url });
   });
   after(async () => {
     await t.close();
+    await twilio.close();
   });
   beforeEach(async () => {
     a = await createAccount(t);
@@ -30,7 +42,7 @@ describe("GraphQL phone numbers", () => {
 
   describe("when a number is created", () => {
     it("then it belongs to the key's account and routes to the agent", async () => {
-      const e164 = uniqueNumber();
+      const e164 = held();
       const data = await gqlOk(t, CREATE, { input: { e164, agentId, friendlyName: "Main line" } }, { key: a.key });
       expect(data.createPhoneNumber).to.deep.include({ e164, friendlyName: "Main line", agent: { id: agentId, name: "Reception" }, account: { id: a.id } });
       const read = await gqlOk(t, `query ($id: ID!) { phoneNumber(id: $id) { ${FIELDS} } }`, { id: data.createPhoneNumber.id }, { key: a.key });
@@ -43,7 +55,7 @@ describe("GraphQL phone numbers", () => {
     });
 
     it("then a number another account holds is a CONFLICT, and nothing is written", async () => {
-      const e164 = uniqueNumber();
+      const e164 = held();
       await gqlOk(t, CREATE, { input: { e164 } }, { key: a.key });
       const b = await createAccount(t);
       const error = await gqlError(t, "CONFLICT", CREATE, { input: { e164 } }, { key: b.key });
@@ -54,10 +66,13 @@ describe("GraphQL phone numbers", () => {
     it("then two accounts claiming one number at the same moment: exactly one gets it", async () => {
       const b = await createAccount(t);
       const e164 = uniqueNumber();
+      const { sid } = twilio.numbers.hold(PLATFORM_ACCOUNT_SID, e164);
       const results = await Promise.all([a, b, a, b].map((acct) => gql(t, CREATE, { input: { e164 } }, { key: acct.key })));
       expect(results.filter((r) => !r.errors)).to.have.length(1);
       expect(results.filter((r) => r.errors?.[0]?.extensions?.code === "CONFLICT")).to.have.length(3);
       expect(await PhoneNumberModel.countDocuments({ e164 })).to.equal(1);
+      // Only the winner points the number at us.
+      expect(twilio.numbers.updates.filter((u) => u.sid === sid)).to.have.length(1);
     });
 
     const invalid: [string, Record<string, unknown>, RegExp][] = [
@@ -87,7 +102,7 @@ describe("GraphQL phone numbers", () => {
   describe("when a number is updated or deleted", () => {
     it("then the agent is reassigned, cleared with null, and left alone when absent", async () => {
       const other = await createAgent(t, a.key, { name: "After hours" });
-      const { createPhoneNumber } = await gqlOk(t, CREATE, { input: { e164: uniqueNumber(), agentId } }, { key: a.key });
+      const { createPhoneNumber } = await gqlOk(t, CREATE, { input: { e164: held(), agentId } }, { key: a.key });
       const id = createPhoneNumber.id;
       const moved = await gqlOk(t, UPDATE, { id, input: { agentId: other } }, { key: a.key });
       expect(moved.updatePhoneNumber.agent).to.deep.equal({ id: other, name: "After hours" });
@@ -101,7 +116,7 @@ describe("GraphQL phone numbers", () => {
     it("then reassigning to another account's agent is NOT_FOUND and changes nothing", async () => {
       const b = await createAccount(t);
       const agentOfB = await createAgent(t, b.key);
-      const { createPhoneNumber } = await gqlOk(t, CREATE, { input: { e164: uniqueNumber(), agentId } }, { key: a.key });
+      const { createPhoneNumber } = await gqlOk(t, CREATE, { input: { e164: held(), agentId } }, { key: a.key });
       await gqlError(t, "NOT_FOUND", UPDATE, { id: createPhoneNumber.id, input: { agentId: agentOfB, friendlyName: "x" } }, { key: a.key });
       const stored = await PhoneNumberModel.findById(createPhoneNumber.id).lean();
       expect(String(stored!.agentId)).to.equal(agentId);
@@ -109,7 +124,7 @@ describe("GraphQL phone numbers", () => {
     });
 
     it("then deleting frees the number for another account", async () => {
-      const e164 = uniqueNumber();
+      const e164 = held();
       const { createPhoneNumber } = await gqlOk(t, CREATE, { input: { e164 } }, { key: a.key });
       expect((await gqlOk(t, DELETE, { id: createPhoneNumber.id }, { key: a.key })).deletePhoneNumber).to.equal(true);
       await gqlError(t, "NOT_FOUND", DELETE, { id: createPhoneNumber.id }, { key: a.key });
@@ -121,7 +136,7 @@ describe("GraphQL phone numbers", () => {
   describe("when numbers are listed", () => {
     it("then the account's numbers come newest first across pages", async () => {
       const made: string[] = [];
-      for (let i = 0; i < 3; i++) made.push((await gqlOk(t, CREATE, { input: { e164: uniqueNumber() } }, { key: a.key })).createPhoneNumber.id);
+      for (let i = 0; i < 3; i++) made.push((await gqlOk(t, CREATE, { input: { e164: held() } }, { key: a.key })).createPhoneNumber.id);
       const first = await gqlOk(t, LIST, { first: 2 }, { key: a.key });
       expect(first.phoneNumbers.totalCount).to.equal(3);
       const second = await gqlOk(t, LIST, { first: 2, after: first.phoneNumbers.pageInfo.endCursor }, { key: a.key });

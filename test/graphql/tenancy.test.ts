@@ -27,14 +27,15 @@ describe("GraphQL tenancy: account A and account B", () => {
     a = await createAccount(t);
     b = await createAccount(t);
     const agentId = await createAgent(t, b.key, { name: "B's agent" });
-    const number = await gqlOk(t, `mutation ($e: String!, $agentId: ID) { createPhoneNumber(input: { e164: $e, agentId: $agentId }) { id } }`, { e: uniqueNumber(), agentId }, { key: b.key });
+    // Registered by the admin: account keys register only numbers proven at Twilio (phone-number-proving.test.ts).
+    const number = await gqlOk(t, `mutation ($e: String!, $agentId: ID, $acct: ID) { createPhoneNumber(input: { e164: $e, agentId: $agentId, accountId: $acct }) { id } }`, { e: uniqueNumber(), agentId, acct: b.id });
     const call = await CallModel.create({ callSid: uniqueCallSid(), accountId: b.id, agentId, to: uniqueNumber(), startedAt: new Date() });
     const key = await gqlOk(t, `mutation { createApiKey(name: "b-extra") { key apiKey { id } } }`, {}, { key: b.key });
     await gqlOk(t, `mutation ($id: ID!) { creditBalance(accountId: $id, amountUsd: "9", reference: "b-credit") { id } }`, { id: b.id });
     bs = { agentId, numberId: number.createPhoneNumber.id, callId: call.id, keyId: key.createApiKey.apiKey.id, key: key.createApiKey.key };
     // A has one of each too, so lists are not trivially empty.
     const aAgent = await createAgent(t, a.key, { name: "A's agent" });
-    await gqlOk(t, `mutation ($e: String!) { createPhoneNumber(input: { e164: $e }) { id } }`, { e: uniqueNumber() }, { key: a.key });
+    await gqlOk(t, `mutation ($e: String!, $acct: ID) { createPhoneNumber(input: { e164: $e, accountId: $acct }) { id } }`, { e: uniqueNumber(), acct: a.id });
     await CallModel.create({ callSid: uniqueCallSid(), accountId: a.id, agentId: aAgent, to: uniqueNumber(), startedAt: new Date() });
     await gqlOk(t, `mutation ($id: ID!) { creditBalance(accountId: $id, amountUsd: "1", reference: "a-credit") { id } }`, { id: a.id });
   });

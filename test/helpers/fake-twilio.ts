@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { FakeTwilioNumbers } from "./fake-twilio-numbers.js";
 
 export interface HangUpRequest {
   accountSid: string;
@@ -20,8 +21,9 @@ export interface FakeCallState {
 }
 
 /**
- * Twilio's REST API for the requests the worker makes, on loopback: update a call (hang-up) and
- * fetch a call (`GET .../Calls/{CallSid}.json`: status and duration). It records hang-ups, checks
+ * Twilio's REST API on loopback. For the worker: update a call (hang-up) and fetch a call
+ * (`GET .../Calls/{CallSid}.json`: status and duration); for the web process, the phone-number
+ * resources in `numbers` (test/helpers/fake-twilio-numbers.ts). It records hang-ups, checks
  * Basic auth like Twilio (401, code 20003), and answers 404 with code 20404 for calls marked as
  * already ended (updates) or unknown (fetches).
  */
@@ -35,6 +37,8 @@ export class FakeTwilioRest {
   readonly calls = new Map<string, FakeCallState>();
   /** Fetches answered, by CallSid. */
   readonly fetches: string[] = [];
+  /** Phone-number resources (IncomingPhoneNumbers, AvailablePhoneNumbers) and their state. */
+  readonly numbers = new FakeTwilioNumbers();
   /** The next N requests fail with 500. */
   failNext = 0;
   requests = 0;
@@ -71,6 +75,7 @@ export class FakeTwilioRest {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(body));
     };
+    if (this.numbers.matches(req.url ?? "")) return this.handleNumbers(req, Buffer.concat(chunks).toString(), json);
     const match = /^\/2010-04-01\/Accounts\/(AC[0-9a-f]{32})\/Calls\/([A-Za-z0-9]+)\.json$/.exec(req.url ?? "");
     if ((req.method !== "POST" && req.method !== "GET") || !match) {
       return json(404, { code: 20404, message: "The requested resource was not found", status: 404 });
@@ -90,6 +95,17 @@ export class FakeTwilioRest {
     this.hangUps.push({ accountSid: match[1]!, callSid, fields, user: user!, password });
     this.hangUpTimes.set(callSid, Date.now());
     json(200, { sid: callSid, account_sid: match[1], status: fields.Status ?? "in-progress" });
+  }
+
+  /** Phone-number requests: Basic auth and `failNext` as for calls, then FakeTwilioNumbers. */
+  private async handleNumbers(req: import("node:http").IncomingMessage, body: string, json: (status: number, body: unknown) => void): Promise<void> {
+    const [user, password] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64").toString().split(":");
+    if (password !== this.authToken || !user?.startsWith("AC")) return json(401, { code: 20003, message: "Authenticate", status: 401 });
+    if (this.failNext > 0) {
+      this.failNext--;
+      return json(500, { code: 20500, message: "Internal Server Error", status: 500 });
+    }
+    await this.numbers.handle(req.method, req.url ?? "", body, json);
   }
 
   /** The Call resource as Twilio returns it (snake_case; `duration` a string of seconds or null). */

@@ -12,6 +12,8 @@ describe("web config", () => {
       mediaPublicUrl: "ws://localhost:3001",
       minBalanceSeconds: 60,
       defaultRatePerMinuteMicros: 150_000,
+      twilioApiBaseUrl: "https://api.twilio.com",
+      twilioAccountSid: undefined,
     });
   });
 
@@ -26,6 +28,8 @@ describe("web config", () => {
     expect(() => loadApiConfig({ ...base, PUBLIC_BASE_URL: "https://x/?a=1" })).to.throw(/PUBLIC_BASE_URL/);
     expect(() => loadApiConfig({ REDIS_URL: "redis://x" })).to.throw(/MONGODB_URI/);
     expect(() => loadApiConfig({ ...base, DEFAULT_RATE_PER_MINUTE_USD: "-1" })).to.throw(/DEFAULT_RATE_PER_MINUTE_USD/);
+    expect(() => loadApiConfig({ ...base, TWILIO_ACCOUNT_SID: "AC123" })).to.throw(/TWILIO_ACCOUNT_SID/);
+    expect(() => loadApiConfig({ ...base, TWILIO_API_BASE_URL: "ftp://x" })).to.throw(/TWILIO_API_BASE_URL/);
   });
 
   it("when PUBLIC_BASE_URL ends with a slash, then it is trimmed so signatures match", () => {
