@@ -4,6 +4,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin
 import { koaMiddleware } from "@as-integrations/koa";
 import { Router } from "@koa/router";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
+import type { DocumentLocks } from "../../schema/lib/document-lock.js";
 import type { Logger } from "../../schema/lib/logger.js";
 import { AccountResolver } from "../accounts/account.resolver.js";
 import { AccountService } from "../accounts/account.service.js";
@@ -37,6 +38,8 @@ export interface GraphqlApiDeps {
   logger: Logger;
   apiKeys: ApiKeyService;
   reservations: ReservationService;
+  /** One writer at a time per account, agent and phone number document. */
+  locks: DocumentLocks;
 }
 
 export interface GraphqlApi {
@@ -48,12 +51,12 @@ export interface GraphqlApi {
 export function createGraphqlApi(deps: GraphqlApiDeps): GraphqlApi {
   const limits = { maxPageSize: deps.config.maxPageSize };
   const container = new InstanceContainer([
-    new AccountResolver(new AccountService({ ...limits, defaultRatePerMinuteMicros: deps.defaultRatePerMinuteMicros }, deps.apiKeys)),
-    new AgentResolver(new AgentService({ ...limits, openaiConfigured: deps.openaiConfigured })),
+    new AccountResolver(new AccountService({ ...limits, defaultRatePerMinuteMicros: deps.defaultRatePerMinuteMicros }, deps.apiKeys, deps.locks)),
+    new AgentResolver(new AgentService({ ...limits, openaiConfigured: deps.openaiConfigured }, deps.locks)),
     new ApiKeyResolver(new ApiKeyManagementService(limits, deps.apiKeys)),
     new CallResolver(new CallService(limits)),
     new LedgerResolver(new AccountLedgerService(limits, deps.reservations)),
-    new PhoneNumberResolver(new PhoneNumberService(limits)),
+    new PhoneNumberResolver(new PhoneNumberService(limits, deps.locks)),
   ]);
   const log = deps.logger.child({ component: "graphql" });
   const server = new ApolloServer<GraphqlContext>({

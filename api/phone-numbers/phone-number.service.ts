@@ -1,4 +1,5 @@
 import type { Types } from "mongoose";
+import type { DocumentLocks } from "../../schema/lib/document-lock.js";
 import { isDuplicateKeyError } from "../../schema/lib/mongo-errors.js";
 import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";
 import type { Viewer } from "../graphql/context.js";
@@ -11,7 +12,10 @@ import type { CreatePhoneNumberInput, UpdatePhoneNumberInput } from "./phone-num
 import type { PhoneNumberRecord } from "./phone-number.type.js";
 
 export class PhoneNumberService {
-  constructor(private readonly limits: { maxPageSize: number }) {}
+  constructor(
+    private readonly limits: { maxPageSize: number },
+    private readonly locks: DocumentLocks,
+  ) {}
 
   async get(v: Viewer, id: string): Promise<PhoneNumberRecord> {
     const number = await PhoneNumberModel.findById(objectId("id", id)).lean<PhoneNumberRecord>();
@@ -52,11 +56,14 @@ export class PhoneNumberService {
       fields.agentId = agentId;
     }
     if (Object.keys(fields).length === 0) return number;
-    const updated = await PhoneNumberModel.findOneAndUpdate(
-      { _id: number._id, accountId: number.accountId },
-      { $set: fields },
-      { returnDocument: "after", runValidators: true },
-    ).lean<PhoneNumberRecord>();
+    // Locked: on FerretDB a concurrent update of the other field could be lost.
+    const updated = await this.locks.run(PhoneNumberModel, number._id, () =>
+      PhoneNumberModel.findOneAndUpdate(
+        { _id: number._id, accountId: number.accountId },
+        { $set: fields },
+        { returnDocument: "after", runValidators: true },
+      ).lean<PhoneNumberRecord>(),
+    );
     if (!updated) throw new NotFoundError("PhoneNumber", id);
     return updated;
   }
