@@ -62,7 +62,7 @@ export class DocumentLocks {
     return this.local.run(key, async () => {
       const token = await this.acquire(key, name, deadline);
       const { ttlMs } = this.options;
-      const keeper = setInterval(() => void EXTEND.run(this.redis, [key], [token, ttlMs]).catch(() => undefined), ttlMs / 3);
+      const keeper = setInterval(() => void EXTEND.run(this.redis, [key], [token, ttlMs]).catch(() => undefined), ttlMs / 3).unref();
       try {
         return await task();
       } finally {
