@@ -57,9 +57,9 @@ export interface ReservationOptions {
 
 const DEFAULT_OPTIONS: ReservationOptions = { balanceReadBudgetMs: 300, snapshotFreshMs: 30_000 };
 /**
- * Milliseconds a debit's own hold lasts: long enough for the ledger append it covers. If the
- * process dies in between, the hold lapses, and the lapse drops the snapshot, which may then be
- * older than the debit.
+ * Milliseconds a debit's own hold lasts unless extended; it is extended while the ledger append
+ * runs. If the process dies in between, the hold lapses, and the lapse drops the snapshot, which
+ * may then be older than the debit.
  */
 const DEBIT_HOLD_TTL_MS = 60_000;
 
@@ -143,11 +143,15 @@ export class ReservationService {
       throw new InsufficientBalanceError("The available balance (the balance minus what live calls hold) is too low for this debit");
     }
     let written: AppendResult;
+    // A slow append (a stalled database) keeps its hold: a lapse would free the money meanwhile.
+    const keeper = setInterval(() => void this.touch(input.accountId, holdKey, DEBIT_HOLD_TTL_MS).catch(() => undefined), DEBIT_HOLD_TTL_MS / 3).unref();
     try {
       written = await this.ledger.append(entry);
     } catch (err) {
       await this.release(input.accountId, holdKey).catch(() => undefined);
       throw err;
+    } finally {
+      clearInterval(keeper);
     }
     // Should this fail, the hold lapses within DEBIT_HOLD_TTL_MS and the lapse drops the snapshot:
     // until then the money counts twice (held and debited), never not at all.
