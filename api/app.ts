@@ -7,6 +7,7 @@ import { CallLiveness } from "../schema/billing/call-liveness.js";
 import { OpenCalls } from "../schema/billing/open-calls.js";
 import { CallRecoveryService } from "../schema/billing/call-recovery.service.js";
 import { ReservationService } from "../schema/billing/reservation.service.js";
+import { DocumentLocks } from "../schema/lib/document-lock.js";
 import type { Logger } from "../schema/lib/logger.js";
 import { ApiKeyService } from "./auth/api-key.service.js";
 import type { ApiConfig } from "./config.js";
@@ -64,6 +65,7 @@ export function createApp(deps: AppDeps): App {
       authToken: deps.config.twilioAuthToken,
     }),
     publicBaseUrl: deps.config.publicBaseUrl,
+    locks: new DocumentLocks(deps.redis),
   });
 
   const koa = new Koa({ proxy: true });

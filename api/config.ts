@@ -1,6 +1,6 @@
 import { loadCloseOutPolicy, type CloseOutPolicy } from "../schema/billing/closeout-queue.js";
 import { ConfigError } from "../schema/lib/config-error.js";
-import { bool, int, optionalStr, str, url, type Env } from "../schema/lib/env.js";
+import { bool, int, optionalStr, requireInProduction, str, url, type Env } from "../schema/lib/env.js";
 import { parseUsd } from "../schema/lib/money.js";
 import { DEFAULT_RATE_PER_MINUTE_MICROS } from "../schema/lib/rating.js";
 import { DEV_STREAM_TOKEN_SECRET } from "../schema/lib/stream-token.js";
@@ -73,6 +73,8 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     ? str(env, "STREAM_TOKEN_SECRET")
     : str(env, "STREAM_TOKEN_SECRET", DEV_STREAM_TOKEN_SECRET);
   if (streamTokenSecret.length < 16) throw new ConfigError("STREAM_TOKEN_SECRET", "must be at least 16 characters");
+  // Without them TwiML would point Twilio at localhost, and no webhook signature could be checked.
+  requireInProduction(env, production, ["PUBLIC_BASE_URL", "MEDIA_PUBLIC_URL", "TWILIO_AUTH_TOKEN"]);
   const rate = str(env, "DEFAULT_RATE_PER_MINUTE_USD", "");
   const twilioAccountSid = optionalStr(env, "TWILIO_ACCOUNT_SID");
   if (twilioAccountSid && !/^AC[0-9a-fA-F]{32}$/.test(twilioAccountSid)) {

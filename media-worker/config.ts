@@ -1,6 +1,6 @@
 import { loadCloseOutPolicy, type CloseOutPolicy } from "../schema/billing/closeout-queue.js";
 import { ConfigError } from "../schema/lib/config-error.js";
-import { bool, int, optionalStr, str, url, type Env } from "../schema/lib/env.js";
+import { bool, int, optionalStr, requireInProduction, str, url, type Env } from "../schema/lib/env.js";
 import { DEV_STREAM_TOKEN_SECRET } from "../schema/lib/stream-token.js";
 import { loadEngineConfig, type EngineConfig } from "./engines/engine-config.js";
 
@@ -43,8 +43,15 @@ export interface MediaConfig {
   heartbeatIntervalMs: number;
   /** Milliseconds between sweeps for calls whose session went silent. */
   sweepIntervalMs: number;
-  /** Milliseconds a new socket has to send a valid `start` before it is closed. */
+  /**
+   * Milliseconds a socket has from its upgrade until its stream is live: waiting for `start`, and
+   * while the `start` is being authorized (a stalled database). Then it is closed (1008).
+   */
   streamStartTimeoutMs: number;
+  /** Sockets of one client address that may be open without a live stream; more are refused with HTTP 429. */
+  maxPendingSocketsPerIp: number;
+  /** Take the client address from the last X-Forwarded-For hop (behind a load balancer such as Heroku's router). */
+  trustProxy: boolean;
   /** Milliseconds without any message from Twilio (it sends 50 a second) before a stream counts as broken. */
   streamIdleTimeoutMs: number;
   /** Largest accepted WebSocket message in bytes; a larger one closes the stream (1009). */
@@ -91,6 +98,12 @@ export function loadMediaConfig(env: Env = process.env): MediaConfig {
     throw new ConfigError("TWILIO_ACCOUNT_SID", "must look like AC followed by 32 hex digits");
   }
   const streamTokenTtlSeconds = int(env, "STREAM_TOKEN_TTL_SECONDS", 300, 10, 86_400);
+  // MEDIA_PUBLIC_URL is what upgrade signatures are computed over, and TWILIO_AUTH_TOKEN checks
+  // them: without both, anyone could open streams. The worker does not use PUBLIC_BASE_URL; it
+  // is asked of both processes so that one production environment is checked whole, whichever
+  // process boots on it.
+  requireInProduction(env, production, ["PUBLIC_BASE_URL", "MEDIA_PUBLIC_URL", "TWILIO_AUTH_TOKEN"]);
+  if (production) url(env, "PUBLIC_BASE_URL", "", ["http:", "https:"]);
   return {
     production,
     port,
@@ -110,6 +123,9 @@ export function loadMediaConfig(env: Env = process.env): MediaConfig {
     heartbeatIntervalMs: int(env, "HEARTBEAT_INTERVAL_MS", 5_000, 50, 60_000),
     sweepIntervalMs: int(env, "SWEEP_INTERVAL_MS", 15_000, 50, 3_600_000),
     streamStartTimeoutMs: int(env, "STREAM_START_TIMEOUT_MS", 10_000, 100, 120_000),
+    maxPendingSocketsPerIp: int(env, "MEDIA_MAX_PENDING_SOCKETS_PER_IP", 20, 1, 100_000),
+    // Heroku's router is the peer of every socket there; it appends the real client to X-Forwarded-For.
+    trustProxy: bool(env, "MEDIA_TRUST_PROXY", Boolean(env.DYNO?.trim())),
     streamIdleTimeoutMs: int(env, "STREAM_IDLE_TIMEOUT_MS", 15_000, 100, 600_000),
     maxMessageBytes: int(env, "MAX_MESSAGE_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
     shutdownDrainMs: int(env, "SHUTDOWN_DRAIN_MS", 20_000, 0, 600_000),

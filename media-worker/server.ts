@@ -1,8 +1,8 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
-import twilioLib from "twilio";
 import { WebSocketServer, type WebSocket } from "ws";
 import { CallAdmissions } from "../schema/billing/call-admissions.js";
 import { CallLiveness } from "../schema/billing/call-liveness.js";
@@ -18,8 +18,9 @@ import { Sweeper } from "./billing/sweeper.js";
 import type { MediaConfig } from "./config.js";
 import { engineFactory } from "./engines/registry.js";
 import type { EngineFactory } from "./engines/voice-engine.js";
-import { MediaSession, POLICY_VIOLATION, type SessionDeps } from "./session/media-session.js";
+import { MediaSession, type SessionDeps } from "./session/media-session.js";
 import { SessionRegistry } from "./session/session-registry.js";
+import { PendingSockets, clientAddress, refuseUpgrade, validUpgradeSignature } from "./session/upgrade-gate.js";
 import { TwilioRestClient } from "./twilio/twilio-rest.client.js";
 
 export interface MediaServerDeps {
@@ -64,11 +65,6 @@ export const staleRecordMs = (config: MediaConfig): number => 2 * config.checkpo
 /** A live call's reservation outlives a dead worker until the sweeper has surely charged the call. */
 const reservationTtl = (config: MediaConfig): number =>
   Math.max(120_000, 4 * (heartbeatTtl(config) + config.sweepIntervalMs));
-
-/** The stream URL Twilio signed: the public base plus the path, without any query string. */
-function signedUrl(config: MediaConfig, req: IncomingMessage): string {
-  return config.mediaPublicUrl + (req.url ?? "/");
-}
 
 /** Builds the media worker: a `ws` server for Twilio Media Streams plus its billing workers. */
 export function createMediaServer(deps: MediaServerDeps): MediaServer {
@@ -136,7 +132,12 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
     idleTimeoutMs: config.streamIdleTimeoutMs,
   };
 
-  const http: Server = createServer((req, res) => {
+  // Sockets that have not finished their upgrade request get the same time as those waiting for `start`.
+  const http: Server = createServer({
+    headersTimeout: config.streamStartTimeoutMs,
+    requestTimeout: config.streamStartTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, config.streamStartTimeoutMs / 4)),
+  }, (req, res) => {
     if (req.method === "GET" && req.url === "/healthz") {
       void failedCloseOuts.count().then(
         (closeoutsFailed) => {
@@ -158,32 +159,37 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
   /** Every session not yet settled, including those still authorizing. */
   const sessions = new Set<MediaSession>();
 
+  const pending = new PendingSockets(config.maxPendingSocketsPerIp);
+
+  // Everything that can be checked on the request is, before the upgrade completes: a refused
+  // socket costs no WebSocket, session or timer. Whenever TWILIO_AUTH_TOKEN is set (always in
+  // production) the request must carry Twilio's signature; without it (development) streams are
+  // open, as the simulator needs.
   http.on("upgrade", (req, socket, head) => {
-    if (!accepting) {
-      socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n");
-      return;
+    if (!accepting) return refuseUpgrade(socket, 503);
+    const callId = CALL_PATH.exec(req.url ?? "")?.[1];
+    const address = clientAddress(req, config.trustProxy);
+    if (!callId) return refused(socket, 404, "bad-path", address);
+    if (config.twilioAuthToken && !validUpgradeSignature(config.twilioAuthToken, config.mediaPublicUrl, req)) {
+      return refused(socket, 403, "bad-signature", address, callId);
     }
-    wss.handleUpgrade(req, socket, head, (ws) => onStream(ws, req));
+    const release = pending.tryAdd(address);
+    if (!release) return refused(socket, 429, "too-many-pending-sockets", address, callId);
+    // Counted until the stream is live or the socket is gone, whichever comes first.
+    socket.once("close", release);
+    wss.handleUpgrade(req, socket, head, (ws) => onStream(ws, callId, release));
   });
 
-  function onStream(ws: WebSocket, req: IncomingMessage): void {
-    const callId = CALL_PATH.exec(req.url ?? "")?.[1];
-    if (!callId) return refuse(ws, "bad-path");
-    if (config.twilioAuthToken) {
-      const signature = req.headers["x-twilio-signature"];
-      const valid =
-        typeof signature === "string" && twilioLib.validateRequest(config.twilioAuthToken, signature, signedUrl(config, req), {});
-      if (!valid) return refuse(ws, "bad-signature", callId);
-    }
-    const session = new MediaSession(ws, callId, sessionDeps);
+  function refused(socket: Duplex, status: 403 | 404 | 429, reason: string, address: string, callId?: string): void {
+    logger.warn({ reason, status, callId, pii: { address } }, "stream refused");
+    refuseUpgrade(socket, status);
+  }
+
+  function onStream(ws: WebSocket, callId: string, onLive: () => void): void {
+    const session = new MediaSession(ws, callId, sessionDeps, { onLive });
     sessions.add(session);
     void session.settled.then(() => sessions.delete(session));
     session.attach();
-  }
-
-  function refuse(ws: WebSocket, reason: string, callId?: string): void {
-    logger.warn({ reason, callId }, "stream refused");
-    ws.close(POLICY_VIOLATION, reason);
   }
 
   let worker: Worker | null = null;

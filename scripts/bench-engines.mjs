@@ -63,6 +63,8 @@ const env = {
   MONGODB_URI: mongodbUri,
   REDIS_URL: svc.redisUrl,
   TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+  // Every simulated call comes from this one machine: no per-address cap on sockets still starting.
+  MEDIA_MAX_PENDING_SOCKETS_PER_IP: "100000",
   TWILIO_API_BASE_URL: "http://127.0.0.1:9",
   ADMIN_API_KEY: `bench-admin-${randomBytes(16).toString("hex")}`,
   STREAM_TOKEN_SECRET: randomBytes(32).toString("hex"),

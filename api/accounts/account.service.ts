@@ -1,4 +1,5 @@
 import type { Types } from "mongoose";
+import type { DocumentLocks } from "../../schema/lib/document-lock.js";
 import { AccountModel, type Account as AccountFields } from "../../schema/models/account.model.js";
 import type { ApiKeyService } from "../auth/api-key.service.js";
 import type { Viewer } from "../graphql/context.js";
@@ -25,6 +26,7 @@ export class AccountService {
   constructor(
     private readonly config: AccountServiceConfig,
     private readonly apiKeys: ApiKeyService,
+    private readonly locks: DocumentLocks,
   ) {}
 
   /** Creates the account and its first key; when the key cannot be made, the account is removed again. */
@@ -93,11 +95,10 @@ export class AccountService {
 
   private async set(v: Viewer, accountId: Types.ObjectId, fields: Record<string, unknown>): Promise<AccountRecord> {
     v.loaders.account.clear(accountId);
-    const updated = await AccountModel.findOneAndUpdate(
-      { _id: accountId },
-      { $set: fields },
-      { returnDocument: "after", runValidators: true },
-    ).lean<AccountRecord>();
+    // Locked: on FerretDB a concurrent update of another field (a rename while an admin suspends) could be lost.
+    const updated = await this.locks.run(AccountModel, accountId, () =>
+      AccountModel.findOneAndUpdate({ _id: accountId }, { $set: fields }, { returnDocument: "after", runValidators: true }).lean<AccountRecord>(),
+    );
     if (!updated) throw new NotFoundError("Account", accountId.toHexString());
     return updated;
   }

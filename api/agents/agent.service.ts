@@ -7,6 +7,7 @@ import {
   type AgentVoiceConfig,
   type VoiceEngineName,
 } from "../../schema/agents/agent-config.js";
+import type { DocumentLocks } from "../../schema/lib/document-lock.js";
 import { AccountModel } from "../../schema/models/account.model.js";
 import { AgentModel, type Agent as AgentFields } from "../../schema/models/agent.model.js";
 import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";
@@ -22,7 +23,10 @@ import type { AgentRecord } from "./agent.type.js";
 const LANGUAGE_TAG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
 
 export class AgentService {
-  constructor(private readonly limits: { maxPageSize: number; openaiConfigured: boolean }) {}
+  constructor(
+    private readonly limits: { maxPageSize: number; openaiConfigured: boolean },
+    private readonly locks: DocumentLocks,
+  ) {}
 
   /** The agent's voice settings, with defaults for what older records lack. */
   voiceConfig(agent: AgentRecord): AgentVoiceConfig {
@@ -60,19 +64,27 @@ export class AgentService {
     return doc.toObject() as AgentRecord;
   }
 
+  /**
+   * Locked from the read to the write: the voice fields written are computed from the stored ones,
+   * and on FerretDB a concurrent update of another field could otherwise be lost.
+   */
   async update(v: Viewer, id: string, input: UpdateAgentInput): Promise<AgentRecord> {
     const basic = agentFields(input);
-    const agent = await this.get(v, id);
-    const fields = { ...basic, ...voiceFields(input, { ...storedVoiceConfig(agent), ...pick(basic) }) };
-    if (Object.keys(fields).length === 0) return agent;
-    v.loaders.agent.clear(agent._id);
-    const updated = await AgentModel.findOneAndUpdate(
-      { _id: agent._id, accountId: agent.accountId },
-      { $set: fields },
-      { returnDocument: "after", runValidators: true },
-    ).lean<AgentRecord>();
-    if (!updated) throw new NotFoundError("Agent", id);
-    return updated;
+    const agentId = objectId("id", id);
+    return this.locks.run(AgentModel, agentId, async () => {
+      v.loaders.agent.clear(agentId);
+      const agent = await this.get(v, id);
+      const fields = { ...basic, ...voiceFields(input, { ...storedVoiceConfig(agent), ...pick(basic) }) };
+      if (Object.keys(fields).length === 0) return agent;
+      v.loaders.agent.clear(agent._id);
+      const updated = await AgentModel.findOneAndUpdate(
+        { _id: agent._id, accountId: agent.accountId },
+        { $set: fields },
+        { returnDocument: "after", runValidators: true },
+      ).lean<AgentRecord>();
+      if (!updated) throw new NotFoundError("Agent", id);
+      return updated;
+    });
   }
 
   /** Refuses while a phone number routes to the agent or the account forwards to it. */

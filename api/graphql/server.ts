@@ -4,6 +4,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin
 import { koaMiddleware } from "@as-integrations/koa";
 import { Router } from "@koa/router";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
+import type { DocumentLocks } from "../../schema/lib/document-lock.js";
 import type { Logger } from "../../schema/lib/logger.js";
 import { AccountResolver } from "../accounts/account.resolver.js";
 import { AccountService } from "../accounts/account.service.js";
@@ -44,6 +45,8 @@ export interface GraphqlApiDeps {
   twilioNumbers: TwilioNumbersClient;
   /** PUBLIC_BASE_URL: numbers are pointed at its /inbound_call, /fallback and /call_status. */
   publicBaseUrl: string;
+  /** One writer at a time per account, agent and phone number document. */
+  locks: DocumentLocks;
 }
 
 export interface GraphqlApi {
@@ -58,12 +61,12 @@ export function createGraphqlApi(deps: GraphqlApiDeps): GraphqlApi {
   const numbersLog = deps.logger.child({ component: "phone-numbers" });
   const provisioning = new NumberProvisioning(deps.twilioNumbers, numberWebhooks(deps.publicBaseUrl), numbersLog);
   const container = new InstanceContainer([
-    new AccountResolver(new AccountService({ ...limits, defaultRatePerMinuteMicros: deps.defaultRatePerMinuteMicros }, deps.apiKeys)),
-    new AgentResolver(new AgentService({ ...limits, openaiConfigured: deps.openaiConfigured })),
+    new AccountResolver(new AccountService({ ...limits, defaultRatePerMinuteMicros: deps.defaultRatePerMinuteMicros }, deps.apiKeys, deps.locks)),
+    new AgentResolver(new AgentService({ ...limits, openaiConfigured: deps.openaiConfigured }, deps.locks)),
     new ApiKeyResolver(new ApiKeyManagementService(limits, deps.apiKeys)),
     new CallResolver(new CallService(limits)),
     new LedgerResolver(new AccountLedgerService(limits, deps.reservations)),
-    new PhoneNumberResolver(new PhoneNumberService(limits, provisioning, numbersLog)),
+    new PhoneNumberResolver(new PhoneNumberService(limits, provisioning, numbersLog, deps.locks)),
   ]);
   const server = new ApolloServer<GraphqlContext>({
     schema: buildGraphqlSchema(container),

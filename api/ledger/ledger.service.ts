@@ -43,7 +43,7 @@ export class AccountLedgerService {
     return this.move(v, args, "credit");
   }
 
-  /** Takes money off; refused (INSUFFICIENT_BALANCE) when the balance would go below zero. */
+  /** Takes money off; refused (INSUFFICIENT_BALANCE) when it is more than the available balance (balance minus live calls' holds). */
   debit(v: Viewer, args: BalanceMovementArgs): Promise<AccountRecord> {
     return this.move(v, args, "debit");
   }
@@ -54,17 +54,10 @@ export class AccountLedgerService {
     const reference = text("reference", args.reference, { max: 150 });
     const note = args.note != null ? text("note", args.note, { min: 0, max: 500 }) : null;
     const accountId = await targetAccount(v.principal, args.accountId);
-    const { entry } = await ledger.append({
-      accountId,
-      kind,
-      amountMicros: kind === "credit" ? micros : -micros,
-      reference: MANUAL_REFERENCE_PREFIX + reference,
-      note,
-      floorMicros: kind === "credit" ? null : 0,
-    });
-    // Admission may go on a balance snapshot in Redis: one taken before this debit must not count.
-    // (Should this fail, a young snapshot is still used unread, 30 s at most.)
-    if (kind === "debit") await this.reservations.debited(accountId, entry.seq);
+    const movement = { accountId, amountMicros: micros, reference: MANUAL_REFERENCE_PREFIX + reference, note };
+    if (kind === "credit") await ledger.append({ ...movement, kind, floorMicros: null });
+    // Through the reservations: a debit may not take what live calls hold.
+    else await this.reservations.debit(movement);
     return this.fresh(v, accountId);
   }
 

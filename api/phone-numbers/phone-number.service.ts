@@ -1,5 +1,6 @@
 import type { Types } from "mongoose";
 import type { Logger } from "../../schema/lib/logger.js";
+import type { DocumentLocks } from "../../schema/lib/document-lock.js";
 import { isDuplicateKeyError } from "../../schema/lib/mongo-errors.js";
 import { PhoneNumberModel, type PhoneNumberSource } from "../../schema/models/phone-number.model.js";
 import type { Viewer } from "../graphql/context.js";
@@ -27,6 +28,7 @@ export class PhoneNumberService {
     private readonly limits: { maxPageSize: number },
     private readonly provisioning: NumberProvisioning,
     private readonly log: Logger,
+    private readonly locks: DocumentLocks,
   ) {}
 
   async get(v: Viewer, id: string): Promise<PhoneNumberRecord> {
@@ -104,11 +106,14 @@ export class PhoneNumberService {
       fields.agentId = agentId;
     }
     if (Object.keys(fields).length === 0) return number;
-    const updated = await PhoneNumberModel.findOneAndUpdate(
-      { _id: number._id, accountId: number.accountId },
-      { $set: fields },
-      { returnDocument: "after", runValidators: true },
-    ).lean<PhoneNumberRecord>();
+    // Locked: on FerretDB a concurrent update of the other field could be lost.
+    const updated = await this.locks.run(PhoneNumberModel, number._id, () =>
+      PhoneNumberModel.findOneAndUpdate(
+        { _id: number._id, accountId: number.accountId },
+        { $set: fields },
+        { returnDocument: "after", runValidators: true },
+      ).lean<PhoneNumberRecord>(),
+    );
     if (!updated) throw new NotFoundError("PhoneNumber", id);
     return updated;
   }

@@ -45,6 +45,12 @@ export interface SessionDeps {
   idleTimeoutMs: number;
 }
 
+/** What the worker wants to hear about one session. */
+export interface SessionHooks {
+  /** The stream is live (authorized and claimed), or the session ended before: called at most once. */
+  onLive?: () => void;
+}
+
 /** Reasons that are our failure, not the caller's or the agent's: the time they cost is not billed. */
 const OUR_FAILURES: ReadonlySet<EndedReason> = new Set([
   "provider-error",
@@ -68,6 +74,8 @@ const MAX_BUFFERED_BYTES = 512 * 1024;
 const EXTEND_LEAD_MS = 1_000;
 /** Pause between attempts to extend while the balance cannot cover the next chunk. */
 const EXTEND_RETRY_MS = 250;
+/** Milliseconds a refused socket has to finish the close handshake before it is cut. */
+const CLOSE_GRACE_MS = 2_000;
 /** Caller audio kept while the stream is being authorized and the engine starts (1 s). */
 const MAX_EARLY_FRAMES = 50;
 /** Invalid messages logged per session; the rest are only counted. */
@@ -135,18 +143,36 @@ export class MediaSession {
     private readonly ws: WebSocket,
     private readonly pathCallId: string,
     private readonly deps: SessionDeps,
+    private readonly hooks: SessionHooks = {},
   ) {
     this.log = deps.log.child({ callId: pathCallId, sessionId: this.id });
   }
 
-  /** Starts listening to the socket; the stream must send a valid `start` in time. */
+  /**
+   * Starts listening to the socket. The stream must be live within STREAM_START_TIMEOUT_MS:
+   * its `start` sent and authorized. Otherwise the socket is closed (1008 start-timeout), also
+   * while the authorization hangs on a stalled database or Redis.
+   */
   attach(): void {
     this.ws.on("message", (data, isBinary) => this.onMessage(data, isBinary));
     this.ws.on("close", (code) => this.onClose(code));
     this.ws.on("error", (err) => this.log.warn({ err: err.message }, "stream socket error"));
     this.after(this.deps.config.streamStartTimeoutMs, () => {
       if (this.state === "awaiting-start") this.refuse("start-timeout");
+      else if (this.state === "starting") this.abandonStart();
     });
+  }
+
+  /**
+   * The `start` is still being authorized: the socket is closed now, and begin() goes on as for
+   * a socket closed by Twilio meanwhile: refused, or, should the authorization still succeed and
+   * claim the call, ended at once (hung up and closed out).
+   */
+  private abandonStart(): void {
+    this.log.warn({ reason: "start-timeout", state: this.state }, "stream refused");
+    this.socketGone = true;
+    this.closeQuietly(POLICY_VIOLATION, "start-timeout");
+    this.dropIfStillOpen();
   }
 
   get callId(): string {
@@ -289,6 +315,7 @@ export class MediaSession {
       return void this.end("worker-error");
     }
     this.state = "live";
+    this.hooks.onLive?.();
     this.deps.registry.add(this);
     this.log.info({ streamSid: start.streamSid, heldMicros: this.heldMicros }, "call started");
     if (this.socketGone) return void this.end("stream-error");
@@ -610,7 +637,15 @@ export class MediaSession {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.closeQuietly(code, reason);
+    this.dropIfStillOpen();
     this.settle();
+  }
+
+  /** A refused peer that does not finish the close handshake is cut off instead of waiting for ws's 30 s. */
+  private dropIfStillOpen(): void {
+    setTimeout(() => {
+      if (this.ws.readyState !== WebSocket.CLOSED) this.ws.terminate();
+    }, CLOSE_GRACE_MS).unref();
   }
 
   // ---- output ----------------------------------------------------------------------------------

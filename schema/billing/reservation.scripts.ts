@@ -101,13 +101,3 @@ return 1
 export const CALL_AMOUNT_SCRIPT = `${PRELUDE}
 return tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 `;
-
-/**
- * ARGV: seq. A ledger movement that is not a call's charge took money off (a manual debit): any
- * balance read or snapshot older than `seq` no longer counts (the same rule as a released charge).
- */
-export const DEBITED_SCRIPT = `${PRELUDE}
-local seq = tonumber(ARGV[1])
-if seq > tonumber(redis.call('GET', KEYS[3]) or '0') then redis.call('SET', KEYS[3], seq) end
-return 1
-`;

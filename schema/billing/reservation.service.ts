@@ -1,12 +1,12 @@
+import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Types } from "mongoose";
 import { AppError, DatabaseUnavailableError, InsufficientBalanceError } from "../lib/errors.js";
-import { ledger as defaultLedger, type Balance, type LedgerService } from "../ledger/ledger.service.js";
+import { ledger as defaultLedger, type AppendInput, type AppendResult, type Balance, type LedgerService } from "../ledger/ledger.service.js";
 import { RedisScript } from "../lib/redis-script.js";
 import { withinBudget } from "../lib/time-budget.js";
 import {
   CALL_AMOUNT_SCRIPT,
-  DEBITED_SCRIPT,
   RELEASE_SCRIPT,
   RESERVE_SCRIPT,
   TOTAL_SCRIPT,
@@ -17,8 +17,7 @@ const reserveScript = new RedisScript(RESERVE_SCRIPT, 5);
 const releaseScript = new RedisScript(RELEASE_SCRIPT, 5);
 const totalScript = new RedisScript(TOTAL_SCRIPT, 5);
 const touchScript = new RedisScript(TOUCH_SCRIPT, 5);
-const callAmountScript = new RedisScript(CALL_AMOUNT_SCRIPT, 5)
-const debitedScript = new RedisScript(DEBITED_SCRIPT, 5);
+const callAmountScript = new RedisScript(CALL_AMOUNT_SCRIPT, 5);
 
 export interface ReserveInput {
   accountId: Types.ObjectId;
@@ -57,6 +56,15 @@ export interface ReservationOptions {
 }
 
 const DEFAULT_OPTIONS: ReservationOptions = { balanceReadBudgetMs: 300, snapshotFreshMs: 30_000 };
+/**
+ * Milliseconds a debit's own hold lasts unless extended; it is extended while the ledger append
+ * runs. If the process dies in between, the hold lapses, and the lapse drops the snapshot, which
+ * may then be older than the debit.
+ */
+const DEBIT_HOLD_TTL_MS = 60_000;
+
+/** A manual debit: an amount taken off, in positive micro-dollars. */
+export type DebitInput = Pick<AppendInput, "accountId" | "amountMicros" | "reference" | "note">;
 /** Any age: the snapshot is all there is while the database is away. */
 const ANY_AGE_MS = Number.MAX_SAFE_INTEGER;
 type Status = 1 | 0 | -1 | -2;
@@ -105,9 +113,50 @@ export class ReservationService {
     });
   }
 
-  /** A manual debit was written at `seq`: balances read before it no longer count. */
-  async debited(accountId: Types.ObjectId, seq: number): Promise<void> {
-    await debitedScript.run(this.redis, keys(accountId), [seq]);
+  /**
+   * Takes money off that live calls have not claimed: refused (INSUFFICIENT_BALANCE, nothing
+   * written) when the available balance, ledger balance minus every live hold, is below the
+   * amount. The debit first holds its amount as a call would, in the same script, so an admission
+   * at the same moment either sees the hold or took its own hold first; then the entry is appended
+   * (the ledger's floor of zero still applies); then the hold is released with the entry's seq,
+   * so balances and snapshots read before the debit stop counting (the stale-seq rule).
+   * Idempotent by reference, as ledger appends are.
+   */
+  async debit(input: DebitInput): Promise<AppendResult> {
+    if (!Number.isSafeInteger(input.amountMicros) || input.amountMicros <= 0) throw new RangeError("amountMicros must be a positive integer");
+    const entry: AppendInput = { ...input, kind: "debit", amountMicros: -input.amountMicros, floorMicros: 0 };
+    const holdKey = `debit:${randomUUID()}`;
+    try {
+      await this.reserve({
+        accountId: input.accountId,
+        callKey: holdKey,
+        once: false,
+        amountMicros: input.amountMicros,
+        requiredMicros: input.amountMicros,
+        ttlMs: DEBIT_HOLD_TTL_MS,
+      });
+    } catch (err) {
+      if (!(err instanceof InsufficientBalanceError)) throw err;
+      // A retry of a debit already written finds less available now: it gets the earlier entry.
+      const earlier = await this.ledger.replayOf(entry);
+      if (earlier) return earlier;
+      throw new InsufficientBalanceError("The available balance (the balance minus what live calls hold) is too low for this debit");
+    }
+    let written: AppendResult;
+    // A slow append (a stalled database) keeps its hold: a lapse would free the money meanwhile.
+    const keeper = setInterval(() => void this.touch(input.accountId, holdKey, DEBIT_HOLD_TTL_MS).catch(() => undefined), DEBIT_HOLD_TTL_MS / 3).unref();
+    try {
+      written = await this.ledger.append(entry);
+    } catch (err) {
+      await this.release(input.accountId, holdKey).catch(() => undefined);
+      throw err;
+    } finally {
+      clearInterval(keeper);
+    }
+    // Should this fail, the hold lapses within DEBIT_HOLD_TTL_MS and the lapse drops the snapshot:
+    // until then the money counts twice (held and debited), never not at all.
+    await this.release(input.accountId, holdKey, written.entry.seq).catch(() => undefined);
+    return written;
   }
 
   private async fromAnySnapshot(input: ReserveInput, cause: DatabaseUnavailableError): Promise<ReserveResult> {

@@ -80,6 +80,15 @@ export class LedgerService {
     return this.lock.run(String(input.accountId), () => this.appendUnlocked(input));
   }
 
+  /**
+   * What an earlier append of this reference wrote (created false), or null when there was none.
+   * IDEMPOTENCY_CONFLICT when that was another movement. Scans on FerretDB, like findByReference.
+   */
+  async replayOf(input: AppendInput): Promise<AppendResult | null> {
+    const earlier = await this.findByReference(input.accountId, input.reference);
+    return earlier ? this.replay(earlier, input) : null;
+  }
+
   /** Scans on FerretDB: used only off the hot path (replays and conflicts). */
   async findByReference(accountId: Types.ObjectId, reference: string): Promise<LedgerEntryRecord | null> {
     return LedgerEntryModel.findOne({ accountId, reference }).lean<LedgerEntryRecord>();

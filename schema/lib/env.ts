@@ -47,3 +47,12 @@ export function url(env: Env, name: string, fallback: string, protocols: string[
   if (parsed.search || parsed.hash) throw new ConfigError(name, "must not contain a query string or fragment");
   return raw.replace(/\/+$/, "");
 }
+
+/**
+ * Variables production may not leave to their development defaults (localhost URLs, no Twilio
+ * auth token): each must be set, or the ConfigError names it.
+ */
+export function requireInProduction(env: Env, production: boolean, names: readonly string[]): void {
+  if (!production) return;
+  for (const name of names) if (!env[name]?.trim()) throw new ConfigError(name, "is required in production");
+}

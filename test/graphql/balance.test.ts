@@ -177,6 +177,20 @@ describe("GraphQL balance: credits, debits and the ledger", () => {
       expect(exact.debitBalance.balanceUsd).to.equal("0.000000");
     });
 
+    it("then what live calls hold cannot be debited: with $0.15 held of $1, $0.90 is refused and $0.85 accepted", async () => {
+      await gqlOk(t, CREDIT, { accountId: a.id, amountUsd: "1", reference: "base" });
+      const accountId = new Types.ObjectId(a.id);
+      await t.app.reservations.reserve({ accountId, callKey: uniqueCallSid(), once: true, amountMicros: 150_000, requiredMicros: 150_000, ttlMs: 60_000 });
+      const error = await gqlError(t, "INSUFFICIENT_BALANCE", DEBIT, { accountId: a.id, amountUsd: "0.90", reference: "over-available" });
+      expect(error.message).to.match(/available/);
+      expect(await balanceMicros(a)).to.equal(1_000_000);
+      expect(await LedgerEntryModel.countDocuments({ accountId: a.id })).to.equal(1);
+      const ok = await gqlOk(t, DEBIT, { accountId: a.id, amountUsd: "0.85", reference: "within-available" });
+      expect(ok.debitBalance.balanceUsd).to.equal("0.150000");
+      const me = await gqlOk(t, `{ me { balanceUsd availableBalanceUsd } }`, {}, { key: a.key });
+      expect(me.me).to.deep.equal({ balanceUsd: "0.150000", availableBalanceUsd: "0.000000" });
+    });
+
     it("then concurrent debits never take the balance below zero", async () => {
       await gqlOk(t, CREDIT, { accountId: a.id, amountUsd: "3", reference: "base" });
       const results = await Promise.all(Array.from({ length: 5 }, (_, i) => gql(t, DEBIT, { accountId: a.id, amountUsd: "1", reference: `d${i}` })));

@@ -142,7 +142,15 @@ describe("GraphQL limits and switches", () => {
     const base = { MONGODB_URI: "mongodb://127.0.0.1/x", REDIS_URL: "redis://127.0.0.1" };
 
     it("then production turns introspection and the landing page off unless asked", () => {
-      const prod = { ...base, NODE_ENV: "production", ADMIN_API_KEY: "a".repeat(32), STREAM_TOKEN_SECRET: "s".repeat(32) };
+      const prod = {
+        ...base,
+        NODE_ENV: "production",
+        ADMIN_API_KEY: "a".repeat(32),
+        STREAM_TOKEN_SECRET: "s".repeat(32),
+        PUBLIC_BASE_URL: "https://voice.example.com",
+        MEDIA_PUBLIC_URL: "wss://media.example.com",
+        TWILIO_AUTH_TOKEN: "t".repeat(32),
+      };
       expect(loadApiConfig(prod).graphql).to.include({ introspection: false, landingPage: false });
       expect(loadApiConfig({ ...prod, GRAPHQL_INTROSPECTION: "true" }).graphql.introspection).to.equal(true);
       expect(loadApiConfig(base).graphql).to.deep.equal({

@@ -35,6 +35,44 @@ describe("media worker config", () => {
 
   it("when production lacks the stream secret, then the error names it", () => {
     expect(() => loadMediaConfig({ ...base, NODE_ENV: "production" })).to.throw(/STREAM_TOKEN_SECRET/);
+    expect(() => loadMediaConfig({ ...base, NODE_ENV: "production", PUBLIC_BASE_URL: "https://v.example", MEDIA_PUBLIC_URL: "wss://m.example", TWILIO_AUTH_TOKEN: "t".repeat(32) })).to.throw(/STREAM_TOKEN_SECRET/);
+  });
+
+  describe("when NODE_ENV is production", () => {
+    const prod = {
+      ...base,
+      NODE_ENV: "production",
+      STREAM_TOKEN_SECRET: "x".repeat(32),
+      PUBLIC_BASE_URL: "https://voice.example.com",
+      MEDIA_PUBLIC_URL: "wss://media.example.com",
+      TWILIO_AUTH_TOKEN: "t".repeat(32),
+    };
+
+    it("then everything set starts, with stream signatures checked", () => {
+      expect(loadMediaConfig(prod)).to.deep.include({ production: true, mediaPublicUrl: "wss://media.example.com", twilioAuthToken: "t".repeat(32) });
+    });
+
+    for (const name of ["PUBLIC_BASE_URL", "MEDIA_PUBLIC_URL", "TWILIO_AUTH_TOKEN"]) {
+      it(`then a missing or blank ${name} refuses to start, naming it`, () => {
+        const { [name]: _omit, ...without } = prod as Record<string, string>;
+        expect(() => loadMediaConfig(without)).to.throw(`${name} is required in production`);
+        expect(() => loadMediaConfig({ ...prod, [name]: "" })).to.throw(`${name} is required in production`);
+        expect(() => loadMediaConfig({ ...without, NODE_ENV: "development" })).not.to.throw();
+      });
+    }
+
+    it("then a malformed PUBLIC_BASE_URL is named too", () => {
+      expect(() => loadMediaConfig({ ...prod, PUBLIC_BASE_URL: "voice.example.com" })).to.throw(/PUBLIC_BASE_URL must be an absolute URL/);
+    });
+  });
+
+  it("when the pending-socket settings are given, then they are read, and a bad one is named", () => {
+    expect(loadMediaConfig(base)).to.deep.include({ maxPendingSocketsPerIp: 20, trustProxy: false, streamStartTimeoutMs: 10_000 });
+    expect(loadMediaConfig({ ...base, MEDIA_MAX_PENDING_SOCKETS_PER_IP: "5", MEDIA_TRUST_PROXY: "true" })).to.deep.include({ maxPendingSocketsPerIp: 5, trustProxy: true });
+    // On Heroku every socket comes through the router.
+    expect(loadMediaConfig({ ...base, DYNO: "web.1" }).trustProxy).to.equal(true);
+    expect(() => loadMediaConfig({ ...base, MEDIA_MAX_PENDING_SOCKETS_PER_IP: "0" })).to.throw(/MEDIA_MAX_PENDING_SOCKETS_PER_IP/);
+    expect(() => loadMediaConfig({ ...base, MEDIA_TRUST_PROXY: "sometimes" })).to.throw(/MEDIA_TRUST_PROXY/);
   });
 
   it("when a value is malformed, then the error names the variable", () => {

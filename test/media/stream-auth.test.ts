@@ -157,13 +157,18 @@ describe("media worker: stream authentication", function () {
     expect(await new CallLiveness(stack.media.redis).owner(call.callId)).to.equal(null);
   });
 
-  it("when the upgrade's X-Twilio-Signature is missing or wrong, then the stream is refused", async () => {
+  it("when the upgrade's X-Twilio-Signature is missing or wrong, then the upgrade is refused with 403 and nothing changes", async () => {
     const call = await admit();
-    await expectRefusedAndUntouched(await connect(call, { authToken: null }), call);
-    await expectRefusedAndUntouched(await connect(call, { authToken: "not-the-auth-token-000000" }), call);
-    // Signed for another URL (another call's stream URL).
     const other = await admit();
-    await expectRefusedAndUntouched(await connect(call, { signedUrl: other.twiml.url }), call);
+    // Unsigned, signed with another token, signed for another URL (another call's stream URL).
+    for (const over of [{ authToken: null }, { authToken: "not-the-auth-token-000000" }, { signedUrl: other.twiml.url }]) {
+      const refused = await connect(call, over).then(() => null, (err: Error) => err.message);
+      expect(refused).to.equal("upgrade refused: HTTP 403");
+    }
+    const stored = await CallModel.findById(call.callId).lean();
+    expect(stored).to.include({ status: "ringing", answeredAt: null, endedAt: null });
+    expect(await new CallLiveness(stack.media.redis).owner(call.callId)).to.equal(null);
+    await expectGenuineStreamWorks(call);
   });
 
   it("when a token is replayed after its stream started, then the replay is refused and the call goes on", async () => {
@@ -199,7 +204,7 @@ describe("media worker: stream authentication", function () {
     expect(await chargesFor(call.callId)).to.have.length(1);
   });
 
-  it("when the path is not a call, or no start arrives in time, then the socket is closed as a policy violation", async () => {
+  it("when the path is not a call, then the upgrade is refused with 404; when no start arrives in time, then the socket is closed as a policy violation", async () => {
     const call = await admit();
     const badPath = await TwilioStreamClient.connect({
       url: `${stack.media.mediaUrl}/not-a-call`,
@@ -208,8 +213,8 @@ describe("media worker: stream authentication", function () {
       callSid: call.callSid,
       accountSid: call.accountSid,
       customParameters: call.twiml.params,
-    });
-    expect((await badPath.closed).code).to.equal(1008);
+    }).then(() => null, (err: Error) => err.message);
+    expect(badPath).to.equal("upgrade refused: HTTP 404");
 
     const silent = await TwilioStreamClient.connect({
       url: reachableStreamUrl(call.twiml.url, stack.media.mediaUrl),

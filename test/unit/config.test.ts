@@ -22,6 +22,32 @@ describe("web config", () => {
     expect(() => loadApiConfig({ ...base, NODE_ENV: "production", ADMIN_API_KEY: "k".repeat(32) })).to.throw(/STREAM_TOKEN_SECRET/);
   });
 
+  describe("when NODE_ENV is production", () => {
+    const prod = {
+      ...base,
+      NODE_ENV: "production",
+      ADMIN_API_KEY: "k".repeat(32),
+      STREAM_TOKEN_SECRET: "x".repeat(32),
+      PUBLIC_BASE_URL: "https://voice.example.com",
+      MEDIA_PUBLIC_URL: "wss://media.example.com",
+      TWILIO_AUTH_TOKEN: "t".repeat(32),
+    };
+
+    it("then everything set starts", () => {
+      expect(loadApiConfig(prod)).to.deep.include({ production: true, publicBaseUrl: "https://voice.example.com", twilioAuthToken: "t".repeat(32) });
+    });
+
+    for (const name of ["PUBLIC_BASE_URL", "MEDIA_PUBLIC_URL", "TWILIO_AUTH_TOKEN"]) {
+      it(`then a missing or blank ${name} refuses to start, naming it`, () => {
+        const { [name]: _omit, ...without } = prod as Record<string, string>;
+        expect(() => loadApiConfig(without)).to.throw(`${name} is required in production`);
+        expect(() => loadApiConfig({ ...prod, [name]: "  " })).to.throw(`${name} is required in production`);
+        // Outside production the development default still applies.
+        expect(() => loadApiConfig({ ...without, NODE_ENV: "development" })).not.to.throw();
+      });
+    }
+  });
+
   it("when a value is malformed, then the error names the variable", () => {
     expect(() => loadApiConfig({ ...base, PORT: "web" })).to.throw(/PORT/);
     expect(() => loadApiConfig({ ...base, MEDIA_PUBLIC_URL: "https://m" })).to.throw(/MEDIA_PUBLIC_URL/);
