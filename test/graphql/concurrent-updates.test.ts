@@ -4,7 +4,7 @@ import { DocumentLocks } from "../../schema/lib/document-lock.js";
 import { AccountModel } from "../../schema/models/account.model.js";
 import { AgentModel } from "../../schema/models/agent.model.js";
 import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";
-import { startTestApp, type TestApp } from "../helpers/app.js";
+import { TEST_ADMIN_KEY, startTestApp, type TestApp } from "../helpers/app.js";
 import { testEnv } from "../helpers/env.js";
 import { uniqueNumber } from "../helpers/fixtures.js";
 import { createAccount, createAgent, gqlError, gqlOk, type ApiAccount } from "../helpers/graphql.js";
@@ -61,8 +61,8 @@ describe("GraphQL updates of one document at the same moment", function () {
   it("when a number is renamed while its agent is reassigned, then both stick every round", async () => {
     const agents = [await createAgent(web1, a.key), await createAgent(web1, a.key)];
     const created = await gqlOk(web1, `mutation ($input: CreatePhoneNumberInput!) { createPhoneNumber(input: $input) { id } }`, {
-      input: { e164: uniqueNumber(), agentId: agents[0] },
-    }, { key: a.key });
+      input: { e164: uniqueNumber(), agentId: agents[0], accountId: a.id },
+    }, { key: TEST_ADMIN_KEY });
     const numberId: string = created.createPhoneNumber.id;
     for (let i = 0; i < ROUNDS; i++) {
       const agentId = agents[(i + 1) % 2]!;
