@@ -15,6 +15,9 @@ import type { ApiKeyService } from "../auth/api-key.service.js";
 import { CallResolver } from "../calls/call.resolver.js";
 import { CallService } from "../calls/call.service.js";
 import type { GraphqlConfig } from "../config.js";
+import { ForwardingNumberResolver, ForwardingNumberVerificationResolver } from "../forwarding-numbers/forwarding-number.resolver.js";
+import { ForwardingNumberService } from "../forwarding-numbers/forwarding-number.service.js";
+import type { ForwardingVerificationService } from "../forwarding-numbers/forwarding-verification.service.js";
 import { LedgerResolver } from "../ledger/ledger.resolver.js";
 import { AccountLedgerService } from "../ledger/ledger.service.js";
 import { jsonBody } from "../lib/json-body.js";
@@ -37,6 +40,8 @@ export interface GraphqlApiDeps {
   logger: Logger;
   apiKeys: ApiKeyService;
   reservations: ReservationService;
+  /** Places the calls that prove forwarding numbers. */
+  forwardingVerification: ForwardingVerificationService;
 }
 
 export interface GraphqlApi {
@@ -52,6 +57,8 @@ export function createGraphqlApi(deps: GraphqlApiDeps): GraphqlApi {
     new AgentResolver(new AgentService({ ...limits, openaiConfigured: deps.openaiConfigured })),
     new ApiKeyResolver(new ApiKeyManagementService(limits, deps.apiKeys)),
     new CallResolver(new CallService(limits)),
+    new ForwardingNumberResolver(new ForwardingNumberService(limits, deps.forwardingVerification)),
+    new ForwardingNumberVerificationResolver(),
     new LedgerResolver(new AccountLedgerService(limits, deps.reservations)),
     new PhoneNumberResolver(new PhoneNumberService(limits)),
   ]);

@@ -1,5 +1,8 @@
 import { Field, ID, InputType } from "type-graphql";
 
+const SHARED_DESCRIPTION =
+  "Admin keys only (FORBIDDEN otherwise): a shared platform number routes a forwarded call to the account that verified its ForwardedFrom number.";
+
 @InputType()
 export class CreatePhoneNumberInput {
   @Field({ description: "E.164, like +14155550100. A number belongs to one account only." })
@@ -13,6 +16,9 @@ export class CreatePhoneNumberInput {
 
   @Field(() => ID, { nullable: true, description: "Admin keys: the account the number belongs to. Account keys: their own." })
   accountId?: string | null;
+
+  @Field(() => Boolean, { nullable: true, description: `${SHARED_DESCRIPTION} Default false.` })
+  shared?: boolean | null;
 }
 
 @InputType()
@@ -22,4 +28,7 @@ export class UpdatePhoneNumberInput {
 
   @Field(() => String, { nullable: true, description: "Absent or null: unchanged." })
   friendlyName?: string | null;
+
+  @Field(() => Boolean, { nullable: true, description: `${SHARED_DESCRIPTION} Absent or null: unchanged.` })
+  shared?: boolean | null;
 }

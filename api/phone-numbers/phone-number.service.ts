@@ -3,7 +3,7 @@ import { isDuplicateKeyError } from "../../schema/lib/mongo-errors.js";
 import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";
 import type { Viewer } from "../graphql/context.js";
 import type { ConnectionResult, PageArgs } from "../graphql/connection.type.js";
-import { ConflictError, NotFoundError } from "../graphql/errors.js";
+import { ConflictError, ForbiddenError, NotFoundError } from "../graphql/errors.js";
 import { paginate } from "../graphql/pagination.js";
 import { assertVisible, listScope, scopeFilter, targetAccount } from "../graphql/scope.js";
 import { e164, objectId, optionalObjectId, text } from "../graphql/validate.js";
@@ -30,10 +30,11 @@ export class PhoneNumberService {
     const number = e164("e164", input.e164);
     const friendlyName = input.friendlyName != null ? text("friendlyName", input.friendlyName, { min: 0, max: 200 }) : "";
     const agentId = optionalObjectId("agentId", input.agentId);
+    const shared = sharedFlag(v, input.shared) ?? false;
     const accountId = await targetAccount(v.principal, input.accountId);
     if (agentId) await assertAgentOf(v, agentId, accountId);
     try {
-      const doc = await PhoneNumberModel.create({ e164: number, accountId, agentId, friendlyName });
+      const doc = await PhoneNumberModel.create({ e164: number, accountId, agentId, friendlyName, shared });
       return doc.toObject() as PhoneNumberRecord;
     } catch (err) {
       // e164 is the collection's only unique key besides _id, which is generated here.
@@ -46,6 +47,8 @@ export class PhoneNumberService {
     const fields: Record<string, unknown> = {};
     if (input.friendlyName != null) fields.friendlyName = text("friendlyName", input.friendlyName, { min: 0, max: 200 });
     const agentId = optionalObjectId("agentId", input.agentId);
+    const shared = sharedFlag(v, input.shared);
+    if (shared !== null) fields.shared = shared;
     const number = await this.get(v, id);
     if (input.agentId !== undefined) {
       if (agentId) await assertAgentOf(v, agentId, number.accountId);
@@ -66,6 +69,16 @@ export class PhoneNumberService {
     await PhoneNumberModel.deleteOne({ _id: number._id });
     return true;
   }
+}
+
+/**
+ * A shared number takes calls forwarded from any account's verified lines, so only the platform
+ * decides which numbers are shared; an account key sending the flag at all is refused.
+ */
+function sharedFlag(v: Viewer, value: boolean | null | undefined): boolean | null {
+  if (value === null || value === undefined) return null;
+  if (v.principal.kind !== "admin") throw new ForbiddenError("Only admin keys may set shared");
+  return value;
 }
 
 async function assertAgentOf(v: Viewer, agentId: Types.ObjectId, accountId: Types.ObjectId): Promise<void> {

@@ -16,6 +16,13 @@ export class PhoneNumber {
   @Field()
   friendlyName!: string;
 
+  @Field({
+    description:
+      "A shared platform number: a call forwarded to it goes to the account that verified the ForwardedFrom number. " +
+      "On other numbers ForwardedFrom counts only when this number's account verified it.",
+  })
+  shared!: boolean;
+
   @Field()
   createdAt!: Date;
 

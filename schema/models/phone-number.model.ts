@@ -8,6 +8,12 @@ const phoneNumberSchema = new Schema(
     accountId: { type: Types.ObjectId, ref: "Account", required: true },
     agentId: { type: Types.ObjectId, ref: "Agent", default: null },
     friendlyName: { type: String, default: "", maxlength: 200 },
+    /**
+     * A platform number that several accounts forward their lines to (set by admin keys only):
+     * a call to it is routed by its ForwardedFrom number's account. On a number that is not
+     * shared, ForwardedFrom counts only when the number's own account verified it.
+     */
+    shared: { type: Boolean, required: true, default: false },
   },
   { timestamps: true },
 );
