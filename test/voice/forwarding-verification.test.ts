@@ -6,8 +6,8 @@ import { ForwardingNumberModel } from "../../schema/models/forwarding-number.mod
 import { TEST_ADMIN_KEY, TEST_AUTH_TOKEN, startTestApp, type TestApp } from "../helpers/app.js";
 import { FakeTwilioRest, type CreatedCallRequest } from "../helpers/fake-twilio.js";
 import { uniqueNumber } from "../helpers/fixtures.js";
-import { createAccount, gql, gqlError, gqlOk, type ApiAccount } from "../helpers/graphql.js";
-import { postForm, type PostOptions } from "../helpers/twilio.js";
+import { createAccount, createAgent, gql, gqlError, gqlOk, type ApiAccount } from "../helpers/graphql.js";
+import { inboundCallFields, parseStreamTwiml, postForm, type PostOptions } from "../helpers/twilio.js";
 
 const TWILIO_SID = "AC" + "f".repeat(32);
 const CALLER_ID = "+14155550001";
@@ -252,10 +252,48 @@ describe("Forwarding number verification by call", () => {
       expect(holders.map((h) => h.accountId.toHexString())).to.deep.equal([a.id]);
     });
 
+    it("then a number already verified for the account is a CONFLICT, and not called", async () => {
+      const first = await start();
+      await keypad(first.call, first.code);
+      const before = twilio.createdCalls.length;
+      expect((await gqlError(t, "CONFLICT", START, { e164 }, { key: a.key })).message).to.include("already verified for this account");
+      expect(twilio.createdCalls.length).to.equal(before);
+    });
+
     it("then another account's verification reads as NOT_FOUND", async () => {
       const { verification } = await start();
       const b = await createAccount(t, { phoneNumbers: [] });
       await gqlError(t, "NOT_FOUND", STATUS, { id: verification.id }, { key: b.key });
+    });
+  });
+
+  describe("when the verified number forwards calls", () => {
+    it("then they reach the account's agent on a shared number and on its own number, never on another account's", async () => {
+      const { code, call } = await start();
+      await keypad(call, code);
+      const agent = await createAgent(t, a.key, { name: "Forwarded calls" });
+      await gqlOk(t, `mutation ($a: ID) { setActiveInboundAgent(agentId: $a) { id } }`, { a: agent }, { key: a.key });
+      const platform = await createAccount(t, { phoneNumbers: [] });
+      for (const id of [a.id, platform.id]) {
+        await gqlOk(t, `mutation ($id: ID!) { creditBalance(accountId: $id, amountUsd: "5.00", reference: "start") { balanceUsd } }`, { id });
+      }
+      const otherAgent = await createAgent(t, platform.key, { name: "Platform line" });
+      const number = (input: Record<string, unknown>) =>
+        gqlOk(t, `mutation ($input: CreatePhoneNumberInput!) { createPhoneNumber(input: $input) { e164 shared } }`, {
+          input: { e164: uniqueNumber(), ...input },
+        });
+      const shared = (await number({ accountId: platform.id, agentId: otherAgent, shared: true })).createPhoneNumber;
+      const notShared = (await number({ accountId: platform.id, agentId: otherAgent })).createPhoneNumber;
+      const own = (await number({ accountId: a.id })).createPhoneNumber;
+      expect(shared.shared).to.equal(true);
+      const agentOf = async (to: string) => {
+        const res = await postForm(t, "/inbound_call", inboundCallFields(to, { ForwardedFrom: e164 }));
+        expect(res.status, res.text).to.equal(200);
+        return parseStreamTwiml(res.text).params.agentId;
+      };
+      expect(await agentOf(shared.e164)).to.equal(agent);
+      expect(await agentOf(own.e164)).to.equal(agent);
+      expect(await agentOf(notShared.e164)).to.equal(otherAgent);
     });
   });
 
