@@ -15,11 +15,18 @@ const PREFIX = "c247:fwdv";
 /** Stored states; `correct` means the code was right and the claim is being written. */
 export type StoredStatus = "pending" | "correct" | "verified" | "conflict" | "locked" | "expired" | "failed";
 
-/** What a keypad entry did. */
-export type SubmitResult =
-  | { outcome: "correct" | "verified" | "conflict" | "locked" | "expired" | "failed"; attemptsLeft: number }
-  | { outcome: "wrong"; attemptsLeft: number }
-  | { outcome: "superseded" | "unknown" | "wrong-call"; attemptsLeft: number };
+/**
+ * What a keypad entry did: `wrong` (a try used, some left), `correct` (the code was right, now or
+ * in an earlier entry whose claim may not be written yet), the stored status when the
+ * verification is already settled, or why the entry does not count (`superseded` by a newer
+ * verification, `unknown` id, `wrong-call`: not from the call placed for it).
+ */
+export type SubmitOutcome = Exclude<StoredStatus, "pending"> | "wrong" | "superseded" | "unknown" | "wrong-call";
+
+export interface SubmitResult {
+  outcome: SubmitOutcome;
+  attemptsLeft: number;
+}
 
 export interface StoredVerification {
   id: string;
@@ -169,7 +176,7 @@ export class VerificationStore {
       string,
       number,
     ];
-    return { outcome, attemptsLeft: Math.max(0, Number(left)) } as SubmitResult;
+    return { outcome: outcome as SubmitOutcome, attemptsLeft: Math.max(0, Number(left)) };
   }
 
   /** The call Twilio placed for the verification: later entries must come from it. */
