@@ -11,6 +11,10 @@ import { DocumentLocks } from "../schema/lib/document-lock.js";
 import type { Logger } from "../schema/lib/logger.js";
 import { ApiKeyService } from "./auth/api-key.service.js";
 import type { ApiConfig } from "./config.js";
+import { ForwardingVerificationService } from "./forwarding-numbers/forwarding-verification.service.js";
+import { VerificationCallClient } from "./forwarding-numbers/verification-call.client.js";
+import { verificationRoutes } from "./forwarding-numbers/verification.route.js";
+import { VerificationStore } from "./forwarding-numbers/verification.store.js";
 import { createGraphqlApi } from "./graphql/server.js";
 import { healthRoutes } from "./health/health.route.js";
 import { TwilioNumbersClient } from "./phone-numbers/twilio-numbers.client.js";
@@ -28,7 +32,12 @@ export interface AppDeps {
   redis: Redis;
   /** Producer for call events; the caller owns and closes it. */
   callEvents: Queue;
+  /** Milliseconds since the epoch for verification code expiry; tests move it. Default Date.now. */
+  clock?: () => number;
 }
+
+/** Verification calls ring somebody's phone at the platform's expense: at most this many an hour. */
+const VERIFICATION_CALL_LIMITS = { perAccount: 10, perNumber: 3, windowMs: 60 * 60_000 };
 
 export interface App {
   koa: Koa;
@@ -51,6 +60,20 @@ export function createApp(deps: AppDeps): App {
   const inboundCalls = new InboundCallService(deps.config, routing, reservations, admissions, new OpenCalls(deps.redis), deps.logger);
   const recovery = new CallRecoveryService(new CallLiveness(deps.redis), deps.callEvents, deps.logger, deps.config.closeOut);
   const callStatus = new CallStatusService(recovery, admissions, deps.logger);
+  const forwardingVerification = new ForwardingVerificationService({
+    store: new VerificationStore(deps.redis, VERIFICATION_CALL_LIMITS),
+    calls: new VerificationCallClient({
+      baseUrl: deps.config.twilioApiBaseUrl,
+      accountSid: deps.config.twilioAccountSid,
+      authToken: deps.config.twilioAuthToken,
+    }),
+    callerId: deps.config.twilioVerificationCallerId,
+    publicBaseUrl: deps.config.publicBaseUrl,
+    // Required in production; a label of its own keeps the derived key apart from stream tokens.
+    codeSecret: deps.config.streamTokenSecret,
+    logger: deps.logger.child({ component: "forwarding-verification" }),
+    ...(deps.clock ? { now: deps.clock } : {}),
+  });
 
   const graphql = createGraphqlApi({
     config: deps.config.graphql,
@@ -66,6 +89,7 @@ export function createApp(deps: AppDeps): App {
     }),
     publicBaseUrl: deps.config.publicBaseUrl,
     locks: new DocumentLocks(deps.redis),
+    forwardingVerification,
   });
 
   const koa = new Koa({ proxy: true });
@@ -75,6 +99,7 @@ export function createApp(deps: AppDeps): App {
     healthRoutes(deps.redis),
     voiceRoutes({ config: deps.config, apiKeys, inboundCalls }),
     callStatusRoutes({ config: deps.config, apiKeys, callStatus }),
+    verificationRoutes({ config: deps.config, verification: forwardingVerification }),
     graphql.router,
   ]) {
     koa.use(router.routes()).use(router.allowedMethods());

@@ -17,8 +17,14 @@ export interface ApiConfig {
   twilioAccountSid: string | undefined;
   /** Without it, Twilio signatures cannot be checked and only Bearer keys are accepted. */
   twilioAuthToken: string | undefined;
-  /** Base URL of Twilio's REST API (a fake on loopback in tests), no trailing slash (TWILIO_API_BASE_URL). */
+  /** Base URL of Twilio's REST API (TWILIO_API_BASE_URL, as the worker's; a fake on loopback in tests), no trailing slash. */
   twilioApiBaseUrl: string;
+  /**
+   * Caller ID (E.164) of the calls that prove forwarding numbers (TWILIO_VERIFICATION_CALLER_ID):
+   * one of the platform's Twilio numbers. Without it, and the Twilio account and token, no
+   * verification call can be placed.
+   */
+  twilioVerificationCallerId: string | undefined;
   adminApiKey: string | undefined;
   streamTokenSecret: string;
   /** Seconds a stream token stays valid after the call is created. */
@@ -88,6 +94,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     twilioAccountSid,
     twilioAuthToken: optionalStr(env, "TWILIO_AUTH_TOKEN"),
     twilioApiBaseUrl: url(env, "TWILIO_API_BASE_URL", "https://api.twilio.com", ["http:", "https:"]),
+    twilioVerificationCallerId: callerId(env),
     adminApiKey,
     streamTokenSecret,
     streamTokenTtlSeconds: int(env, "STREAM_TOKEN_TTL_SECONDS", 300, 10, 86_400),
@@ -113,6 +120,14 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
       maxBodyBytes: int(env, "GRAPHQL_MAX_BODY_BYTES", 256 * 1024, 1024, 10 * 1024 * 1024),
     },
   };
+}
+
+function callerId(env: Env): string | undefined {
+  const value = optionalStr(env, "TWILIO_VERIFICATION_CALLER_ID");
+  if (value !== undefined && !/^\+[1-9]\d{1,14}$/.test(value)) {
+    throw new ConfigError("TWILIO_VERIFICATION_CALLER_ID", `must be an E.164 number like +14155550100, got "${value.slice(0, 32)}"`);
+  }
+  return value;
 }
 
 function parseRate(raw: string): number {

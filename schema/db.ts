@@ -6,10 +6,11 @@ import { ApiKeyModel } from "./models/api-key.model.js";
 import { ApiKeyUsageModel } from "./models/api-key-usage.model.js";
 import { CallModel } from "./models/call.model.js";
 import { CallStatusReportModel } from "./models/call-status-report.model.js";
+import { ForwardingNumberModel } from "./models/forwarding-number.model.js";
 import { LedgerEntryModel, LedgerHeadModel } from "./models/ledger-entry.model.js";
 import { PhoneNumberModel } from "./models/phone-number.model.js";
 
-export const ALL_MODELS = [AccountModel, AgentModel, ApiKeyModel, ApiKeyUsageModel, CallModel, CallStatusReportModel, LedgerEntryModel, LedgerHeadModel, PhoneNumberModel];
+export const ALL_MODELS = [AccountModel, AgentModel, ApiKeyModel, ApiKeyUsageModel, CallModel, CallStatusReportModel, ForwardingNumberModel, LedgerEntryModel, LedgerHeadModel, PhoneNumberModel];
 
 export interface ConnectOptions {
   /** Emit the driver's commandStarted events (tests and benchmarks count database round trips). */
@@ -50,11 +51,15 @@ export async function pingDatabase(timeoutMs: number): Promise<boolean> {
   }
 }
 
-/** Unique indexes that keep money right: without them a retry could charge or admit twice. */
+/**
+ * Unique indexes that keep money right: without them a retry could charge or admit twice, or a
+ * forwarded call be answered (and billed) by an account that does not own the line.
+ */
 const MONEY_INDEXES: { model: { collection: { collectionName: string } }; key: Record<string, number>; why: string }[] = [
   { model: LedgerEntryModel, key: { _id: 1 }, why: "one ledger entry per account and seq" },
   { model: LedgerEntryModel, key: { accountId: 1, reference: 1 }, why: "one charge per call" },
   { model: CallModel, key: { callSid: 1 }, why: "one call per CallSid" },
+  { model: ForwardingNumberModel, key: { e164: 1 }, why: "one account per verified forwarding number" },
 ];
 
 /**

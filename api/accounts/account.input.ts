@@ -10,7 +10,7 @@ export class CreateAccountInput {
   @Field()
   email!: string;
 
-  @Field(() => [String], { defaultValue: [], description: "Forwarding numbers (E.164), at most 20." })
+  @Field(() => [String], { defaultValue: [], description: "Forwarding numbers (E.164), at most 20, verified by the admin's word." })
   phoneNumbers!: string[];
 
   @Field(() => String, { nullable: true, description: 'Per-minute rate as a USD decimal string, like "0.15"; default the platform rate.' })
@@ -26,7 +26,12 @@ export class UpdateAccountInput {
   @Field(() => String, { nullable: true })
   email?: string | null;
 
-  @Field(() => [String], { nullable: true, description: "Replaces the forwarding numbers (E.164), at most 20." })
+  @Field(() => [String], {
+    nullable: true,
+    description:
+      "Replaces the verified forwarding numbers (E.164), at most 20. Admin keys: any numbers, verified by their word. Account keys " +
+      "may only drop numbers; adding one is FORBIDDEN (prove it with startForwardingNumberVerification).",
+  })
   phoneNumbers?: string[] | null;
 
   @Field(() => String, { nullable: true, description: "Admin keys only." })

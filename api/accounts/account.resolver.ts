@@ -68,6 +68,25 @@ export class AccountResolver {
     return formatUsd(balance.balanceMicros - reserved);
   }
 
+  @FieldResolver(() => [String], {
+    description:
+      "Verified forwarding numbers (E.164): calls forwarded from them go to the active inbound agent when forwarded to a shared " +
+      "platform number or to one of the account's own numbers. Add one with startForwardingNumberVerification.",
+  })
+  phoneNumbers(@Root() account: AccountRecord, @Ctx() ctx: GraphqlContext): Promise<string[]> {
+    return ctx.loaders.forwardingNumbers.load(account._id);
+  }
+
+  @FieldResolver(() => [String], {
+    description:
+      "Forwarding numbers written before numbers had to be proven, and not verified since. They route nothing until verified " +
+      "(startForwardingNumberVerification, or an admin's setForwardingNumberVerified).",
+  })
+  async legacyPhoneNumbers(@Root() account: AccountRecord, @Ctx() ctx: GraphqlContext): Promise<string[]> {
+    const verified = new Set(await ctx.loaders.forwardingNumbers.load(account._id));
+    return (account.phoneNumbers ?? []).filter((n) => !verified.has(n));
+  }
+
   @FieldResolver(() => Agent, { nullable: true, description: "Answers calls forwarded from phoneNumbers." })
   async activeInboundAgent(@Root() account: AccountRecord, @Ctx() ctx: GraphqlContext): Promise<AgentRecord | null> {
     return account.activeInboundAgentId ? ctx.loaders.agent.load(account.activeInboundAgentId) : null;

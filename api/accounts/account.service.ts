@@ -1,10 +1,12 @@
-import type { Types } from "mongoose";
+import { Types } from "mongoose";
 import type { DocumentLocks } from "../../schema/lib/document-lock.js";
 import { AccountModel, type Account as AccountFields } from "../../schema/models/account.model.js";
+import { ForwardingNumberModel } from "../../schema/models/forwarding-number.model.js";
 import type { ApiKeyService } from "../auth/api-key.service.js";
+import { MAX_FORWARDING_NUMBERS, replaceForwardingNumbers, verifiedNumbersOf } from "../forwarding-numbers/forwarding-number.claims.js";
 import type { Viewer } from "../graphql/context.js";
 import type { ConnectionResult, PageArgs } from "../graphql/connection.type.js";
-import { ConflictError, ForbiddenError, NotFoundError } from "../graphql/errors.js";
+import { ForbiddenError, NotFoundError } from "../graphql/errors.js";
 import { paginate } from "../graphql/pagination.js";
 import { assertVisible, requireAdmin, targetAccount } from "../graphql/scope.js";
 import { e164List, email, objectId, optionalObjectId, text, usd } from "../graphql/validate.js";
@@ -13,14 +15,13 @@ import type { AccountRecord } from "./account.type.js";
 
 /** Highest per-minute rate accepted: $100. */
 const MAX_RATE_MICROS = 100_000_000;
-const MAX_FORWARDING_NUMBERS = 20;
 
 export interface AccountServiceConfig {
   maxPageSize: number;
   defaultRatePerMinuteMicros: number;
 }
 
-type AccountWritable = Partial<Pick<AccountFields, "name" | "email" | "phoneNumbers" | "ratePerMinuteMicros" | "status">>;
+type AccountWritable = Partial<Pick<AccountFields, "name" | "email" | "ratePerMinuteMicros" | "status">>;
 
 export class AccountService {
   constructor(
@@ -29,21 +30,33 @@ export class AccountService {
     private readonly locks: DocumentLocks,
   ) {}
 
-  /** Creates the account and its first key; when the key cannot be made, the account is removed again. */
+  /**
+   * Creates the account, its forwarding numbers (verified by the admin's word) and its first key.
+   * The numbers are claimed first, under the account's id-to-be, so a taken one writes nothing;
+   * when a later step fails, what was written is removed again.
+   */
   async create(v: Viewer, input: CreateAccountInput): Promise<{ account: AccountRecord; apiKey: string }> {
     requireAdmin(v.principal);
     const fields = {
+      _id: new Types.ObjectId(),
       name: text("name", input.name, { max: 200 }),
       email: email("email", input.email),
-      phoneNumbers: e164List("phoneNumbers", input.phoneNumbers, MAX_FORWARDING_NUMBERS),
       ratePerMinuteMicros: input.ratePerMinuteUsd != null ? rate(input.ratePerMinuteUsd) : this.config.defaultRatePerMinuteMicros,
     };
-    await assertForwardingNumbersFree(fields.phoneNumbers, null);
-    const doc = await AccountModel.create(fields);
+    const numbers = e164List("phoneNumbers", input.phoneNumbers, MAX_FORWARDING_NUMBERS);
+    await replaceForwardingNumbers(fields._id, numbers);
+    let doc;
+    try {
+      doc = await AccountModel.create(fields);
+    } catch (err) {
+      await ForwardingNumberModel.deleteMany({ accountId: fields._id });
+      throw err;
+    }
     try {
       const { key } = await this.apiKeys.create({ accountId: doc._id, scope: "account", name: "default" });
       return { account: doc.toObject() as AccountRecord, apiKey: key };
     } catch (err) {
+      await ForwardingNumberModel.deleteMany({ accountId: doc._id });
       await AccountModel.deleteOne({ _id: doc._id });
       throw err;
     }
@@ -71,14 +84,17 @@ export class AccountService {
     const fields: AccountWritable = {};
     if (input.name != null) fields.name = text("name", input.name, { max: 200 });
     if (input.email != null) fields.email = email("email", input.email);
-    if (input.phoneNumbers != null) fields.phoneNumbers = e164List("phoneNumbers", input.phoneNumbers, MAX_FORWARDING_NUMBERS);
+    const numbers = input.phoneNumbers != null ? e164List("phoneNumbers", input.phoneNumbers, MAX_FORWARDING_NUMBERS) : null;
     if (input.ratePerMinuteUsd != null) fields.ratePerMinuteMicros = rate(input.ratePerMinuteUsd);
     if (input.status != null) fields.status = input.status;
     if ((fields.ratePerMinuteMicros !== undefined || fields.status !== undefined) && v.principal.kind !== "admin") {
       throw new ForbiddenError("Only admin keys may change ratePerMinuteUsd or status");
     }
     const accountId = await targetAccount(v.principal, id);
-    if (fields.phoneNumbers) await assertForwardingNumbersFree(fields.phoneNumbers, accountId);
+    if (numbers) {
+      if (v.principal.kind !== "admin") await assertOnlyDropped(accountId, numbers);
+      await replaceForwardingNumbers(accountId, numbers);
+    }
     return this.set(v, accountId, fields);
   }
 
@@ -95,6 +111,12 @@ export class AccountService {
 
   private async set(v: Viewer, accountId: Types.ObjectId, fields: Record<string, unknown>): Promise<AccountRecord> {
     v.loaders.account.clear(accountId);
+    v.loaders.forwardingNumbers.clear(accountId);
+    if (Object.keys(fields).length === 0) {
+      const account = await AccountModel.findById(accountId).lean<AccountRecord>();
+      if (!account) throw new NotFoundError("Account", accountId.toHexString());
+      return account;
+    }
     // Locked: on FerretDB a concurrent update of another field (a rename while an admin suspends) could be lost.
     const updated = await this.locks.run(AccountModel, accountId, () =>
       AccountModel.findOneAndUpdate({ _id: accountId }, { $set: fields }, { returnDocument: "after", runValidators: true }).lean<AccountRecord>(),
@@ -109,18 +131,17 @@ function rate(value: string): number {
 }
 
 /**
- * A forwarded call is routed by its ForwardedFrom number, so one number may forward to one
- * account only. Checked before writing; two simultaneous claims of a new number can both pass
- * (there is no unique index on this array), which an operator then sees in both accounts.
+ * An account key's phoneNumbers may keep or drop its verified numbers, never add one: a number
+ * written by the account itself proves nothing, and it once let an account take the calls
+ * forwarded from a stranger's line (issue 12).
  */
-async function assertForwardingNumbersFree(numbers: string[], self: Types.ObjectId | null): Promise<void> {
-  if (numbers.length === 0) return;
-  const other = await AccountModel.findOne({
-    phoneNumbers: { $in: numbers },
-    ...(self ? { _id: { $ne: self } } : {}),
-  }).lean<AccountRecord>();
-  if (other) {
-    const taken = numbers.find((n) => other.phoneNumbers.includes(n));
-    throw new ConflictError(`phoneNumbers ${taken} already forwards to another account`, "phoneNumbers");
+async function assertOnlyDropped(accountId: Types.ObjectId, numbers: string[]): Promise<void> {
+  const verified = new Set(await verifiedNumbersOf(accountId));
+  const added = numbers.find((n) => !verified.has(n));
+  if (added) {
+    throw new ForbiddenError(
+      `phoneNumbers ${added} is not a verified forwarding number of this account: prove it with startForwardingNumberVerification(e164) ` +
+        "(an admin key may mark it verified)",
+    );
   }
 }

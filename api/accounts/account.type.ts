@@ -19,11 +19,6 @@ export class Account {
   @Field()
   email!: string;
 
-  @Field(() => [String], {
-    description: "Numbers the customer forwards calls from (E.164); a forwarded call goes to the active inbound agent.",
-  })
-  phoneNumbers!: string[];
-
   @Field(() => AccountStatusEnum)
   status!: AccountStatus;
 

@@ -6,6 +6,7 @@ import { AccountModel } from "../../schema/models/account.model.js";
 import { AgentModel } from "../../schema/models/agent.model.js";
 import { ApiKeyUsageModel, type ApiKeyUsage } from "../../schema/models/api-key-usage.model.js";
 import { CallModel } from "../../schema/models/call.model.js";
+import { ForwardingNumberModel } from "../../schema/models/forwarding-number.model.js";
 import type { AccountRecord } from "../accounts/account.type.js";
 import type { AgentRecord } from "../agents/agent.type.js";
 import type { CallRecord } from "../calls/call.type.js";
@@ -25,6 +26,8 @@ export interface Loaders {
   balance: DataLoader<Types.ObjectId, Balance, string>;
   /** Micro-dollars held for the account's live calls (Redis). */
   reserved: DataLoader<Types.ObjectId, number, string>;
+  /** Verified forwarding numbers per account, oldest first. */
+  forwardingNumbers: DataLoader<Types.ObjectId, string[], string>;
 }
 
 export function createLoaders(reservations: ReservationService): Loaders {
@@ -36,7 +39,19 @@ export function createLoaders(reservations: ReservationService): Loaders {
     apiKeyUsage: new DataLoader((ids) => byIds<ApiKeyUsage>(ApiKeyUsageModel, ids), { cacheKeyFn }),
     balance: new DataLoader(balances, { cacheKeyFn }),
     reserved: new DataLoader((ids) => Promise.all(ids.map((id) => reservations.reservedMicros(id))), { cacheKeyFn }),
+    forwardingNumbers: new DataLoader(forwardingNumbers, { cacheKeyFn }),
   };
+}
+
+async function forwardingNumbers(ids: readonly Types.ObjectId[]): Promise<string[][]> {
+  const filter = ids.length === 1 ? { accountId: ids[0] } : { accountId: { $in: ids } };
+  const rows = await ForwardingNumberModel.find(filter, { accountId: 1, e164: 1 }).sort({ createdAt: 1, _id: 1 }).lean();
+  const byAccount = new Map<string, string[]>();
+  for (const row of rows) {
+    const key = row.accountId.toHexString();
+    byAccount.set(key, [...(byAccount.get(key) ?? []), row.e164]);
+  }
+  return ids.map((id) => byAccount.get(id.toHexString()) ?? []);
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

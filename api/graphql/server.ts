@@ -16,6 +16,9 @@ import type { ApiKeyService } from "../auth/api-key.service.js";
 import { CallResolver } from "../calls/call.resolver.js";
 import { CallService } from "../calls/call.service.js";
 import type { GraphqlConfig } from "../config.js";
+import { ForwardingNumberResolver, ForwardingNumberVerificationResolver } from "../forwarding-numbers/forwarding-number.resolver.js";
+import { ForwardingNumberService } from "../forwarding-numbers/forwarding-number.service.js";
+import type { ForwardingVerificationService } from "../forwarding-numbers/forwarding-verification.service.js";
 import { LedgerResolver } from "../ledger/ledger.resolver.js";
 import { AccountLedgerService } from "../ledger/ledger.service.js";
 import { jsonBody } from "../lib/json-body.js";
@@ -47,6 +50,8 @@ export interface GraphqlApiDeps {
   publicBaseUrl: string;
   /** One writer at a time per account, agent and phone number document. */
   locks: DocumentLocks;
+  /** Places the calls that prove forwarding numbers. */
+  forwardingVerification: ForwardingVerificationService;
 }
 
 export interface GraphqlApi {
@@ -65,6 +70,8 @@ export function createGraphqlApi(deps: GraphqlApiDeps): GraphqlApi {
     new AgentResolver(new AgentService({ ...limits, openaiConfigured: deps.openaiConfigured }, deps.locks)),
     new ApiKeyResolver(new ApiKeyManagementService(limits, deps.apiKeys)),
     new CallResolver(new CallService(limits)),
+    new ForwardingNumberResolver(new ForwardingNumberService(limits, deps.forwardingVerification)),
+    new ForwardingNumberVerificationResolver(),
     new LedgerResolver(new AccountLedgerService(limits, deps.reservations)),
     new PhoneNumberResolver(new PhoneNumberService(limits, provisioning, numbersLog, deps.locks)),
   ]);

@@ -1,5 +1,8 @@
 import { ArgsType, Field, ID, InputType, Int } from "type-graphql";
 
+const SHARED_DESCRIPTION =
+  "Admin keys only (FORBIDDEN otherwise): a shared platform number routes a forwarded call to the account that verified its ForwardedFrom number.";
+
 @InputType({
   description:
     "Account keys: the number must be held by the platform's Twilio account and no other account's; it is then pointed at Call24x7. Admin keys: any number, unchecked.",
@@ -16,6 +19,9 @@ export class CreatePhoneNumberInput {
 
   @Field(() => ID, { nullable: true, description: "Admin keys: the account the number belongs to. Account keys: their own." })
   accountId?: string | null;
+
+  @Field(() => Boolean, { nullable: true, description: `${SHARED_DESCRIPTION} Default false.` })
+  shared?: boolean | null;
 }
 
 @InputType()
@@ -31,6 +37,9 @@ export class UpdatePhoneNumberInput {
     description: "Admin keys: move the number to this account; its agent is cleared unless agentId names one of the new account's. Absent or null: unchanged.",
   })
   accountId?: string | null;
+
+  @Field(() => Boolean, { nullable: true, description: `${SHARED_DESCRIPTION} Absent or null: unchanged.` })
+  shared?: boolean | null;
 }
 
 @ArgsType()

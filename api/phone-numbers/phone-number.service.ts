@@ -5,7 +5,7 @@ import { isDuplicateKeyError } from "../../schema/lib/mongo-errors.js";
 import { PhoneNumberModel, type PhoneNumberSource } from "../../schema/models/phone-number.model.js";
 import type { Viewer } from "../graphql/context.js";
 import type { ConnectionResult, PageArgs } from "../graphql/connection.type.js";
-import { ConflictError, NotFoundError, NumberNotStoredError } from "../graphql/errors.js";
+import { ConflictError, ForbiddenError, NotFoundError, NumberNotStoredError } from "../graphql/errors.js";
 import { paginate } from "../graphql/pagination.js";
 import { assertVisible, listScope, scopeFilter, targetAccount } from "../graphql/scope.js";
 import { e164, objectId, optionalObjectId, text } from "../graphql/validate.js";
@@ -21,6 +21,7 @@ interface Claim {
   accountId: Types.ObjectId;
   agentId: Types.ObjectId | null;
   friendlyName: string;
+  shared: boolean;
 }
 
 export class PhoneNumberService {
@@ -89,6 +90,8 @@ export class PhoneNumberService {
     const fields: Record<string, unknown> = {};
     if (input.friendlyName != null) fields.friendlyName = text("friendlyName", input.friendlyName, { min: 0, max: 200 });
     const agentId = optionalObjectId("agentId", input.agentId);
+    const shared = sharedFlag(v, input.shared);
+    if (shared !== null) fields.shared = shared;
     const number = await this.get(v, id);
     let accountId = number.accountId;
     if (input.accountId != null) {
@@ -127,13 +130,17 @@ export class PhoneNumberService {
   }
 
   /** The validated number, name, account and agent of a create or buy; nothing is asked of Twilio yet. */
-  private async claimOf(v: Viewer, input: { e164: string; agentId?: string | null; friendlyName?: string | null; accountId?: string | null }): Promise<Claim> {
+  private async claimOf(
+    v: Viewer,
+    input: { e164: string; agentId?: string | null; friendlyName?: string | null; accountId?: string | null; shared?: boolean | null },
+  ): Promise<Claim> {
     const number = e164("e164", input.e164);
     const friendlyName = input.friendlyName != null ? text("friendlyName", input.friendlyName, { min: 0, max: 200 }) : "";
     const agentId = optionalObjectId("agentId", input.agentId);
+    const shared = sharedFlag(v, input.shared) ?? false;
     const accountId = await targetAccount(v.principal, input.accountId);
     if (agentId) await assertAgentOf(v, agentId, accountId);
-    return { e164: number, accountId, agentId, friendlyName };
+    return { e164: number, accountId, agentId, friendlyName, shared };
   }
 
   private async insert(claim: Claim, source: PhoneNumberSource, twilioSid: string | null): Promise<PhoneNumberRecord> {
@@ -164,6 +171,16 @@ function alreadyRegistered(number: string): ConflictError {
 /** Refuses a number some account (this one included) already has, before Twilio is asked anything. */
 async function assertUnclaimed(number: string): Promise<void> {
   if (await PhoneNumberModel.exists({ e164: number })) throw alreadyRegistered(number);
+}
+
+/**
+ * A shared number takes calls forwarded from any account's verified lines, so only the platform
+ * decides which numbers are shared; an account key sending the flag at all is refused.
+ */
+function sharedFlag(v: Viewer, value: boolean | null | undefined): boolean | null {
+  if (value === null || value === undefined) return null;
+  if (v.principal.kind !== "admin") throw new ForbiddenError("Only admin keys may set shared");
+  return value;
 }
 
 async function assertAgentOf(v: Viewer, agentId: Types.ObjectId, accountId: Types.ObjectId): Promise<void> {

@@ -25,6 +25,12 @@ export class PhoneNumber {
 
   @Field(() => String, { nullable: true, description: "Twilio's IncomingPhoneNumber sid (PN...) in the platform's account; null for numbers held elsewhere." })
   twilioSid!: string | null;
+  @Field({
+    description:
+      "A shared platform number: a call forwarded to it goes to the account that verified the ForwardedFrom number. " +
+      "On other numbers ForwardedFrom counts only when this number's account verified it.",
+  })
+  shared!: boolean;
 
   @Field()
   createdAt!: Date;

@@ -2,6 +2,7 @@ import { isValidObjectId, type Types } from "mongoose";
 import { AgentNotFoundError } from "../../schema/lib/errors.js";
 import { AccountModel, type Account } from "../../schema/models/account.model.js";
 import { AgentModel, type Agent } from "../../schema/models/agent.model.js";
+import { ForwardingNumberModel } from "../../schema/models/forwarding-number.model.js";
 import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";
 import type { InboundCallParams } from "./inbound-call.params.js";
 
@@ -17,6 +18,10 @@ export interface ResolvedAgent {
  * the forwarding number's account's active inbound agent, then the called number's agent.
  * An explicit agent_id that is unknown, inactive or outside `scope` never falls through.
  * `scope` limits every lookup to one account (calls authenticated with an account key).
+ *
+ * ForwardedFrom counts only for a verified forwarding number, and only when the called number
+ * (`To`) is a shared platform number or belongs to the account that verified it: a forwarding
+ * number never takes another account's number's calls (issue 12).
  */
 export async function resolveAgent(params: InboundCallParams, scope: Types.ObjectId | null): Promise<ResolvedAgent> {
   if (params.agentId !== null) {
@@ -24,18 +29,23 @@ export async function resolveAgent(params: InboundCallParams, scope: Types.Objec
     if (!found) throw new AgentNotFoundError(`Agent ${params.agentId} not found`);
     return { ...found, via: "agent_id" };
   }
-  if (params.forwardedFrom) {
-    const account = await AccountModel.findOne({
-      phoneNumbers: params.forwardedFrom,
-      ...(scope ? { _id: scope } : {}),
-    }).lean<WithId<Account>>();
+  // Both at once: the called number decides whether the forwarding number may count.
+  const [number, forwarding] = await Promise.all([
+    PhoneNumberModel.findOne({ e164: params.to }).lean(),
+    params.forwardedFrom ? ForwardingNumberModel.findOne({ e164: params.forwardedFrom }).lean() : null,
+  ]);
+  if (number && forwarding && inScope(forwarding.accountId, scope) && (number.shared || number.accountId.equals(forwarding.accountId))) {
+    const account = await AccountModel.findById(forwarding.accountId).lean<WithId<Account>>();
     const found = account?.activeInboundAgentId ? await activeAgent(account.activeInboundAgentId, account._id) : null;
     if (found) return { ...found, via: "forwarded_from" };
   }
-  const number = await PhoneNumberModel.findOne({ e164: params.to, ...(scope ? { accountId: scope } : {}) }).lean();
-  const found = number?.agentId ? await activeAgent(number.agentId, number.accountId) : null;
+  const found = number?.agentId && inScope(number.accountId, scope) ? await activeAgent(number.agentId, number.accountId) : null;
   if (found) return { ...found, via: "to" };
   throw new AgentNotFoundError("No agent is assigned to this number");
+}
+
+function inScope(accountId: Types.ObjectId, scope: Types.ObjectId | null): boolean {
+  return !scope || accountId.equals(scope);
 }
 
 async function activeAgent(id: string | Types.ObjectId, accountId: Types.ObjectId | null) {

@@ -46,3 +46,21 @@ export async function authenticateWebhook(
   }
   throw new UnauthorizedError("Missing X-Twilio-Signature or Authorization header");
 }
+
+/**
+ * Twilio's signature and nothing else: for webhooks whose authority is the phone call itself
+ * (the keypad entry that proves a forwarding number), where an API key proves nothing.
+ */
+export function requireTwilioSignature(ctx: Context, params: FormFields, config: WebhookAuthConfig): void {
+  if (!config.twilioAuthToken) throw new UnauthorizedError("Twilio signatures cannot be checked: TWILIO_AUTH_TOKEN is not set");
+  const signature = ctx.get("x-twilio-signature");
+  if (!signature) throw new UnauthorizedError("Missing X-Twilio-Signature");
+  const valid = isValidTwilioSignature({
+    authToken: config.twilioAuthToken,
+    signature,
+    publicBaseUrl: config.publicBaseUrl,
+    originalUrl: ctx.originalUrl,
+    params,
+  });
+  if (!valid) throw new UnauthorizedError("Invalid Twilio signature");
+}

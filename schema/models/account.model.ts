@@ -13,7 +13,11 @@ const accountSchema = new Schema(
   {
     name: { type: String, required: true, maxlength: 200 },
     email: { type: String, required: true, lowercase: true, trim: true, maxlength: 320 },
-    /** Numbers the customer forwards from; an inbound call's ForwardedFrom is matched here. */
+    /**
+     * Legacy: forwarding numbers written before they had to be proven. Nothing routes by them
+     * any more and nothing writes them; verified numbers are ForwardingNumber documents. Kept so
+     * an admin can see (GraphQL `legacyPhoneNumbers`) and mark the genuine ones verified.
+     */
     phoneNumbers: { type: [String], default: [] },
     activeInboundAgentId: { type: Types.ObjectId, ref: "Agent", default: null },
     ratePerMinuteMicros: { type: Number, required: true, default: DEFAULT_RATE_PER_MINUTE_MICROS, min: 0 },
@@ -22,7 +26,6 @@ const accountSchema = new Schema(
   { timestamps: true },
 );
 
-accountSchema.index({ phoneNumbers: 1 });
 accountSchema.index({ email: 1 });
 
 export type Account = InferSchemaType<typeof accountSchema>;

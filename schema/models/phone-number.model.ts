@@ -20,6 +20,12 @@ const phoneNumberSchema = new Schema(
     /** The number's IncomingPhoneNumber sid (PN...) in the platform's Twilio account; null when held elsewhere. */
     twilioSid: { type: String, default: null, match: /^PN[0-9a-fA-F]{32}$/ },
     source: { type: String, enum: PHONE_NUMBER_SOURCES, required: true, default: "admin" },
+    /**
+     * A platform number that several accounts forward their lines to (set by admin keys only):
+     * a call to it is routed by its ForwardedFrom number's account. On a number that is not
+     * shared, ForwardedFrom counts only when the number's own account verified it.
+     */
+    shared: { type: Boolean, required: true, default: false },
   },
   { timestamps: true },
 );

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { AccountModel } from "../../schema/models/account.model.js";
 import { ApiKeyModel } from "../../schema/models/api-key.model.js";
+import { ForwardingNumberModel } from "../../schema/models/forwarding-number.model.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { uniqueNumber } from "../helpers/fixtures.js";
 import { createAccount, createAgent, gqlError, gqlOk, type ApiAccount } from "../helpers/graphql.js";
@@ -79,9 +80,11 @@ describe("GraphQL accounts", () => {
       const taken = uniqueNumber();
       await createAccount(t, { phoneNumbers: [taken] });
       const before = await AccountModel.countDocuments({});
-      const error = await gqlError(t, "CONFLICT", CREATE, { input: { name: "Second", email: "s@example.com", phoneNumbers: [taken] } });
+      const fresh = uniqueNumber();
+      const error = await gqlError(t, "CONFLICT", CREATE, { input: { name: "Second", email: "s@example.com", phoneNumbers: [fresh, taken] } });
       expect(error.message).to.include(taken);
       expect(await AccountModel.countDocuments({})).to.equal(before);
+      expect(await ForwardingNumberModel.countDocuments({ e164: fresh })).to.equal(0);
     });
 
     it("then an account key may not create accounts (FORBIDDEN)", async () => {
@@ -111,11 +114,43 @@ describe("GraphQL accounts", () => {
   });
 
   describe("when an account is updated", () => {
-    it("then an account key changes its own name, email and forwarding numbers", async () => {
-      const a = await createAccount(t);
+    it("then an account key changes its own name and email, and may drop a verified forwarding number", async () => {
       const numbers = [uniqueNumber(), uniqueNumber()];
-      const data = await gqlOk(t, UPDATE, { input: { name: "Renamed", email: "new@example.com", phoneNumbers: numbers } }, { key: a.key });
-      expect(data.updateAccount).to.deep.include({ id: a.id, name: "Renamed", email: "new@example.com", phoneNumbers: numbers });
+      const a = await createAccount(t, { phoneNumbers: numbers });
+      const data = await gqlOk(t, UPDATE, { input: { name: "Renamed", email: "new@example.com", phoneNumbers: [numbers[1]] } }, { key: a.key });
+      expect(data.updateAccount).to.deep.include({ id: a.id, name: "Renamed", email: "new@example.com", phoneNumbers: [numbers[1]] });
+      expect(await ForwardingNumberModel.countDocuments({ e164: numbers[0] })).to.equal(0);
+    });
+
+    it("then an account key adding a forwarding number is FORBIDDEN, pointing to the verification, and nothing changes", async () => {
+      const kept = uniqueNumber();
+      const a = await createAccount(t, { name: "Stays", phoneNumbers: [kept] });
+      const stranger = uniqueNumber();
+      const error = await gqlError(t, "FORBIDDEN", UPDATE, { input: { name: "Changed", phoneNumbers: [kept, stranger] } }, { key: a.key });
+      expect(error.message).to.include(stranger).and.include("startForwardingNumberVerification");
+      const read = await gqlOk(t, `query ($id: ID!) { account(id: $id) { name phoneNumbers } }`, { id: a.id }, { key: a.key });
+      expect(read.account).to.deep.equal({ name: "Stays", phoneNumbers: [kept] });
+      expect(await ForwardingNumberModel.countDocuments({ e164: stranger })).to.equal(0);
+    });
+
+    it("then an admin's phoneNumbers are verified by its word and replace the list", async () => {
+      const [first, second, third] = [uniqueNumber(), uniqueNumber(), uniqueNumber()];
+      const a = await createAccount(t, { phoneNumbers: [first, second] });
+      const data = await gqlOk(t, UPDATE, { id: a.id, input: { phoneNumbers: [second, third] } });
+      expect(data.updateAccount.phoneNumbers).to.deep.equal([second, third]);
+      const stored = await ForwardingNumberModel.find({ accountId: a.id }).lean();
+      expect(stored.map((n) => [n.e164, n.method]).sort()).to.deep.equal([[second, "admin"], [third, "admin"]].sort());
+    });
+
+    it("then numbers written before verification existed are listed as legacy until verified", async () => {
+      const a = await createAccount(t, { phoneNumbers: [] });
+      const legacy = uniqueNumber();
+      await AccountModel.updateOne({ _id: a.id }, { $set: { phoneNumbers: [legacy] } });
+      const read = await gqlOk(t, `query ($id: ID!) { account(id: $id) { phoneNumbers legacyPhoneNumbers } }`, { id: a.id }, { key: a.key });
+      expect(read.account).to.deep.equal({ phoneNumbers: [], legacyPhoneNumbers: [legacy] });
+      await gqlOk(t, `mutation ($a: ID!, $e: String!) { setForwardingNumberVerified(accountId: $a, e164: $e) { id } }`, { a: a.id, e: legacy });
+      const after = await gqlOk(t, `query ($id: ID!) { account(id: $id) { phoneNumbers legacyPhoneNumbers } }`, { id: a.id }, { key: a.key });
+      expect(after.account).to.deep.equal({ phoneNumbers: [legacy], legacyPhoneNumbers: [] });
     });
 
     it("then rate and status are for admin keys only, and the admin can set them", async () => {
@@ -140,11 +175,16 @@ describe("GraphQL accounts", () => {
       expect(error.message).to.match(/^accountId /);
     });
 
-    it("then a forwarding number of another account is a CONFLICT", async () => {
+    it("then a forwarding number of another account is a CONFLICT for the admin, and nothing changes", async () => {
       const taken = uniqueNumber();
       await createAccount(t, { phoneNumbers: [taken] });
-      const a = await createAccount(t);
-      await gqlError(t, "CONFLICT", UPDATE, { input: { phoneNumbers: [taken] } }, { key: a.key });
+      const own = uniqueNumber();
+      const a = await createAccount(t, { phoneNumbers: [own] });
+      const fresh = uniqueNumber();
+      await gqlError(t, "CONFLICT", UPDATE, { id: a.id, input: { phoneNumbers: [fresh, taken] } });
+      const read = await gqlOk(t, `query ($id: ID!) { account(id: $id) { phoneNumbers } }`, { id: a.id });
+      expect(read.account.phoneNumbers).to.deep.equal([own]);
+      expect(await ForwardingNumberModel.countDocuments({ e164: fresh })).to.equal(0);
     });
   });
 

@@ -10,6 +10,7 @@ const FIELDS = `id e164 friendlyName agent { id name } account { id } createdAt`
 const CREATE = `mutation ($input: CreatePhoneNumberInput!) { createPhoneNumber(input: $input) { ${FIELDS} } }`;
 const UPDATE = `mutation ($id: ID!, $input: UpdatePhoneNumberInput!) { updatePhoneNumber(id: $id, input: $input) { ${FIELDS} } }`;
 const DELETE = `mutation ($id: ID!) { deletePhoneNumber(id: $id) }`;
+const UPDATE_SHARED = `mutation ($id: ID!, $shared: Boolean) { updatePhoneNumber(id: $id, input: { shared: $shared }) { shared } }`;
 const LIST = `query ($first: Int, $after: String, $accountId: ID) {
   phoneNumbers(first: $first, after: $after, accountId: $accountId) { totalCount pageInfo { hasNextPage endCursor } nodes { id e164 } }
 }`;
@@ -130,6 +131,36 @@ describe("GraphQL phone numbers", () => {
       await gqlError(t, "NOT_FOUND", DELETE, { id: createPhoneNumber.id }, { key: a.key });
       const b = await createAccount(t);
       await gqlOk(t, CREATE, { input: { e164 } }, { key: b.key });
+    });
+  });
+
+  describe("when a number is shared", () => {
+    it("then numbers are not shared unless an admin key says so, and the admin can share and unshare", async () => {
+      const mine = await gqlOk(t, `mutation ($e: String!) { createPhoneNumber(input: { e164: $e }) { shared } }`, { e: uniqueNumber() }, { key: a.key });
+      expect(mine.createPhoneNumber.shared).to.equal(false);
+      const made = await gqlOk(t, `mutation ($e: String!, $a: ID) { createPhoneNumber(input: { e164: $e, accountId: $a, shared: true }) { id shared } }`, {
+        e: uniqueNumber(),
+        a: a.id,
+      });
+      expect(made.createPhoneNumber.shared).to.equal(true);
+      const id = made.createPhoneNumber.id;
+      expect((await gqlOk(t, UPDATE_SHARED, { id, shared: false })).updatePhoneNumber.shared).to.equal(false);
+      expect((await PhoneNumberModel.findById(id).lean())!.shared).to.equal(false);
+    });
+
+    for (const shared of [true, false]) {
+      it(`then an account key sending shared: ${shared} is FORBIDDEN, and nothing is written`, async () => {
+        const e164 = uniqueNumber();
+        const error = await gqlError(t, "FORBIDDEN", `mutation ($e: String!, $s: Boolean) { createPhoneNumber(input: { e164: $e, shared: $s }) { id } }`, { e: e164, s: shared }, { key: a.key });
+        expect(error.message).to.include("shared");
+        expect(await PhoneNumberModel.countDocuments({ e164 })).to.equal(0);
+      });
+    }
+
+    it("then an account key sharing its own number on update is FORBIDDEN, and nothing changes", async () => {
+      const { createPhoneNumber } = await gqlOk(t, CREATE, { input: { e164: uniqueNumber() } }, { key: a.key });
+      await gqlError(t, "FORBIDDEN", UPDATE_SHARED, { id: createPhoneNumber.id, shared: true }, { key: a.key });
+      expect((await PhoneNumberModel.findById(createPhoneNumber.id).lean())!.shared).to.equal(false);
     });
   });
 

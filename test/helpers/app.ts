@@ -20,8 +20,13 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  /** The app's clock for verification code expiry (milliseconds since the epoch). */
+  clock?: () => number;
+}
+
 /** Starts the real web app on port 0 against the run's FerretDB and Redis. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, opts: TestAppOptions = {}): Promise<TestApp> {
   const { mongodbUri, redisUrl } = testEnv();
   const config = loadApiConfig({
     MONGODB_URI: mongodbUri,
@@ -38,7 +43,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   redis.on("error", () => undefined);
   await redis.connect().catch(() => undefined);
   const callEvents = new Queue(CALL_EVENTS_QUEUE, { connection: redis });
-  const app = createApp({ config, logger, redis, callEvents });
+  const app = createApp({ config, logger, redis, callEvents, ...(opts.clock ? { clock: opts.clock } : {}) });
   const server: Server = await new Promise((resolve) => {
     const s = app.koa.listen(0, "127.0.0.1", () => resolve(s));
   });

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { FakeTwilioNumbers } from "./fake-twilio-numbers.js";
@@ -10,6 +11,24 @@ export interface HangUpRequest {
   /** Basic-auth user and password. */
   user: string;
   password: string;
+}
+
+/** An outbound call created through `POST .../Calls.json` (the web process's verification calls). */
+export interface CreatedCallRequest {
+  accountSid: string;
+  /** The Call resource's sid the fake answered with (CA + 32 hex). */
+  sid: string;
+  /** Form fields of the request: To, From, Twiml (or Url), Timeout, TimeLimit... */
+  fields: Record<string, string>;
+  user: string;
+  password: string;
+}
+
+/** An error Twilio answers a call creation with, as its JSON body says it. */
+export interface FakeTwilioError {
+  status: number;
+  code: number;
+  message: string;
 }
 
 /** What the fake knows of a call, as Twilio's Call resource reports it. */
@@ -25,7 +44,8 @@ export interface FakeCallState {
  * (`GET .../Calls/{CallSid}.json`: status and duration); for the web process, the phone-number
  * resources in `numbers` (test/helpers/fake-twilio-numbers.ts). It records hang-ups, checks
  * Basic auth like Twilio (401, code 20003), and answers 404 with code 20404 for calls marked as
- * already ended (updates) or unknown (fetches).
+ * already ended (updates) or unknown (fetches). The web process's side: create an outbound call
+ * (`POST .../Calls.json`, recorded in `createdCalls`).
  */
 export class FakeTwilioRest {
   readonly hangUps: HangUpRequest[] = [];
@@ -39,6 +59,10 @@ export class FakeTwilioRest {
   readonly fetches: string[] = [];
   /** Phone-number resources (IncomingPhoneNumbers, AvailablePhoneNumbers) and their state. */
   readonly numbers = new FakeTwilioNumbers();
+  /** Outbound calls created (`POST .../Calls.json`), oldest first. */
+  readonly createdCalls: CreatedCallRequest[] = [];
+  /** When set, call creations are refused with this error (e.g. 400 / 21211 for an invalid To). */
+  callCreateError: FakeTwilioError | null = null;
   /** The next N requests fail with 500. */
   failNext = 0;
   requests = 0;
@@ -76,6 +100,8 @@ export class FakeTwilioRest {
       res.end(JSON.stringify(body));
     };
     if (this.numbers.matches(req.url ?? "")) return this.handleNumbers(req, Buffer.concat(chunks).toString(), json);
+    const create = /^\/2010-04-01\/Accounts\/(AC[0-9a-f]{32})\/Calls\.json$/.exec(req.url ?? "");
+    if (create && req.method === "POST") return this.createCall(req, create[1]!, Buffer.concat(chunks).toString(), json);
     const match = /^\/2010-04-01\/Accounts\/(AC[0-9a-f]{32})\/Calls\/([A-Za-z0-9]+)\.json$/.exec(req.url ?? "");
     if ((req.method !== "POST" && req.method !== "GET") || !match) {
       return json(404, { code: 20404, message: "The requested resource was not found", status: 404 });
@@ -120,6 +146,66 @@ export class FakeTwilioRest {
       duration: state.duration === null ? null : String(state.duration),
       direction: "inbound",
       api_version: "2010-04-01",
+    });
+  }
+
+  /** The created calls that rang `to`, oldest first. */
+  callsTo(to: string): CreatedCallRequest[] {
+    return this.createdCalls.filter((c) => c.fields.To === to);
+  }
+
+  /**
+   * Creates an outbound call like Twilio: Basic auth (401 / 20003), To (21201), From (21213) and
+   * one of Url, Twiml or ApplicationSid (21205) required; answers 201 with the Call resource,
+   * status "queued".
+   */
+  private createCall(
+    req: import("node:http").IncomingMessage,
+    accountSid: string,
+    body: string,
+    json: (status: number, body: unknown) => void,
+  ): void {
+    const [user, password] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64").toString().split(":");
+    if (password !== this.authToken || user !== accountSid) return json(401, { code: 20003, message: "Authenticate", status: 401 });
+    if (this.failNext > 0) {
+      this.failNext--;
+      return json(500, { code: 20500, message: "Internal Server Error", status: 500 });
+    }
+    const fields = Object.fromEntries(new URLSearchParams(body));
+    const refuse = (code: number, message: string) => json(400, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status: 400 });
+    if (!fields.To) return refuse(21201, "No 'To' number is specified");
+    if (!fields.From) return refuse(21213, "No 'From' number is specified");
+    if (!fields.Url && !fields.Twiml && !fields.ApplicationSid) return refuse(21205, "Url parameter is required.");
+    if (this.callCreateError) {
+      const e = this.callCreateError;
+      return json(e.status, { code: e.code, message: e.message, more_info: `https://www.twilio.com/docs/errors/${e.code}`, status: e.status });
+    }
+    const sid = `CA${randomBytes(16).toString("hex")}`;
+    this.createdCalls.push({ accountSid, sid, fields, user: user!, password });
+    this.calls.set(sid, { status: "queued", duration: null });
+    json(201, {
+      sid,
+      account_sid: accountSid,
+      to: fields.To,
+      to_formatted: fields.To,
+      from: fields.From,
+      from_formatted: fields.From,
+      status: "queued",
+      direction: "outbound-api",
+      api_version: "2010-04-01",
+      duration: null,
+      price: null,
+      price_unit: "USD",
+      answered_by: null,
+      caller_name: null,
+      forwarded_from: null,
+      parent_call_sid: null,
+      date_created: new Date().toUTCString(),
+      date_updated: new Date().toUTCString(),
+      start_time: null,
+      end_time: null,
+      queue_time: "0",
+      uri: `/2010-04-01/Accounts/${accountSid}/Calls/${sid}.json`,
     });
   }
 }

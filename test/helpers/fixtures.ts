@@ -3,6 +3,7 @@ import { Types } from "mongoose";
 import { ledger } from "../../schema/ledger/ledger.service.js";
 import { AccountModel } from "../../schema/models/account.model.js";
 import { AgentModel } from "../../schema/models/agent.model.js";
+import { ForwardingNumberModel } from "../../schema/models/forwarding-number.model.js";
 import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";
 
 let counter = 0;
@@ -25,17 +26,18 @@ export interface Fixture {
 }
 
 /**
- * An active account with one agent, a dialled number routed to it, a forwarding number, and
- * (optionally) a starting balance in micro-dollars written to the ledger.
+ * An active account with one agent, a dialled number routed to it, a verified forwarding number
+ * (its calls go to the agent too), and (optionally) a starting balance in micro-dollars written
+ * to the ledger.
  */
 export async function createFixture(opts: { balanceMicros?: number; ratePerMinuteMicros?: number } = {}): Promise<Fixture> {
   const forwardingNumber = uniqueNumber();
   const account = await AccountModel.create({
     name: "Acme Plumbing",
     email: "ops@acme.example",
-    phoneNumbers: [forwardingNumber],
     ...(opts.ratePerMinuteMicros !== undefined ? { ratePerMinuteMicros: opts.ratePerMinuteMicros } : {}),
   });
+  await ForwardingNumberModel.create({ e164: forwardingNumber, accountId: account._id, method: "admin", verifiedAt: new Date() });
   const agent = await AgentModel.create({ accountId: account._id, name: "Front desk", greeting: "Hello!" });
   account.activeInboundAgentId = agent._id;
   await account.save();

@@ -109,7 +109,8 @@ describe("POST /inbound_call", () => {
       expect(await agentOf(fields({ agent_id: String(b._id), ForwardedFrom: fx.forwardingNumber }))).to.equal(String(b._id));
     });
 
-    it("then ForwardedFrom picks the forwarding account's active inbound agent over the called number", async () => {
+    it("then on a shared number ForwardedFrom picks the forwarding account's active inbound agent over the called number", async () => {
+      await PhoneNumberModel.updateOne({ e164: fx.number }, { $set: { shared: true } });
       const other = await createFixture({ balanceMicros: FIVE_DOLLARS });
       const id = await agentOf(fields({ ForwardedFrom: other.forwardingNumber }));
       expect(id).to.equal(String(other.agentId));
