@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { ForwardingNumberModel } from "../../schema/models/forwarding-number.model.js";
-import { startTestApp, type TestApp } from "../helpers/app.js";
+import { TEST_ADMIN_KEY, startTestApp, type TestApp } from "../helpers/app.js";
 import { uniqueNumber } from "../helpers/fixtures.js";
 import { createAccount, gql, gqlError, gqlOk, type ApiAccount } from "../helpers/graphql.js";
 
@@ -63,7 +63,7 @@ describe("GraphQL forwarding numbers", () => {
     it("then a number that is not E.164, or one callers dial, is BAD_USER_INPUT", async () => {
       expect((await gqlError(t, "BAD_USER_INPUT", MARK, { accountId: a.id, e164: "555-0100" })).message).to.match(/^e164 /);
       const ours = uniqueNumber();
-      await gqlOk(t, `mutation ($e: String!) { createPhoneNumber(input: { e164: $e }) { id } }`, { e: ours }, { key: b.key });
+      await gqlOk(t, `mutation ($e: String!, $acc: ID) { createPhoneNumber(input: { e164: $e, accountId: $acc }) { id } }`, { e: ours, acc: b.id }, { key: TEST_ADMIN_KEY });
       expect((await gqlError(t, "BAD_USER_INPUT", MARK, { accountId: a.id, e164: ours })).message).to.include("Call24x7 number");
       expect(await ForwardingNumberModel.countDocuments({ e164: ours })).to.equal(0);
     });

@@ -136,7 +136,7 @@ describe("GraphQL phone numbers", () => {
 
   describe("when a number is shared", () => {
     it("then numbers are not shared unless an admin key says so, and the admin can share and unshare", async () => {
-      const mine = await gqlOk(t, `mutation ($e: String!) { createPhoneNumber(input: { e164: $e }) { shared } }`, { e: uniqueNumber() }, { key: a.key });
+      const mine = await gqlOk(t, `mutation ($e: String!) { createPhoneNumber(input: { e164: $e }) { shared } }`, { e: held() }, { key: a.key });
       expect(mine.createPhoneNumber.shared).to.equal(false);
       const made = await gqlOk(t, `mutation ($e: String!, $a: ID) { createPhoneNumber(input: { e164: $e, accountId: $a, shared: true }) { id shared } }`, {
         e: uniqueNumber(),
@@ -158,7 +158,7 @@ describe("GraphQL phone numbers", () => {
     }
 
     it("then an account key sharing its own number on update is FORBIDDEN, and nothing changes", async () => {
-      const { createPhoneNumber } = await gqlOk(t, CREATE, { input: { e164: uniqueNumber() } }, { key: a.key });
+      const { createPhoneNumber } = await gqlOk(t, CREATE, { input: { e164: held() } }, { key: a.key });
       await gqlError(t, "FORBIDDEN", UPDATE_SHARED, { id: createPhoneNumber.id, shared: true }, { key: a.key });
       expect((await PhoneNumberModel.findById(createPhoneNumber.id).lean())!.shared).to.equal(false);
     });

@@ -8,7 +8,7 @@ import { AgentModel } from "../../schema/models/agent.model.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { ForwardingNumberModel } from "../../schema/models/forwarding-number.model.js";
 import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";
-import { startTestApp, type TestApp } from "../helpers/app.js";
+import { TEST_ADMIN_KEY, startTestApp, type TestApp } from "../helpers/app.js";
 import { createFixture, uniqueNumber, type Fixture } from "../helpers/fixtures.js";
 import { createAccount, createAgent, gqlError, gqlOk, type ApiAccount } from "../helpers/graphql.js";
 import { inboundCallFields, parseStreamTwiml, postForm, storedCall } from "../helpers/twilio.js";
@@ -52,7 +52,7 @@ describe("Inbound calls forwarded from a number", () => {
       await gqlOk(t, `mutation ($a: ID) { setActiveInboundAgent(agentId: $a) { id } }`, { a: agentOfB }, { key: b.key });
       await gqlOk(t, `mutation ($a: ID) { setActiveInboundAgent(agentId: $a) { id } }`, { a: agentOfC }, { key: c.key });
       numberOfC = uniqueNumber();
-      await gqlOk(t, `mutation ($e: String!, $a: ID) { createPhoneNumber(input: { e164: $e, agentId: $a }) { id } }`, { e: numberOfC, a: agentOfC }, { key: c.key });
+      await gqlOk(t, `mutation ($e: String!, $a: ID, $acc: ID) { createPhoneNumber(input: { e164: $e, agentId: $a, accountId: $acc }) { id } }`, { e: numberOfC, a: agentOfC, acc: c.id }, { key: TEST_ADMIN_KEY });
       strangerLine = uniqueNumber();
     });
 

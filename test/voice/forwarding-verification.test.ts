@@ -308,7 +308,7 @@ describe("Forwarding number verification by call", () => {
 
     it("then a number callers dial (one of ours) is BAD_USER_INPUT and not called", async () => {
       const ours = uniqueNumber();
-      await gqlOk(t, `mutation ($e164: String!) { createPhoneNumber(input: { e164: $e164 }) { id } }`, { e164: ours }, { key: a.key });
+      await gqlOk(t, `mutation ($e164: String!, $acc: ID) { createPhoneNumber(input: { e164: $e164, accountId: $acc }) { id } }`, { e164: ours, acc: a.id }, { key: TEST_ADMIN_KEY });
       const before = twilio.createdCalls.length;
       const error = await gqlError(t, "BAD_USER_INPUT", START, { e164: ours }, { key: a.key });
       expect(error.message).to.match(/^e164 /);
