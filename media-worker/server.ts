@@ -183,6 +183,9 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
 
   function refuse(ws: WebSocket, reason: string, callId?: string): void {
     logger.warn({ reason, callId }, "stream refused");
+    // The client may go on sending while the close completes, and ws reports a bad frame (one
+    // over MAX_MESSAGE_BYTES, invalid UTF-8) as an error event: unheard, it would end the worker.
+    ws.on("error", (err) => logger.debug({ err: err.message, reason, callId }, "refused stream socket error"));
     ws.close(POLICY_VIOLATION, reason);
   }
 
