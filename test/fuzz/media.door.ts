@@ -1,0 +1,253 @@
+// The media socket door: WebSocket upgrades to the media worker with hostile paths and
+// signatures, carrying hostile Twilio Media Streams messages: JSON garbage, events of the wrong
+// shape, huge frames, and `start` events with missing, forged, tampered or replayed stream tokens
+// (the only genuine tokens are those of calls that already ended). A stream must never go live.
+import fc from "fast-check";
+import twilio from "twilio";
+import { WebSocket } from "ws";
+import { parseTwilioMessage } from "../../media-worker/protocol/inbound.js";
+import type { FuzzContext, SeededCall } from "./context.js";
+import { short, type Door, type Outcome } from "./door.js";
+import { deepJsonText, deepValue, headerSafe, hostileJson, hostileString, operatorObject } from "./hostile.js";
+import { rawHttpArbitrary, sendRaw, type RawRequest } from "./raw-http.js";
+
+export interface SocketInput {
+  kind: "socket";
+  path: string;
+  signature: { label: string; value: string | null };
+  /** Text frames, or binary ones (a byte array). */
+  frames: (string | number[])[];
+  label: string;
+}
+
+export type MediaInput = SocketInput | RawRequest;
+
+/** Milliseconds the worker has to answer a well-formed `start` (it must refuse it) before the stream counts as live. */
+const START_VERDICT_MS = 2_000;
+
+const hexId = fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 12, maxLength: 12 }).map((b) => Buffer.from(b).toString("hex"));
+/** base64url text of `min` to `max` characters (fast-check makes base64 in blocks of 4). */
+const b64url = (min: number, max: number) =>
+  fc
+    .tuple(fc.base64String({ minLength: Math.ceil(max / 4) * 4, maxLength: Math.ceil(max / 4) * 4 }), fc.integer({ min, max }))
+    .map(([s, n]) => s.replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_").slice(0, n));
+
+function paths(ctx: FuzzContext): fc.Arbitrary<string> {
+  const seeded = fc.constantFrom(...ctx.calls.map((c) => c.callId));
+  return fc.oneof(
+    { weight: 6, arbitrary: seeded.map((id) => `/${id}`) },
+    { weight: 2, arbitrary: hexId.map((id) => `/${id}`) },
+    {
+      weight: 2,
+      arbitrary: fc.oneof(
+        seeded.map((id) => `/${id.toUpperCase()}`),
+        seeded.map((id) => `/${id}?token=x`),
+        seeded.map((id) => `/${id}/`),
+        seeded.map((id) => `//${id}`),
+        seeded.map((id) => `/../${id}`),
+        fc.constantFrom("/", "/healthz", "/%2e%2e/", `/${"a".repeat(5000)}`, "/%00", "/\u00e9"),
+        hostileString({ maxHuge: 2000 }).map((s) => `/${encodeURIComponent(s.replace(/[\uD800-\uDFFF]/g, "?"))}`),
+      ),
+    },
+  );
+}
+
+function signatures(ctx: FuzzContext, path: string): fc.Arbitrary<SocketInput["signature"]> {
+  const signed = (url: string, token = ctx.authToken) => twilio.getExpectedTwilioSignature(token, url, {});
+  const own = ctx.mediaPublicUrl + path;
+  return fc.oneof(
+    { weight: 7, arbitrary: fc.constant({ label: "good", value: signed(own) }) },
+    { weight: 1, arbitrary: fc.constant({ label: "none", value: null }) },
+    { weight: 1, arbitrary: fc.oneof(fc.base64String({ minLength: 28, maxLength: 28 }), hostileString({ maxHuge: 1000 }).map(headerSafe)).map((v) => ({ label: "forged", value: v })) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        { label: "other-path", value: signed(`${ctx.mediaPublicUrl}/${ctx.calls[0]!.callId}x`) },
+        { label: "other-host", value: signed(`wss://evil.example.com${path}`) },
+        { label: "wrong-auth-token", value: signed(own, `${ctx.authToken}x`) },
+      ),
+    },
+  );
+}
+
+/** Stream tokens: none, garbage, forged, tampered, or the genuine token of an ended call (mostly `call`'s). */
+function tokens(ctx: FuzzContext, call: SeededCall): fc.Arbitrary<string | undefined> {
+  const genuine = fc.oneof({ weight: 3, arbitrary: fc.constant(call.token) }, { weight: 1, arbitrary: fc.constantFrom(...ctx.calls.map((c) => c.token)) });
+  const tamper = fc.tuple(genuine, fc.nat(), fc.constantFrom("A", "_", "-", "0")).map(([t, i, c]) => {
+    const at = 3 + (i % (t.length - 3));
+    return t.slice(0, at) + (t[at] === c ? "B" : c) + t.slice(at + 1);
+  });
+  return fc.oneof(
+    { weight: 3, arbitrary: genuine },
+    { weight: 2, arbitrary: tamper },
+    { weight: 1, arbitrary: fc.tuple(b64url(60, 160), b64url(43, 43)).map(([p, m]) => `v2.${p}.${m}`).filter((t) => /^v2\.[\w-]{60,160}\.[\w-]{43}$/.test(t)) },
+    { weight: 1, arbitrary: fc.tuple(fc.nat(), b64url(43, 43)).map(([n, m]) => `v1.${n}.${m}`) },
+    { weight: 1, arbitrary: hostileString({ maxHuge: 2000 }) },
+    { weight: 1, arbitrary: fc.constant(undefined) },
+  );
+}
+
+/** Stands for the socket's call id in a `start` built before the path is known. */
+const PATH_MARK = "\u0000path\u0000";
+const sidOf = (prefix: string) => fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 16, maxLength: 16 }).map((b) => prefix + Buffer.from(b).toString("hex"));
+
+/**
+ * A `start` message shaped like Twilio's, with hostile parts; most are well-formed. For a path of
+ * a seeded call it is mostly that call's own, so its genuine token replays a stream that ended;
+ * for any other path (null) PATH_MARK stands for the path's id.
+ */
+function startFrame(ctx: FuzzContext, pathCallId: string | null): fc.Arbitrary<string> {
+  const own = ctx.calls.find((c) => c.callId === pathCallId);
+  const calls = own ? fc.oneof({ weight: 3, arbitrary: fc.constant(own) }, { weight: 1, arbitrary: fc.constantFrom(...ctx.calls) }) : fc.constantFrom(...ctx.calls);
+  return calls.chain((chosen) => fc
+    .record({
+      call: fc.constant(chosen),
+      token: tokens(ctx, chosen),
+      callId: fc.oneof({ weight: 4, arbitrary: fc.constant(pathCallId ?? PATH_MARK) }, { weight: 1, arbitrary: fc.constantFrom(...ctx.calls.map((c) => c.callId)) }, { weight: 1, arbitrary: hostileString({ maxHuge: 100 }) }),
+      callSid: fc.oneof({ weight: 3, arbitrary: fc.constant<string | null>(null) }, { weight: 1, arbitrary: fc.constantFrom(...ctx.calls.map((c) => c.callSid)) }, { weight: 1, arbitrary: sidOf("CA") }),
+      // Mostly well-formed, so the token checks run; sometimes spoiled, so the parser's do.
+      extraParams: fc.oneof(
+        { weight: 4, arbitrary: fc.constant({}) },
+        { weight: 2, arbitrary: fc.dictionary(fc.string({ maxLength: 64 }), hostileString({ maxHuge: 1024 }), { maxKeys: 3 }) },
+        { weight: 1, arbitrary: fc.dictionary(fc.string({ maxLength: 70 }), fc.oneof(hostileString({ maxHuge: 2000 }), hostileJson as fc.Arbitrary<never>), { maxKeys: 3 }) },
+      ),
+      manyParams: fc.oneof({ weight: 9, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.integer({ min: 33, max: 60 }) }),
+      spoil: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(null) },
+        { weight: 1, arbitrary: fc.constantFrom("no-media-format", "tracks-object", "sample-rate-text", "sid-huge", "start-array", "account-sid-operator") },
+      ),
+    })
+    .map(({ call, token, callId, callSid, extraParams, manyParams, spoil }) => {
+      const customParameters: Record<string, unknown> = { ...call.customParameters, callId, ...extraParams };
+      if (token === undefined) delete customParameters.token;
+      else customParameters.token = token;
+      if (manyParams) for (let i = 0; i < manyParams; i++) customParameters[`p${i}`] = "x";
+      const start: Record<string, unknown> = {
+        accountSid: call.accountSid,
+        streamSid: "MZ" + "0".repeat(32),
+        callSid: callSid ?? call.callSid,
+        tracks: ["inbound"],
+        mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 },
+        customParameters,
+      };
+      if (spoil === "no-media-format") delete start.mediaFormat;
+      if (spoil === "tracks-object") start.tracks = { $gt: "" };
+      if (spoil === "sample-rate-text") start.mediaFormat = { encoding: "audio/x-mulaw", sampleRate: "8k", channels: 1 };
+      if (spoil === "sid-huge") start.callSid = "C".repeat(100_000);
+      if (spoil === "account-sid-operator") start.accountSid = { $ne: null };
+      return JSON.stringify({ event: "start", sequenceNumber: "1", start: spoil === "start-array" ? [start] : start, streamSid: start.streamSid });
+    }));
+}
+
+/** Messages that are not a usable event: garbage, wrong types, bad fields, too big. */
+const junkFrame: fc.Arbitrary<string | number[]> = fc.oneof(
+  hostileString({ maxHuge: 70_000 }),
+  hostileJson.map((v) => JSON.stringify(v) ?? "null"),
+  fc.constantFrom("not json", "[1,2,3]", "null", "42", '"start"', "{", '{"event":null}', '{"event":"start"}', '{"event":"start","start":"x"}', '{"event":"start","start":{},"event":"mark","mark":{"name":"goodbye"}}', '{"event":"media","event":"stop"}'),
+  fc.tuple(fc.oneof(hostileString({ maxHuge: 100 }), operatorObject), hostileJson).map(([event, body]) => JSON.stringify({ event, media: body, start: body, dtmf: body, mark: body })),
+  fc.tuple(fc.oneof(hostileString({ maxHuge: 20_000 }), fc.constantFrom("%%%", "AAA", "AAAA=", "////")), hostileJson).map(([payload, chunk]) => JSON.stringify({ event: "media", media: { payload, chunk, timestamp: chunk, track: chunk } })),
+  fc.oneof(hostileString({ maxHuge: 100 }), operatorObject).map((digit) => JSON.stringify({ event: "dtmf", dtmf: { digit } })),
+  fc.oneof(hostileString({ maxHuge: 1000 }), operatorObject).map((name) => JSON.stringify({ event: "mark", mark: { name } })),
+  deepValue.map((v) => JSON.stringify({ event: "media", media: v })),
+  deepJsonText.map((t) => `{"event":"start","start":${t}}`),
+  deepJsonText,
+  fc.constantFrom(JSON.stringify({ event: "stop" }), JSON.stringify({ event: "connected", protocol: "Call", version: "1.0.0" })),
+  fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 64 }),
+  fc.constant("x".repeat(70_000)),
+);
+
+function socketArbitrary(ctx: FuzzContext): fc.Arbitrary<SocketInput> {
+  // Built once: arbitraries made inside chain() would be rebuilt for every input.
+  const frameArbs = new Map(ctx.calls.map((c) => [c.callId, framesArb(startFrame(ctx, c.callId))]));
+  const anyPath = framesArb(startFrame(ctx, null));
+  return paths(ctx).chain((path) => {
+    const pathCallId = path.slice(1);
+    return fc
+      .record({ signature: signatures(ctx, path), frames: frameArbs.get(pathCallId) ?? anyPath })
+      .map(({ signature, frames }) => ({
+        kind: "socket" as const,
+        path,
+        signature,
+        frames: frames.map((f) => (typeof f === "string" ? f.replaceAll(JSON.stringify(PATH_MARK).slice(1, -1), pathCallId) : f)),
+        label: `${frames.length} frame(s)`,
+      }));
+  });
+}
+
+const framesArb = (start: fc.Arbitrary<string>) => fc.array(fc.oneof({ weight: 2, arbitrary: junkFrame }, { weight: 1, arbitrary: start }), { maxLength: 6 });
+
+/** True when a frame would pass as a `start` (the worker must then refuse the stream). */
+const isStart = (f: string | number[]) => {
+  if (typeof f !== "string") return false;
+  const parsed = parseTwilioMessage(f);
+  return parsed.ok && parsed.event.kind === "start";
+};
+
+export async function sendSocket(ctx: FuzzContext, input: SocketInput): Promise<Outcome> {
+  const headers: Record<string, string> = input.signature.value === null ? {} : { "x-twilio-signature": input.signature.value };
+  let ws: WebSocket;
+  try {
+    ws = new WebSocket(ctx.mediaUrl + input.path, { headers, perMessageDeflate: false, handshakeTimeout: 10_000 });
+  } catch (err) {
+    // The client refuses URLs it cannot send (e.g. a path with a space): nothing reached the worker.
+    return { verdict: "refused", detail: `client: ${(err as Error).message.slice(0, 60)}` };
+  }
+  let serverSpoke = false;
+  const closed = new Promise<Outcome>((resolve) => {
+    ws.on("unexpected-response", (_req, res) => {
+      const status = res.statusCode ?? 0;
+      res.resume();
+      resolve({ verdict: status >= 500 ? "server-error" : "refused", detail: `upgrade ${status}` });
+      ws.terminate();
+    });
+    ws.on("error", (err) => resolve({ verdict: "transport-error", detail: err.message }));
+    ws.on("message", () => (serverSpoke = true));
+    ws.on("close", (code, reason) => resolve(closeOutcome(code, reason.toString())));
+  });
+  const opened = await Promise.race([new Promise<true>((r) => ws.once("open", () => r(true))), closed]);
+  if (opened !== true) return opened;
+  let wantsVerdict = false;
+  for (const f of input.frames) {
+    if (ws.readyState !== WebSocket.OPEN) break;
+    ws.send(typeof f === "string" ? f : Buffer.from(f));
+    wantsVerdict ||= isStart(f);
+  }
+  // A pong comes back after the worker handled every frame before the ping.
+  if (ws.readyState === WebSocket.OPEN) ws.ping();
+  const ponged = new Promise<"pong">((r) => ws.once("pong", () => r("pong")));
+  const first = await Promise.race([closed, ponged, sleep(5_000).then(() => "timeout" as const)]);
+  if (typeof first !== "string") return first;
+  if (wantsVerdict) {
+    const verdict = await Promise.race([closed, sleep(START_VERDICT_MS).then(() => null)]);
+    if (verdict) return verdict;
+  }
+  ws.close(1000);
+  const after = await Promise.race([closed, sleep(2_000).then(() => null)]);
+  if (wantsVerdict || serverSpoke) return { verdict: "accepted", detail: serverSpoke ? "the worker streamed to it" : "a start was not refused" };
+  if (first === "timeout") return { verdict: "transport-error", detail: "no pong within 5 s" };
+  if (after === null) ws.terminate();
+  return { verdict: "ignored", detail: "messages ignored" };
+}
+
+function closeOutcome(code: number, reason: string): Outcome {
+  // 1011: the worker failed handling the stream (an exception): the socket's 5xx.
+  if (code === 1011) return { verdict: "server-error", detail: `close 1011 ${reason}` };
+  if (code === 1006) return { verdict: "transport-error", detail: "connection dropped without a close frame" };
+  // A refusal is a policy (1008), size (1009) or protocol close; 1000 ends a stream that was live.
+  if (code === 1000) return { verdict: "accepted", detail: `close 1000 ${reason}` };
+  return { verdict: "refused", detail: `close ${code} ${reason.replace(/ \(\d+\)$/, "")}`.trim() };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function mediaSocketDoor(ctx: FuzzContext, mediaPort: number): Door<MediaInput> {
+  return {
+    name: "media socket",
+    arbitrary: fc.oneof({ weight: 19, arbitrary: socketArbitrary(ctx) }, { weight: 1, arbitrary: rawHttpArbitrary(ctx.calls.map((c) => `/${c.callId}`)) }),
+    send: (input) => (input.kind === "socket" ? sendSocket(ctx, input) : sendRaw(mediaPort, input)),
+    describe: (input) =>
+      input.kind === "socket"
+        ? `ws ${short(input.path, 80)} signature ${input.signature.label} frames ${short(input.frames.map((f) => (typeof f === "string" ? short(f, 160) : `<${f.length} bytes>`)), 600)}`
+        : `raw ${short(JSON.stringify(input.bytes), 300)}`,
+  };
+}
