@@ -29,6 +29,12 @@ export interface FormRequest {
   credential: string;
   /** What makes it invalid even with good credentials ("-" when the credential alone does). */
   defect: string;
+  /**
+   * Set on a well-credentialed repeat of a seeded call's webhook (the call ended before the run):
+   * Twilio retries look like this, so a 200 answered from the earlier admission, or saying the
+   * call already ended, is right, as long as nothing is written.
+   */
+  retryOf?: string;
 }
 
 export const FORM = "application/x-www-form-urlencoded";

@@ -22,8 +22,11 @@ export interface SocketInput {
 
 export type MediaInput = SocketInput | RawRequest;
 
-/** Milliseconds the worker has to answer a well-formed `start` (it must refuse it) before the stream counts as live. */
-const START_VERDICT_MS = 2_000;
+/**
+ * Milliseconds the worker has to answer a well-formed `start` (it must refuse it) before the
+ * stream counts as live. Refusals take milliseconds; the bound only matters if one never comes.
+ */
+const START_VERDICT_MS = 10_000;
 
 const hexId = fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 12, maxLength: 12 }).map((b) => Buffer.from(b).toString("hex"));
 /** base64url text of `min` to `max` characters (fast-check makes base64 in blocks of 4). */
@@ -215,7 +218,7 @@ export async function sendSocket(ctx: FuzzContext, input: SocketInput): Promise<
   // A pong comes back after the worker handled every frame before the ping.
   if (ws.readyState === WebSocket.OPEN) ws.ping();
   const ponged = new Promise<"pong">((r) => ws.once("pong", () => r("pong")));
-  const first = await Promise.race([closed, ponged, sleep(5_000).then(() => "timeout" as const)]);
+  const first = await Promise.race([closed, ponged, sleep(10_000).then(() => "timeout" as const)]);
   if (typeof first !== "string") return first;
   if (wantsVerdict) {
     const verdict = await Promise.race([closed, sleep(START_VERDICT_MS).then(() => null)]);
@@ -224,7 +227,7 @@ export async function sendSocket(ctx: FuzzContext, input: SocketInput): Promise<
   ws.close(1000);
   const after = await Promise.race([closed, sleep(2_000).then(() => null)]);
   if (wantsVerdict || serverSpoke) return { verdict: "accepted", detail: serverSpoke ? "the worker streamed to it" : "a start was not refused" };
-  if (first === "timeout") return { verdict: "transport-error", detail: "no pong within 5 s" };
+  if (first === "timeout") return { verdict: "transport-error", detail: "no pong within 10 s" };
   if (after === null) ws.terminate();
   return { verdict: "ignored", detail: "messages ignored" };
 }

@@ -27,6 +27,7 @@ import {
   type Pair,
 } from "./form.js";
 import { clientAddress, hostileString } from "./hostile.js";
+import { rawHttpArbitrary, sendRaw, type RawRequest } from "./raw-http.js";
 
 type Defect = fc.Arbitrary<{ label: string; apply: (d: Draft) => Draft }>;
 const defect = (label: string, apply: (d: Draft) => Draft) => ({ label, apply });
@@ -128,7 +129,26 @@ function statusBase(ctx: FuzzContext): fc.Arbitrary<{ draft: Draft; owner: numbe
     });
 }
 
-function formArbitrary(ctx: FuzzContext, base: fc.Arbitrary<{ draft: Draft; owner: number | null }>, fields: string[], defects: Defect[]): fc.Arbitrary<FormRequest> {
+/** The seeded call a repeat of this request is for, with the draft aimed at it; null when none. */
+type Retry = (d: Draft, owner: number | null) => { draft: Draft; callId: string } | null;
+
+/** An /inbound_call repeating the admission of the owner's seeded call (any other fields). */
+const inboundRetry =
+  (ctx: FuzzContext): Retry =>
+  (d, owner) => {
+    const call = ctx.calls.find((c) => c.account === owner);
+    return call ? { draft: setField(d, "CallSid", call.callSid), callId: call.callId } : null;
+  };
+
+/** A status callback already aims at a seeded call when it has an owner. */
+const statusRetry =
+  (ctx: FuzzContext): Retry =>
+  (d, owner) => {
+    const call = ctx.calls.find((c) => c.account === owner && d.pairs.some(([n, v]) => n === "CallSid" && v === c.callSid));
+    return call ? { draft: d, callId: call.callId } : null;
+  };
+
+function formArbitrary(ctx: FuzzContext, base: fc.Arbitrary<{ draft: Draft; owner: number | null }>, fields: string[], defects: Defect[], retry: Retry): fc.Arbitrary<FormRequest> {
   // Built once: arbitraries made inside chain() would be rebuilt for every input.
   const ops = fc.array(noise(fields), { maxLength: 4 });
   const anyDefect = fc.oneof(...defects);
@@ -141,13 +161,17 @@ function formArbitrary(ctx: FuzzContext, base: fc.Arbitrary<{ draft: Draft; owne
         credential: plans.get(owner)!,
         defect: fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: anyDefect }),
         forcedDefect: anyDefect,
+        repeat: fc.oneof({ weight: 7, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
         xff: clientAddress,
+        owner: fc.constant(owner),
       }),
     )
-    .map(({ genuine, noise: ops, credential, defect: optional, forcedDefect, xff }) => {
-      // A good credential gets a defect always, a bad one sometimes (both must be refused).
-      const chosen = credential.good ? forcedDefect : optional;
+    .map(({ genuine, noise: ops, credential, defect: optional, forcedDefect, repeat, xff, owner }) => {
       let d = ops.reduce((acc, op) => op(acc), genuine);
+      // A good credential gets a defect, or repeats a seeded call's webhook; a bad one gets a defect sometimes.
+      const again = credential.good && repeat ? retry(d, owner) : null;
+      const chosen = credential.good && !again ? forcedDefect : again ? null : optional;
+      if (again) d = again.draft;
       if (chosen) d = chosen.apply(d);
       return {
         request: {
@@ -156,7 +180,8 @@ function formArbitrary(ctx: FuzzContext, base: fc.Arbitrary<{ draft: Draft; owne
           headers: { ...(d.contentType === null ? {} : { "content-type": d.contentType }), "x-forwarded-for": xff, ...credential.headers(d, genuine) },
           body: bodyOf(d),
           credential: credential.label,
-          defect: chosen?.label ?? "-",
+          defect: again ? "repeat of a seeded call's webhook" : (chosen?.label ?? "-"),
+          ...(again ? { retryOf: again.callId } : {}),
         },
         checkSignature: credential.signed,
       };
@@ -182,22 +207,48 @@ export async function sendForm(ctx: FuzzContext, r: FormRequest): Promise<Outcom
       signal: AbortSignal.timeout(15_000),
     });
     const text = await res.text();
+    if (r.retryOf && res.status === 200) return retryOutcome(r.retryOf, text);
     return { verdict: httpVerdict(res.status), detail: `${res.status} ${errorCode(text)}`.trim() };
   } catch (err) {
     return { verdict: "transport-error", detail: (err as Error).message };
   }
 }
 
+/** A repeat is answered from the call's admission (its TwiML) or told the call already ended. */
+function retryOutcome(callId: string, text: string): Outcome {
+  if (text.startsWith("<?xml") && text.includes(callId)) return { verdict: "ignored", detail: "200 answered from the earlier admission" };
+  try {
+    const body = JSON.parse(text) as { callId?: string; outcome?: string };
+    if (body.callId === callId && (body.outcome === "already-ended" || body.outcome === "ignored")) return { verdict: "ignored", detail: `200 ${body.outcome}` };
+  } catch {
+    // not JSON: accepted below
+  }
+  return { verdict: "accepted", detail: `200 ${short(text, 120)}` };
+}
+
 const describe = (r: FormRequest) => `${r.method} ${short(r.path, 120)} [${r.credential}; defect: ${r.defect}] body ${short(r.body, 200)} headers ${short(r.headers, 200)}`;
 
-export function inboundCallDoor(ctx: FuzzContext): Door<FormRequest> {
+/** Mostly form posts, and one in twenty raw bytes that no HTTP client would send. */
+function withRaw(ctx: FuzzContext, forms: fc.Arbitrary<FormRequest>): fc.Arbitrary<WebhookInput> {
+  return fc.oneof({ weight: 19, arbitrary: forms }, { weight: 1, arbitrary: rawHttpArbitrary(["/inbound_call", "/call_status", "/inbound_call?agent_id=x"]) });
+}
+
+function sendWebhook(ctx: FuzzContext, input: WebhookInput): Promise<Outcome> {
+  return "kind" in input ? sendRaw(Number(new URL(ctx.webUrl).port), input) : sendForm(ctx, input);
+}
+
+const describeWebhook = (input: WebhookInput) => ("kind" in input ? `raw ${short(JSON.stringify(input.bytes), 300)}` : describe(input));
+
+export type WebhookInput = FormRequest | RawRequest;
+
+export function inboundCallDoor(ctx: FuzzContext): Door<WebhookInput> {
   const fields = ["CallSid", "From", "To", "ForwardedFrom", "agent_id", "external_call_id", "AccountSid", "CallStatus", "Direction"];
-  return { name: "/inbound_call", arbitrary: formArbitrary(ctx, inboundBase(ctx), fields, inboundDefects(ctx)), send: (r) => sendForm(ctx, r), describe };
+  return { name: "/inbound_call", arbitrary: withRaw(ctx, formArbitrary(ctx, inboundBase(ctx), fields, inboundDefects(ctx), inboundRetry(ctx))), send: (r) => sendWebhook(ctx, r), describe: describeWebhook };
 }
 
 export function callStatusDoor(ctx: FuzzContext): Door<FormRequest> {
   const fields = ["CallSid", "CallStatus", "CallDuration", "AccountSid", "SequenceNumber", "Timestamp"];
-  return { name: "/call_status", arbitrary: formArbitrary(ctx, statusBase(ctx), fields, statusDefects()), send: (r) => sendForm(ctx, r), describe };
+  return { name: "/call_status", arbitrary: formArbitrary(ctx, statusBase(ctx), fields, statusDefects(), statusRetry(ctx)), send: (r) => sendForm(ctx, r), describe };
 }
 
 /** A fresh id nobody uses, for tests. */
