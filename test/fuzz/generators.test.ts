@@ -110,14 +110,14 @@ function graphqlRefusal(input: GqlInput): string | null {
   const coerced = getVariableValues(schema, op.variableDefinitions ?? [], (payload.variables ?? {}) as Record<string, unknown>);
   if (coerced.errors) return "variables";
   // Left to the resolvers, and only for these defects: an id that is not the caller's, or an admin-only mutation.
-  const idArg = /^(\w+) not an id of the caller's/.exec(input.defect)?.[1];
+  const idArg = /(?:^|; )(\w+) not an id of the caller's/.exec(input.defect)?.[1];
   if (idArg) {
     const account = ctx.accounts.find((a) => a.key === key);
     const own = (account ? [account] : ctx.accounts).flatMap((a) => [a.accountId, a.agentId, a.phoneNumberId, a.apiKeyId]);
     const value = String((payload.variables as Record<string, unknown>)[idArg]);
     return own.includes(value) ? null : "id";
   }
-  const documented = /documented limit ([\w.]+): (.*)$/.exec(input.defect);
+  const documented = /documented limit ([\w.]+): (.*?)(?: \(x\d+ under aliases\))?$/.exec(input.defect);
   if (documented) return violatesLimit(payload.variables as Record<string, unknown>, documented[1]!.split("."), documented[2]!) ? "documented limit" : null;
   if (/admin-only/.test(input.defect) && /^Admin keys only/.test(schema.getMutationType()!.getFields()[input.field]!.description ?? "") && key !== ctx.adminKey) return "admin only";
   return null;

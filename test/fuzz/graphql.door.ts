@@ -121,8 +121,14 @@ function invalidOperation(ctx: FuzzContext, f: Field, cred: Cred, pool: IdPool):
     kinds.push(documented, documented);
   }
   if (adminOnly(f) && cred.account !== null) kinds.push(argValues(args, pool).map((vals) => operation(f, args, vals, { defect: "admin-only mutation with an account key" })));
-  kinds.push(brokenDocument(f, args, pool));
-  return fc.oneof(...kinds);
+  // The same spoiled call many times over under aliases: each copy must be refused.
+  const aliased = fc.tuple(fc.oneof(...kinds), fc.constantFrom(2, 10, 100, 400)).map(([op, n]) => aliasFlood(op, n));
+  return fc.oneof({ weight: 9, arbitrary: fc.oneof(...kinds, brokenDocument(f, args, pool)) }, { weight: 1, arbitrary: aliased });
+}
+
+function aliasFlood(op: Operation, n: number): Operation {
+  const query = op.query.replace(/\{ (.*) \}$/s, (_m, call: string) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: ${call}`).join(" ")} }`);
+  return { ...op, query, defect: `${op.defect} (x${n} under aliases)` };
 }
 
 function withUnknownArgument(f: Field, op: Operation): Operation {
@@ -246,7 +252,8 @@ export async function sendGraphql(ctx: FuzzContext, input: GqlInput): Promise<Ou
     } catch {
       return { verdict: "accepted", detail: `${res.status} not JSON` };
     }
-    if (data && data[input.field] != null) return { verdict: "accepted", detail: `${res.status} ${input.field} answered data` };
+    // Any field with data (aliases included) means a mutation ran.
+    if (data && Object.values(data).some((v) => v != null)) return { verdict: "accepted", detail: `${res.status} ${input.field} answered data` };
     return code ? { verdict: "ignored", detail: `${res.status} ${code}` } : { verdict: "accepted", detail: `${res.status} without errors` };
   } catch (err) {
     return { verdict: "transport-error", detail: (err as Error).message };

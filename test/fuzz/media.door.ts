@@ -9,7 +9,7 @@ import { parseTwilioMessage } from "../../media-worker/protocol/inbound.js";
 import type { FuzzContext, SeededCall } from "./context.js";
 import { short, type Door, type Outcome } from "./door.js";
 import { deepJsonText, deepValue, headerSafe, hostileJson, hostileString, operatorObject } from "./hostile.js";
-import { rawHttpArbitrary, sendRaw, type RawRequest } from "./raw-http.js";
+import { clientFrame, rawHttpArbitrary, sendRaw, type RawRequest } from "./raw-http.js";
 
 export interface SocketInput {
   kind: "socket";
@@ -243,10 +243,54 @@ function closeOutcome(code: number, reason: string): Outcome {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * A signed upgrade for a seeded call followed by WebSocket frames that break RFC 6455 (unmasked,
+ * reserved bits or opcodes, oversized or fragmented control frames, bad close codes, invalid
+ * UTF-8, absurd lengths), ending with a proper close: the worker must close, never fail.
+ */
+function rawFramesArbitrary(ctx: FuzzContext): fc.Arbitrary<RawRequest> {
+  const text = (s: string) => Buffer.from(s, "utf8");
+  const code = (n: number, reason = "") => Buffer.concat([Buffer.from([n >> 8, n & 0xff]), text(reason)]);
+  const frames = fc.constantFrom(
+    clientFrame(0x1, text('{"event":"connected"}'), { masked: false }),
+    clientFrame(0x1, text("{}"), { rsv: 4 }),
+    clientFrame(0x1, text("{}"), { rsv: 3 }),
+    clientFrame(0x3, text("reserved opcode")),
+    clientFrame(0xb, text("reserved control opcode")),
+    clientFrame(0x0, text("continuation first")),
+    clientFrame(0x1, text('{"event":'), { fin: false }),
+    clientFrame(0x9, Buffer.alloc(126, 1)),
+    clientFrame(0x9, text("fragmented ping"), { fin: false }),
+    clientFrame(0x8, code(999)),
+    clientFrame(0x8, code(1005)),
+    clientFrame(0x8, code(5000)),
+    clientFrame(0x8, Buffer.from([3])),
+    clientFrame(0x8, code(1000, "\u00ff".repeat(10)).subarray(0, 5)),
+    clientFrame(0x1, Buffer.from([0xc3, 0x28, 0xff, 0xfe])),
+    clientFrame(0x1, Buffer.alloc(0), { declaredLength: 2n ** 63n }),
+    clientFrame(0x1, Buffer.alloc(0), { declaredLength: 2n ** 53n }),
+    clientFrame(0x2, Buffer.from([0xde, 0xad, 0xbe, 0xef])),
+    clientFrame(0x9, text("ping")),
+    clientFrame(0xa, text("unsolicited pong")),
+    clientFrame(0x1, text(JSON.stringify({ event: "start", start: { customParameters: { token: ctx.calls[0]!.token } } }))),
+  );
+  return fc.tuple(fc.constantFrom(...ctx.calls), fc.array(frames, { minLength: 1, maxLength: 4 })).map(([call, chosen]) => {
+    const path = `/${call.callId}`;
+    const signature = twilio.getExpectedTwilioSignature(ctx.authToken, ctx.mediaPublicUrl + path, {});
+    const upgrade = `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-Twilio-Signature: ${signature}\r\n\r\n`;
+    const bytes = Buffer.concat([Buffer.from(upgrade, "latin1"), ...chosen, clientFrame(0x8, code(1000))]);
+    return { kind: "raw" as const, bytes: bytes.toString("latin1") };
+  });
+}
+
 export function mediaSocketDoor(ctx: FuzzContext, mediaPort: number): Door<MediaInput> {
   return {
     name: "media socket",
-    arbitrary: fc.oneof({ weight: 19, arbitrary: socketArbitrary(ctx) }, { weight: 1, arbitrary: rawHttpArbitrary(ctx.calls.map((c) => `/${c.callId}`)) }),
+    arbitrary: fc.oneof(
+      { weight: 18, arbitrary: socketArbitrary(ctx) },
+      { weight: 1, arbitrary: rawHttpArbitrary(ctx.calls.map((c) => `/${c.callId}`)) },
+      { weight: 1, arbitrary: rawFramesArbitrary(ctx) },
+    ),
     send: (input) => (input.kind === "socket" ? sendSocket(ctx, input) : sendRaw(mediaPort, input)),
     describe: (input) =>
       input.kind === "socket"

@@ -57,7 +57,7 @@ export function sendRaw(port: number, req: RawRequest): Promise<Outcome> {
       const head = text.indexOf("\r\n\r\n");
       if (head === -1) return;
       // After a 101 the worker's verdict is the close frame that follows.
-      if (text.startsWith("HTTP/1.1 101") && received.length < head + 8) return;
+      if (text.startsWith("HTTP/1.1 101") && closeCode(received.subarray(head + 4)) === null) return;
       finish();
     });
     sock.write(Buffer.from(req.bytes, "latin1"));
@@ -69,12 +69,48 @@ function rawOutcome(received: Buffer): Outcome {
   const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
   if (status === 0) return { verdict: "refused", detail: received.length ? "not HTTP" : "closed without an answer" };
   if (status === 101) {
-    const frame = received.subarray(text.indexOf("\r\n\r\n") + 4);
-    const code = frame[0] === 0x88 && frame.length >= 4 ? frame.readUInt16BE(2) : 0;
+    const code = closeCode(received.subarray(text.indexOf("\r\n\r\n") + 4));
     if (code === 1011) return { verdict: "server-error", detail: "101 then close 1011" };
     return code ? { verdict: "refused", detail: `101 then close ${code}` } : { verdict: "accepted", detail: "101 and no close" };
   }
   if (status >= 500) return { verdict: "server-error", detail: `${status}` };
   if (status >= 400) return { verdict: "refused", detail: `${status}` };
   return { verdict: "accepted", detail: `${status}` };
+}
+
+/** The status code of the first close frame among the server's (unmasked) frames; null until one is complete. */
+export function closeCode(frames: Buffer): number | null {
+  let at = 0;
+  while (at + 2 <= frames.length) {
+    const opcode = frames[at]! & 0x0f;
+    const len7 = frames[at + 1]! & 0x7f;
+    const head = len7 === 126 ? 4 : len7 === 127 ? 10 : 2;
+    if (at + head > frames.length) return null;
+    const len = len7 === 126 ? frames.readUInt16BE(at + 2) : len7 === 127 ? Number(frames.readBigUInt64BE(at + 2)) : len7;
+    if (at + head + len > frames.length) return null;
+    if (opcode === 0x8) return len >= 2 ? frames.readUInt16BE(at + head) : 1005;
+    at += head + len;
+  }
+  return null;
+}
+
+/** A client frame: masked unless told otherwise, as RFC 6455 requires of clients. */
+export function clientFrame(opcode: number, payload: Buffer, opts: { fin?: boolean; rsv?: number; masked?: boolean; declaredLength?: bigint } = {}): Buffer {
+  const masked = opts.masked ?? true;
+  const first = ((opts.fin ?? true) ? 0x80 : 0) | ((opts.rsv ?? 0) << 4) | opcode;
+  const length = opts.declaredLength ?? BigInt(payload.length);
+  let head: Buffer;
+  if (length < 126n) head = Buffer.from([first, (masked ? 0x80 : 0) | Number(length)]);
+  else if (length < 65_536n) {
+    head = Buffer.from([first, (masked ? 0x80 : 0) | 126, 0, 0]);
+    head.writeUInt16BE(Number(length), 2);
+  } else {
+    head = Buffer.alloc(10);
+    head[0] = first;
+    head[1] = (masked ? 0x80 : 0) | 127;
+    head.writeBigUInt64BE(length, 2);
+  }
+  if (!masked) return Buffer.concat([head, payload]);
+  const key = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
+  return Buffer.concat([head, key, Buffer.from(payload.map((b, i) => b ^ key[i % 4]!))]);
 }
