@@ -14,6 +14,9 @@ const REASONS = {
 
 /** Answers an upgrade request with a plain HTTP error instead of switching protocols. */
 export function refuseUpgrade(socket: Duplex, status: keyof typeof REASONS): void {
+  // A peer that resets, or goes on sending, raises an error on a socket no one else listens to:
+  // unheard, it would end the worker and every call on it.
+  socket.on("error", () => undefined);
   socket.end(`HTTP/1.1 ${status} ${REASONS[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   // A peer that never closes its side must not keep the socket.
   setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();

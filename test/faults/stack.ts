@@ -27,8 +27,15 @@ export interface Worker {
 export interface StackOptions {
   /** Extra environment of both workers, e.g. CLOSEOUT_ATTEMPTS. */
   workerEnv?: Record<string, string>;
+  /** Extra environment of every process, e.g. NODE_ENV=production (the fuzz suite). */
+  env?: Record<string, string>;
   accounts?: number;
+  /** Media workers to start (default 2). */
+  workers?: number;
 }
+
+/** The URL Twilio is told to stream to; stream upgrades are signed over it plus the path. */
+export const MEDIA_PUBLIC_URL = "wss://media.example.com";
 
 /**
  * One scenario's running system: a fresh database, a flushed Redis, the web process and two
@@ -47,6 +54,8 @@ export class FaultStack {
     /** The suite's own Redis connection, for checks and for adding jobs. */
     readonly redis: Redis,
     readonly queue: Queue,
+    /** The web process's ADMIN_API_KEY. */
+    readonly adminApiKey: string,
   ) {}
 
   static async start(svc: FaultServices, scenario: string, logRoot: string, opts: StackOptions = {}): Promise<FaultStack> {
@@ -84,18 +93,20 @@ export class FaultStack {
       NODE_ENV: "test",
       MONGODB_URI: mongodbUri,
       REDIS_URL: svc.redisUrl,
-      MEDIA_PUBLIC_URL: "wss://media.example.com",
+      MEDIA_PUBLIC_URL,
       TWILIO_AUTH_TOKEN: AUTH_TOKEN,
       TWILIO_ACCOUNT_SID,
       TWILIO_API_BASE_URL: twilio.url,
       STREAM_TOKEN_SECRET: streamTokenSecret,
       LOG_LEVEL: "info",
       LOG_REDACT_PII: "false",
+      ...opts.env,
     };
+    const adminApiKey = `fault-admin-${randomBytes(16).toString("hex")}`;
     const web = ChildProc.spawn(
       "web",
       "dist/api/main.js",
-      { ...shared, PORT: String(port), PUBLIC_BASE_URL: webUrl, ADMIN_API_KEY: `fault-admin-${randomBytes(16).toString("hex")}` },
+      { ...shared, PORT: String(port), PUBLIC_BASE_URL: webUrl, ADMIN_API_KEY: adminApiKey },
       path.join(logDir, "web.log"),
     );
     const workerEnv = (name: string): Record<string, string> => ({
@@ -108,11 +119,12 @@ export class FaultStack {
       WORKER_NAME: name,
       ...opts.workerEnv,
     });
-    const procs = ["worker-a", "worker-b"].map((name) => ChildProc.spawn(name, "dist/media-worker/main.js", workerEnv(name), path.join(logDir, `${name}.log`)));
+    const names = ["worker-a", "worker-b", "worker-c", "worker-d"].slice(0, opts.workers ?? 2);
+    const procs = names.map((name) => ChildProc.spawn(name, "dist/media-worker/main.js", workerEnv(name), path.join(logDir, `${name}.log`)));
     const queue = new Queue(CALL_EVENTS_QUEUE, { connection: redis });
     // Redis goes away on purpose in some scenarios; the suite reads the outcome from the checks.
     queue.on("error", () => undefined);
-    const stack = new FaultStack(svc, logDir, mongodbUri, twilio, web, webUrl, [], fixtures, redis, queue);
+    const stack = new FaultStack(svc, logDir, mongodbUri, twilio, web, webUrl, [], fixtures, redis, queue, adminApiKey);
     try {
       const listening = /"port":(\d+)[^\n]*"msg":"media worker listening"/;
       for (const p of procs) {

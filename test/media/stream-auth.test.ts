@@ -1,3 +1,4 @@
+import net from "node:net";
 import { expect } from "chai";
 import { renderTones, toFramePayloads } from "../../media-worker/audio/tone.js";
 import { TwilioStreamClient, type StreamClientOptions } from "../../media-worker/simulator/stream-client.js";
@@ -168,6 +169,38 @@ describe("media worker: stream authentication", function () {
     const stored = await CallModel.findById(call.callId).lean();
     expect(stored).to.include({ status: "ringing", answeredAt: null, endedAt: null });
     expect(await new CallLiveness(stack.media.redis).owner(call.callId)).to.equal(null);
+    await expectGenuineStreamWorks(call);
+  });
+
+  it("when a refused socket goes on sending, even a frame over MAX_MESSAGE_BYTES, then only it is closed and the worker goes on", async () => {
+    const call = await admit();
+    const port = Number(new URL(stack.media.mediaUrl).port);
+    // Unsigned (the first) or not a call (the second): refused before the upgrade. The oversized
+    // frame's header is in the same packet as the upgrade request, so it arrives with the refusal.
+    for (const path of [new URL(call.twiml.url).pathname, "/not-a-call"]) {
+      const sock = net.connect({ host: "127.0.0.1", port });
+      let received = "";
+      sock.on("data", (d: Buffer) => (received += d.toString("latin1")));
+      const closed = new Promise((resolve) => sock.on("close", resolve));
+      const length = Buffer.alloc(8);
+      length.writeBigUInt64BE(BigInt(stack.media.config.maxMessageBytes + 1));
+      sock.write(
+        Buffer.concat([
+          Buffer.from(`GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`),
+          Buffer.from([0x81, 0xff]), // text frame, masked, 64-bit length
+          length,
+          Buffer.from([1, 2, 3, 4]), // mask
+        ]),
+      );
+      await closed;
+      expect(received).to.match(/^HTTP\/1\.1 40[34] /);
+    }
+    // And one that resets the connection as soon as it is refused.
+    const reset = net.connect({ host: "127.0.0.1", port });
+    reset.on("error", () => undefined);
+    reset.write(`GET /not-a-call HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    await new Promise((resolve) => reset.once("data", resolve));
+    reset.resetAndDestroy();
     await expectGenuineStreamWorks(call);
   });
 
