@@ -111,6 +111,8 @@ export class FaultStack {
     );
     const workerEnv = (name: string): Record<string, string> => ({
       ...shared,
+      // Production refuses to start a worker without it (docs/configuration.md).
+      PUBLIC_BASE_URL: webUrl,
       MEDIA_PORT: "0",
       ...FAST_WORKER_TIMERS,
       // The reconciler looks every 500 ms; a live call's record is stale after two missed
