@@ -32,7 +32,8 @@ export interface InboundCallResult {
 
 /**
  * Admits an inbound call: picks the agent, holds its first minute, claims the CallSid and records
- * the admission in Redis, answers TwiML. The Call document is written after the answer, by
+ * the admission in Redis, answers TwiML. A number whose routing is cached costs one Redis round
+ * trip (admitQuickly); anything that needs a look at the database takes the general path. The Call document is written after the answer, by
  * CallAdmissions (retried by the AdmissionDrain): the webhook never waits for a database write,
  * and with the routing cached and a balance snapshot in Redis it needs no database at all.
  */
@@ -49,38 +50,61 @@ export class InboundCallService {
   async admit(params: InboundCallParams, caller: WebhookCaller): Promise<InboundCallResult> {
     const scope = caller.kind === "key" && caller.principal.kind === "account" ? caller.principal.accountId : null;
     const callId = String(callIdForSid(params.callSid));
+    return (await this.admitQuickly(params, scope, callId)) ?? this.admitGenerally(params, scope, callId);
+  }
+
+  /**
+   * The fast path, for a number whose routing this process has cached: one Redis round trip
+   * (CallAdmissions.admitHolding) checks for a retry and that the routing is still current, holds
+   * the first minute on the balance snapshot, and claims the call. Null when that cannot decide.
+   */
+  private async admitQuickly(params: InboundCallParams, scope: Types.ObjectId | null, callId: string): Promise<InboundCallResult | null> {
+    const cached = this.routing.peek(params, scope);
+    if (!cached || cached.value.account.status !== "active") return null;
+    const record = this.recordFor(params, callId, cached.value);
+    const quick = await this.admissions.admitHolding(record, { ...this.firstMinute(record.ratePerMinuteMicros), snapshotMaxAgeMs: this.reservations.snapshotFreshMs }, cached.version);
+    if (quick.outcome === "earlier") {
+      this.assertSameCall(quick.record, params.callSid, scope);
+      // The script watched the call again.
+      return this.answer(quick.record, false);
+    }
+    return quick.outcome === "admitted" ? this.admitted(record) : null;
+  }
+
+  /** Every other case: routing read (cache or database), the hold (snapshot or ledger), then the claim. */
+  private async admitGenerally(params: InboundCallParams, scope: Types.ObjectId | null, callId: string): Promise<InboundCallResult> {
     // A retry is answered from its admission, even when routing changed or cannot be read, and
     // adds no hold: the call it repeats may be over, its hold released.
     // Both reads at once (one Redis round trip); routing is not needed for a retry.
     const routing = this.routing.resolve(params, scope);
     routing.catch(() => undefined);
     const earlier = await this.earlier(callId, params.callSid, scope);
-    if (earlier) return this.answer(earlier, false);
+    if (earlier) return this.rewatched(earlier);
     const resolved: ResolvedAgent = await routing;
-    const { agent, account } = resolved;
-    if (account.status !== "active") throw new AccountSuspendedError();
-
-    const rate = account.ratePerMinuteMicros ?? DEFAULT_RATE_PER_MINUTE_MICROS;
-    const firstMinute = costMicros(this.config.minBalanceSeconds, rate);
+    if (resolved.account.status !== "active") throw new AccountSuspendedError();
+    const record = this.recordFor(params, callId, resolved);
     try {
       // Keyed by CallSid with once: a retry or a concurrent delivery shares the one hold.
-      await this.reservations.reserve({
-        accountId: account._id,
-        callKey: params.callSid,
-        once: true,
-        amountMicros: firstMinute,
-        requiredMicros: firstMinute,
-        ttlMs: (this.config.streamTokenTtlSeconds + 60) * 1000,
-      });
+      await this.reservations.reserve({ accountId: resolved.account._id, callKey: params.callSid, once: true, ...this.firstMinute(record.ratePerMinuteMicros) });
     } catch (err) {
       const raced = err instanceof InsufficientBalanceError ? await this.earlier(callId, params.callSid, scope) : null;
-      if (raced) return this.answer(raced, false);
+      if (raced) return this.rewatched(raced);
       throw err;
     }
 
     // The sweeper watches the call until it is closed out (NX: a retry keeps its place), so a
     // call whose stream never comes cannot stay open and unbilled; sent with the claim.
-    const [{ record, created }] = await Promise.all([this.admissions.admit({
+    const [{ record: standing, created }] = await Promise.all([this.admissions.admit(record), this.openCalls.watch(callId)]);
+    if (!created) {
+      // A concurrent delivery won the claim: answer as it did.
+      this.assertInScope(standing, scope);
+      return this.answer(standing, false);
+    }
+    return this.admitted(record);
+  }
+
+  private recordFor(params: InboundCallParams, callId: string, { agent, account }: ResolvedAgent): AdmissionRecord {
+    return {
       callId,
       callSid: params.callSid,
       accountId: String(account._id),
@@ -90,28 +114,45 @@ export class InboundCallService {
       forwardedFrom: params.forwardedFrom,
       externalCallId: params.externalCallId,
       twilioAccountSid: params.twilioAccountSid,
-      ratePerMinuteMicros: rate,
+      // Fixed here for the whole call: a later rate change prices only later calls.
+      ratePerMinuteMicros: account.ratePerMinuteMicros ?? DEFAULT_RATE_PER_MINUTE_MICROS,
       startedAt: new Date().toISOString(),
       agent: agentSnapshot(agent),
-    }), this.openCalls.watch(callId)]);
-    if (!created) {
-      // A concurrent delivery won the claim: answer as it did.
-      this.assertInScope(record, scope);
-      return this.answer(record, false);
-    }
+    };
+  }
+
+  /** The first minute's hold: what admission requires available, and holds until the stream takes over. */
+  private firstMinute(ratePerMinuteMicros: number): { amountMicros: number; requiredMicros: number; ttlMs: number } {
+    const amount = costMicros(this.config.minBalanceSeconds, ratePerMinuteMicros);
+    return { amountMicros: amount, requiredMicros: amount, ttlMs: (this.config.streamTokenTtlSeconds + 60) * 1000 };
+  }
+
+  /** This delivery created the admission: the Call document is written after the answer. */
+  private admitted(record: AdmissionRecord): InboundCallResult {
+    const { callId } = record;
     // Off the critical path; a failure leaves the call pending for the drain.
     this.admissions.persist(callId, record).catch((err: unknown) => this.logger.warn({ err, callId }, "call document not written yet; will retry"));
     this.logger.info({ callId, agentId: record.agentId, accountId: record.accountId }, "call admitted");
     return this.answer(record, true);
   }
 
+  /** A retry watches again, in case the first delivery's watch was lost (NX: no harm otherwise). */
+  private async rewatched(record: AdmissionRecord): Promise<InboundCallResult> {
+    await this.openCalls.watch(record.callId);
+    return this.answer(record, false);
+  }
+
   /** The admission of an earlier delivery of this CallSid, or null. */
   private async earlier(callId: string, callSid: string, scope: Types.ObjectId | null): Promise<AdmissionRecord | null> {
     const record = await this.admissions.get(callId);
     if (!record) return null;
+    this.assertSameCall(record, callSid, scope);
+    return record;
+  }
+
+  private assertSameCall(record: AdmissionRecord, callSid: string, scope: Types.ObjectId | null): void {
     if (record.callSid !== callSid) throw new Error("call id collision");
     this.assertInScope(record, scope);
-    return record;
   }
 
   private assertInScope(record: AdmissionRecord, scope: Types.ObjectId | null): void {
@@ -119,10 +160,8 @@ export class InboundCallService {
   }
 
   /** Same admission, same TwiML: the token's expiry derives from the admission time. */
-  private async answer(record: AdmissionRecord, created: boolean): Promise<InboundCallResult> {
+  private answer(record: AdmissionRecord, created: boolean): InboundCallResult {
     const { callId, accountId, agentId } = record;
-    // A retry watches again, in case the first delivery's watch was lost (NX: no harm otherwise).
-    if (!created) await this.openCalls.watch(callId);
     const expiresAtSec = Math.floor(Date.parse(record.startedAt) / 1000) + this.config.streamTokenTtlSeconds;
     const token = signStreamToken(this.config.streamTokenSecret, {
       callId,

@@ -21,6 +21,9 @@ interface Entry {
   value: ResolvedAgent;
 }
 
+const entryKey = (params: InboundCallParams, scope: Types.ObjectId | null): string =>
+  JSON.stringify([params.agentId, params.forwardedFrom, params.to, scope ? String(scope) : null]);
+
 const DEFAULTS: RoutingCacheOptions = { ttlMs: 10_000, maxEntries: 10_000, dbBudgetMs: 1_000 };
 
 /**
@@ -47,10 +50,20 @@ export class RoutingCache {
     this.unsubscribe = onRoutingChange(() => this.changed());
   }
 
+  /**
+   * The entry for these parameters if one is younger than the TTL, with the routing version it was
+   * read under, without asking Redis: the caller must check that version where it acts on the
+   * entry (admission's one-round-trip script does).
+   */
+  peek(params: InboundCallParams, scope: Types.ObjectId | null): { value: ResolvedAgent; version: string } | null {
+    const hit = this.entries.get(entryKey(params, scope));
+    return hit && Date.now() - hit.at < this.options.ttlMs ? { value: hit.value, version: hit.version } : null;
+  }
+
   async resolve(params: InboundCallParams, scope: Types.ObjectId | null): Promise<ResolvedAgent> {
     // Read before the database, so an entry can only be older than its version says.
     const version = (await this.redis.get(ROUTING_VERSION_KEY)) ?? "0";
-    const key = JSON.stringify([params.agentId, params.forwardedFrom, params.to, scope ? String(scope) : null]);
+    const key = entryKey(params, scope);
     const now = Date.now();
     const hit = this.entries.get(key);
     if (hit && hit.version === version && now - hit.at < this.options.ttlMs) return hit.value;

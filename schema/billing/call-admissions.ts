@@ -5,6 +5,10 @@ import { isDuplicateKeyError } from "../lib/mongo-errors.js";
 import { RedisScript } from "../lib/redis-script.js";
 import type { Agent } from "../models/agent.model.js";
 import { CallModel } from "../models/call.model.js";
+import { ROUTING_VERSION_KEY } from "../lib/routing-version.js";
+import { ADMIT_SCRIPT } from "./admission.scripts.js";
+import { OPEN_CALLS_KEY } from "./open-calls.js";
+import { reservationKeys } from "./reservation.service.js";
 
 /** How long an admission record outlives its start: longer than any call plus late callbacks. */
 const RECORD_TTL_MS = 2 * 24 * 3600 * 1000;
@@ -60,6 +64,28 @@ return {0, redis.call('GET', KEYS[1])}
   1,
 );
 
+const ADMIT = new RedisScript(ADMIT_SCRIPT, 9);
+
+/** The first minute's hold that admission takes, as ReservationService.reserve takes it. */
+export interface AdmissionHold {
+  amountMicros: number;
+  requiredMicros: number;
+  ttlMs: number;
+  /** Milliseconds old the balance snapshot may be. */
+  snapshotMaxAgeMs: number;
+}
+
+/**
+ * What the one-round-trip admission did. "admitted" and "earlier" are final; the others changed
+ * nothing and send the webhook down the general path (routing re-read, the ledger if need be).
+ */
+export type QuickAdmission =
+  | { outcome: "admitted"; record: AdmissionRecord }
+  | { outcome: "earlier"; record: AdmissionRecord }
+  | { outcome: "routing-changed" | "not-enough-on-snapshot" | "snapshot-stale" | "no-snapshot" };
+
+const QUICK_REFUSALS = { 3: "routing-changed", 0: "not-enough-on-snapshot", [-1]: "snapshot-stale", [-2]: "no-snapshot" } as const;
+
 // One hash tag per call, like CallLiveness, keeps a call's keys in one slot on Redis Cluster.
 const recordKey = (callId: string): string => `c247:{call:${callId}}:admission`;
 
@@ -92,6 +118,37 @@ export class CallAdmissions {
     ]);
     const [created, json] = claimed as [number, string];
     return { record: Number(created) === 1 ? record : (JSON.parse(json) as AdmissionRecord), created: Number(created) === 1 };
+  }
+
+  /**
+   * Admission in one round trip (admission.scripts.ts): the retry check, the routing version the
+   * caller's cached routing was read under, the first minute's hold on the balance snapshot, the
+   * claim and the watches, atomically. The webhook's fast path for a number it has cached.
+   */
+  async admitHolding(record: AdmissionRecord, hold: AdmissionHold, routingVersion: string): Promise<QuickAdmission> {
+    const now = Date.now();
+    const [code, json] = (await ADMIT.run(
+      this.redis,
+      [...reservationKeys(record.accountId), recordKey(record.callId), PENDING_KEY, OPEN_CALLS_KEY, ROUTING_VERSION_KEY],
+      [
+        record.callId,
+        JSON.stringify(record),
+        RECORD_TTL_MS,
+        now + FIRST_WRITE_GRACE_MS,
+        now,
+        routingVersion,
+        record.callSid,
+        hold.amountMicros,
+        hold.ttlMs,
+        hold.requiredMicros,
+        hold.snapshotMaxAgeMs,
+      ],
+    )) as [number, string];
+    if (code === 1) return { outcome: "admitted", record };
+    if (code === 2) return { outcome: "earlier", record: JSON.parse(json) as AdmissionRecord };
+    const refusal = QUICK_REFUSALS[code as keyof typeof QUICK_REFUSALS];
+    if (!refusal) throw new Error(`admission script answered ${code}`);
+    return { outcome: refusal };
   }
 
   async get(callId: string): Promise<AdmissionRecord | null> {

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 
-const KEY = "c247:calls:open";
+/** The sorted set of open calls; admission's one-round-trip script adds to it too. */
+export const OPEN_CALLS_KEY = "c247:calls:open";
 
 /**
  * Calls not yet closed out, each with the time the sweeper should next look at it (a Redis
@@ -12,25 +13,25 @@ export class OpenCalls {
 
   /** Starts watching a call (kept at its earlier check time if already watched). */
   async watch(callId: string, atMs = Date.now()): Promise<void> {
-    await this.redis.zadd(KEY, "NX", atMs, callId);
+    await this.redis.zadd(OPEN_CALLS_KEY, "NX", atMs, callId);
   }
 
   /** Calls whose check time has come, oldest first. */
   async due(nowMs: number, limit: number): Promise<string[]> {
-    return this.redis.zrangebyscore(KEY, "-inf", nowMs, "LIMIT", 0, limit);
+    return this.redis.zrangebyscore(OPEN_CALLS_KEY, "-inf", nowMs, "LIMIT", 0, limit);
   }
 
   /** Looks at the call again at `atMs`. */
   async later(callId: string, atMs: number): Promise<void> {
-    await this.redis.zadd(KEY, "XX", atMs, callId);
+    await this.redis.zadd(OPEN_CALLS_KEY, "XX", atMs, callId);
   }
 
   /** The call is closed out: nothing left to sweep. */
   async forget(callId: string): Promise<void> {
-    await this.redis.zrem(KEY, callId);
+    await this.redis.zrem(OPEN_CALLS_KEY, callId);
   }
 
   async isWatched(callId: string): Promise<boolean> {
-    return (await this.redis.zscore(KEY, callId)) !== null;
+    return (await this.redis.zscore(OPEN_CALLS_KEY, callId)) !== null;
   }
 }

@@ -9,7 +9,7 @@
  * the database. A reservation that lapses instead of being released may hide a charge that never
  * bumped KEYS[3], so a lapse drops the snapshot: the next admission reads the ledger.
  */
-const PRELUDE = `
+export const PRELUDE = `
 local now_t = redis.call('TIME')
 local now = tonumber(now_t[1]) * 1000 + math.floor(tonumber(now_t[2]) / 1000)
 local function drop(id)
@@ -30,47 +30,55 @@ local function reserved_total() return tonumber(redis.call('GET', KEYS[4]) or '0
 `;
 
 /**
- * ARGV: callKey, amount, ttlMs, balance, balanceSeq, required, once, snapshotMaxAgeMs.
+ * reserve(callKey, amount, ttlMs, balance, balanceSeq, required, once, snapshotMaxAgeMs).
  * balance is the ledger balance read at balanceSeq, or "" to use the snapshot when it is at most
  * snapshotMaxAgeMs old. With once=1 an existing reservation for the call is only refreshed (a
  * retried admission); otherwise `amount` is added to it (a live call's next chunk) when balance
- * minus every live reservation is at least `required`. Returns {status, available before this
- * reservation}: 1 reserved, 0 not enough money, -1 the balance (read or snapshot) is older than a
+ * minus every live reservation is at least `required`. Returns status, available before this
+ * reservation: 1 reserved, 0 not enough money, -1 the balance (read or snapshot) is older than a
  * released reservation, -2 no snapshot young enough. A read refreshes the snapshot, never backwards.
+ * A function, so admission's one-round-trip script (admission.scripts.ts) holds money by the same rules.
  */
-export const RESERVE_SCRIPT = `${PRELUDE}
-local call_id = ARGV[1]
-local amount = tonumber(ARGV[2])
-local ttl = tonumber(ARGV[3])
-local balance, seq
-if ARGV[4] == '' then
-  local snap = redis.call('GET', KEYS[5])
-  if not snap then return {-2, 0} end
-  local s, b, at = string.match(snap, '^(%d+):(-?%d+):(%d+)$')
-  if now - tonumber(at) > tonumber(ARGV[8]) then return {-2, 0} end
-  seq, balance = tonumber(s), tonumber(b)
-else
-  seq, balance = tonumber(ARGV[5]), tonumber(ARGV[4])
-end
-local released_seq = tonumber(redis.call('GET', KEYS[3]) or '0')
-if released_seq > seq then return {-1, 0} end
-if ARGV[4] ~= '' then
-  local snap = redis.call('GET', KEYS[5])
-  local old_seq = snap and tonumber(string.match(snap, '^(%d+):')) or -1
-  if seq >= old_seq then redis.call('SET', KEYS[5], seq .. ':' .. ARGV[4] .. ':' .. now, 'PX', 172800000) end
-end
-local available = balance - reserved_total()
-if ARGV[7] == '1' and redis.call('HEXISTS', KEYS[1], call_id) == 1 then
+export const RESERVE_FN = `
+local function reserve(call_id, amount_arg, ttl_arg, balance_arg, seq_arg, required_arg, once, max_age_arg)
+  local amount = tonumber(amount_arg)
+  local ttl = tonumber(ttl_arg)
+  local balance, seq
+  if balance_arg == '' then
+    local snap = redis.call('GET', KEYS[5])
+    if not snap then return -2, 0 end
+    local s, b, at = string.match(snap, '^(%d+):(-?%d+):(%d+)$')
+    if now - tonumber(at) > tonumber(max_age_arg) then return -2, 0 end
+    seq, balance = tonumber(s), tonumber(b)
+  else
+    seq, balance = tonumber(seq_arg), tonumber(balance_arg)
+  end
+  local released_seq = tonumber(redis.call('GET', KEYS[3]) or '0')
+  if released_seq > seq then return -1, 0 end
+  if balance_arg ~= '' then
+    local snap = redis.call('GET', KEYS[5])
+    local old_seq = snap and tonumber(string.match(snap, '^(%d+):')) or -1
+    if seq >= old_seq then redis.call('SET', KEYS[5], seq .. ':' .. balance_arg .. ':' .. now, 'PX', 172800000) end
+  end
+  local available = balance - reserved_total()
+  if once == '1' and redis.call('HEXISTS', KEYS[1], call_id) == 1 then
+    redis.call('ZADD', KEYS[2], now + ttl, call_id)
+    keep_alive(ttl)
+    return 1, available
+  end
+  if available < tonumber(required_arg) then return 0, available end
+  redis.call('HINCRBY', KEYS[1], call_id, amount)
+  redis.call('INCRBY', KEYS[4], amount)
   redis.call('ZADD', KEYS[2], now + ttl, call_id)
   keep_alive(ttl)
-  return {1, available}
+  return 1, available
 end
-if available < tonumber(ARGV[6]) then return {0, available} end
-redis.call('HINCRBY', KEYS[1], call_id, amount)
-redis.call('INCRBY', KEYS[4], amount)
-redis.call('ZADD', KEYS[2], now + ttl, call_id)
-keep_alive(ttl)
-return {1, available}
+`;
+
+/** ARGV: those of reserve(), in its order. Returns {status, available}. */
+export const RESERVE_SCRIPT = `${PRELUDE}${RESERVE_FN}
+local status, available = reserve(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+return {status, available}
 `;
 
 /** ARGV: callKey, chargeSeq (0 when no charge was written). Drops the call's reservation. */

@@ -38,7 +38,8 @@ export interface ReserveResult {
   availableMicros: number;
 }
 
-const keys = (accountId: Types.ObjectId): string[] => {
+/** The account's reservation keys, in the order the scripts take them (reservation.scripts.ts). */
+export const reservationKeys = (accountId: Types.ObjectId | string): string[] => {
   // One hash tag per account keeps the keys in one slot on Redis Cluster.
   const tag = `{acct:${String(accountId)}}`;
   return [`c247:resv:${tag}:amt`, `c247:resv:${tag}:exp`, `c247:resv:${tag}:seq`, `c247:resv:${tag}:total`, `c247:resv:${tag}:snap`];
@@ -83,6 +84,11 @@ export class ReservationService {
     options: Partial<ReservationOptions> = {},
   ) {
     this.options = { ...DEFAULT_OPTIONS, ...options };
+  }
+
+  /** Milliseconds old a balance snapshot may be and still be used without reading the ledger. */
+  get snapshotFreshMs(): number {
+    return this.options.snapshotFreshMs;
   }
 
   /**
@@ -168,7 +174,7 @@ export class ReservationService {
   }
 
   private async run(input: ReserveInput, read: Balance | null, maxAgeMs: number): Promise<{ status: Status; available: number }> {
-    const [status, available] = (await reserveScript.run(this.redis, keys(input.accountId), [
+    const [status, available] = (await reserveScript.run(this.redis, reservationKeys(input.accountId), [
       input.callKey,
       input.amountMicros,
       input.ttlMs,
@@ -186,21 +192,21 @@ export class ReservationService {
    * Returns false when the call holds no reservation any more.
    */
   async touch(accountId: Types.ObjectId, callKey: string, ttlMs: number): Promise<boolean> {
-    return Number(await touchScript.run(this.redis, keys(accountId), [callKey, ttlMs])) === 1;
+    return Number(await touchScript.run(this.redis, reservationKeys(accountId), [callKey, ttlMs])) === 1;
   }
 
   /** Micro-dollars this call holds right now (0 when none or lapsed). */
   async heldByCall(accountId: Types.ObjectId, callKey: string): Promise<number> {
-    return Number(await callAmountScript.run(this.redis, keys(accountId), [callKey]));
+    return Number(await callAmountScript.run(this.redis, reservationKeys(accountId), [callKey]));
   }
 
   /** Drops the call's reservation; pass the seq of its ledger charge once it is written. */
   async release(accountId: Types.ObjectId, callKey: string, chargeSeq = 0): Promise<void> {
-    await releaseScript.run(this.redis, keys(accountId), [callKey, chargeSeq]);
+    await releaseScript.run(this.redis, reservationKeys(accountId), [callKey, chargeSeq]);
   }
 
   async reservedMicros(accountId: Types.ObjectId): Promise<number> {
-    return Number(await totalScript.run(this.redis, keys(accountId), []));
+    return Number(await totalScript.run(this.redis, reservationKeys(accountId), []));
   }
 
   /** Ledger balance minus live reservations. */
