@@ -100,7 +100,9 @@ const recordKey = (callId: string): string => `c247:{call:${callId}}:admission`;
 export class CallAdmissions {
   // Nobody waits on these writes (the webhook has answered): 20 ms of linger lets the calls of a
   // busy second share one insert, which costs FerretDB a fraction of the CPU the webhook competes for.
-  private readonly calls = new InsertBatcher<InstanceType<typeof CallModel>>(CallModel, 100, CALL_INSERT_LINGER_MS);
+  // Each call validates its own document as it is admitted; the batch only serializes them, so no
+  // request waits behind a whole batch's validation.
+  private readonly calls = new InsertBatcher<Record<string, unknown>>(CallModel, 100, CALL_INSERT_LINGER_MS, true);
   /** Writes in flight in this process, so a drain and a stream never queue the same insert twice. */
   private readonly writing = new Map<string, Promise<boolean>>();
 
@@ -199,22 +201,24 @@ export class CallAdmissions {
       return exists;
     }
     try {
-      await this.calls.insert(
-        new CallModel({
-          _id: record.callId,
-          callSid: record.callSid,
-          accountId: record.accountId,
-          agentId: record.agentId,
-          from: record.from,
-          to: record.to,
-          forwardedFrom: record.forwardedFrom,
-          externalCallId: record.externalCallId,
-          twilioAccountSid: record.twilioAccountSid,
-          ratePerMinuteMicros: record.ratePerMinuteMicros,
-          status: "ringing",
-          startedAt: new Date(record.startedAt),
-        }),
-      );
+      const doc = new CallModel({
+        _id: record.callId,
+        callSid: record.callSid,
+        accountId: record.accountId,
+        agentId: record.agentId,
+        from: record.from,
+        to: record.to,
+        forwardedFrom: record.forwardedFrom,
+        externalCallId: record.externalCallId,
+        twilioAccountSid: record.twilioAccountSid,
+        ratePerMinuteMicros: record.ratePerMinuteMicros,
+        status: "ringing",
+        startedAt: new Date(record.startedAt),
+      });
+      await doc.validate();
+      // The timestamps mongoose's own insertMany would set (the reconciler's index reads updatedAt).
+      const now = new Date();
+      await this.calls.insert({ ...doc.toObject(), createdAt: now, updatedAt: now });
     } catch (err) {
       // Already written, by this or another process: the unique _id or callSid says so.
       if (!isDuplicateKeyError(err)) throw err;

@@ -2,7 +2,7 @@ import { serializedWrite } from "./write-gate.js";
 
 /** What the batcher needs of a mongoose model and its documents. */
 interface Insertable<D> {
-  insertMany(docs: D[], options: { ordered: false; throwOnValidationError: true }): Promise<unknown>;
+  insertMany(docs: D[], options: { ordered: false; throwOnValidationError: true; lean: boolean }): Promise<unknown>;
 }
 
 interface Pending<D> {
@@ -27,11 +27,14 @@ export class InsertBatcher<D> {
    * @param maxBatch most documents in one insertMany
    * @param lingerMs milliseconds the first document of a batch waits for others to join it, for
    *   writes nobody waits on in a hurry: fewer, larger inserts cost the database less CPU
+   * @param lean the documents are plain objects that the caller validated and stamped itself:
+   *   mongoose only serializes them, so a batch's flush does not validate every document at once
    */
   constructor(
     private readonly model: Insertable<D>,
     private readonly maxBatch = 100,
     private readonly lingerMs = 0,
+    private readonly lean = false,
   ) {}
 
   async insert(doc: D): Promise<D> {
@@ -63,7 +66,7 @@ export class InsertBatcher<D> {
       await this.model.insertMany(
         batch.map((p) => p.doc),
         // A document that fails validation is left out and reported at its index, alone.
-        { ordered: false, throwOnValidationError: true },
+        { ordered: false, throwOnValidationError: true, lean: this.lean },
       );
       for (const p of batch) p.resolve();
     } catch (err) {

@@ -64,6 +64,28 @@ describe("CallAdmissions", () => {
     expect(await a.isPending(r.callId)).to.equal(false);
   });
 
+  it("when the document is written, then it carries the schema's defaults and timestamps, as a mongoose save would", async () => {
+    const admissions = new CallAdmissions(redis);
+    const r = record({ forwardedFrom: "+14155550123" });
+    const before = Date.now();
+    await admissions.admit(r);
+    expect(await admissions.persist(r.callId)).to.equal(true);
+    const doc = await CallModel.findById(r.callId).lean();
+    expect(doc).to.deep.include({ direction: "inbound", transcript: [], billedSeconds: 0, costMicros: 0, answeredAt: null, endedAt: null, endedReason: null, forwardedFrom: "+14155550123" });
+    expect(doc!.createdAt.getTime()).to.be.within(before, Date.now());
+    expect(doc!.updatedAt.getTime()).to.equal(doc!.createdAt.getTime());
+  });
+
+  it("when an admission record breaks the schema, then persist fails and writes nothing", async () => {
+    const admissions = new CallAdmissions(redis);
+    const r = record({ to: "x".repeat(300) });
+    await admissions.admit(r);
+    let failure: unknown = null;
+    await admissions.persist(r.callId).catch((err: unknown) => (failure = err));
+    expect((failure as { name?: string } | null)?.name).to.equal("ValidationError");
+    expect(await CallModel.exists({ _id: r.callId })).to.equal(null);
+  });
+
   it("when there is no admission record, then persist reports whether a document exists", async () => {
     const admissions = new CallAdmissions(redis);
     expect(await admissions.persist(String(new Types.ObjectId()))).to.equal(false);
