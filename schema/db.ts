@@ -15,15 +15,20 @@ export const ALL_MODELS = [AccountModel, AgentModel, ApiKeyModel, ApiKeyUsageMod
 export interface ConnectOptions {
   /** Emit the driver's commandStarted events (tests and benchmarks count database round trips). */
   monitorCommands?: boolean;
+  /** Milliseconds to find a server before an operation fails (default 5,000); outage tests shorten it. */
+  serverSelectionTimeoutMS?: number;
+  /** Milliseconds mongoose holds an operation while disconnected before failing it (mongoose's default 10,000). */
+  bufferTimeoutMS?: number;
 }
 
 /** Connects the process-wide mongoose connection. Fails fast when the server is unreachable. */
 export async function connectDatabase(uri: string, opts: ConnectOptions = {}): Promise<typeof mongoose> {
   mongoose.set("strictQuery", true);
   return mongoose.connect(uri, {
-    serverSelectionTimeoutMS: 5_000,
+    serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 5_000,
     autoIndex: false,
     monitorCommands: opts.monitorCommands ?? false,
+    ...(opts.bufferTimeoutMS !== undefined ? { bufferTimeoutMS: opts.bufferTimeoutMS } : {}),
   });
 }
 

@@ -4,7 +4,7 @@ import type { Logger } from "../../schema/lib/logger.js";
 import { bearerToken } from "../auth/api-key.crypto.js";
 import type { ApiKeyService } from "../auth/api-key.service.js";
 import type { Principal } from "../auth/principal.js";
-import { UnauthenticatedError } from "./errors.js";
+import { InternalServerError, UnauthenticatedError } from "./errors.js";
 import { createLoaders, type Loaders } from "./loaders.js";
 
 /** Per-request GraphQL context. `principal` is null for a missing or refused key. */
@@ -27,16 +27,23 @@ export function viewerOf(ctx: GraphqlContext): Viewer {
   return { principal: ctx.principal, loaders: ctx.loaders };
 }
 
-/** Builds each request's context from `Authorization: Bearer <key>`. */
+/**
+ * Builds each request's context from `Authorization: Bearer <key>`. A failure here (the key
+ * lookup when the database is down) is logged with its cause and answered INTERNAL_ERROR with
+ * the request id: Apollo would otherwise send the cause's message and log nothing.
+ */
 export function contextFactory(apiKeys: ApiKeyService, reservations: ReservationService) {
   return async ({ ctx }: { ctx: KoaContext }): Promise<GraphqlContext> => {
+    const log = ctx.state.log as Logger;
+    const requestId = String(ctx.state.requestId);
     const token = bearerToken(ctx.get("authorization") || undefined);
-    const principal = token ? await apiKeys.authenticate(token) : null;
-    return {
-      principal,
-      loaders: createLoaders(reservations),
-      log: ctx.state.log as Logger,
-      requestId: String(ctx.state.requestId),
-    };
+    let principal: Principal | null = null;
+    try {
+      principal = token ? await apiKeys.authenticate(token) : null;
+    } catch (err) {
+      log.error({ err }, "graphql context creation failed");
+      throw new InternalServerError(requestId);
+    }
+    return { principal, loaders: createLoaders(reservations), log, requestId };
   };
 }

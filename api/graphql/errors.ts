@@ -38,6 +38,19 @@ export class ConflictError extends GraphQLError {
   }
 }
 
+export const INTERNAL_CODE = "INTERNAL_ERROR";
+export const INTERNAL_MESSAGE = "Internal error";
+
+/**
+ * An unexpected failure (a bug, an unreachable database). Clients get a generic message and the
+ * request id under which the cause was logged, never the cause itself.
+ */
+export class InternalServerError extends GraphQLError {
+  constructor(requestId: string) {
+    super(INTERNAL_MESSAGE, { extensions: { code: INTERNAL_CODE, requestId } });
+  }
+}
+
 /** The operation is too deep or too costly to run. */
 export class QueryTooComplexError extends GraphQLError {
   constructor(message: string) {

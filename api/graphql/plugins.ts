@@ -3,7 +3,7 @@ import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { AppError } from "../../schema/lib/errors.js";
 import type { GraphqlContext } from "./context.js";
-import { UnauthenticatedError } from "./errors.js";
+import { INTERNAL_CODE, INTERNAL_MESSAGE, UnauthenticatedError } from "./errors.js";
 import { assertComplexity } from "./limits.js";
 
 /**
@@ -23,35 +23,61 @@ export function guardPlugin(maxComplexity: number): ApolloServerPlugin<GraphqlCo
   };
 }
 
-/** Logs errors that are not meant for clients (bugs, outages) with the request id. */
-export function errorLogPlugin(): ApolloServerPlugin<GraphqlContext> {
+/**
+ * Unexpected errors (bugs, outages): logs each cause with the request id, and gives the answer's
+ * INTERNAL_ERROR entries that id, so a client can quote it and an operator find the cause.
+ * Context-creation failures never get here (Apollo runs no request hooks for them): the context
+ * factory logs them and throws InternalServerError with the id itself.
+ */
+export function internalErrorPlugin(): ApolloServerPlugin<GraphqlContext> {
   return {
     async requestDidStart() {
       return {
         async didEncounterErrors({ contextValue, errors }) {
           for (const error of errors) {
-            const original = unwrapResolverError(error);
-            if (isClientError(original)) continue;
-            contextValue.log.error({ err: original, path: error.path }, "graphql operation failed");
+            const cause = thrownError(error);
+            if (isClientError(cause)) continue;
+            contextValue.log.error({ err: cause, path: error.path }, "graphql operation failed");
           }
+        },
+        async willSendResponse({ contextValue, response }) {
+          if (response.body.kind !== "single" || !response.body.singleResult.errors) return;
+          response.body.singleResult.errors = response.body.singleResult.errors.map((e) =>
+            e.extensions?.code === INTERNAL_CODE ? { ...e, extensions: { ...e.extensions, requestId: contextValue.requestId } } : e,
+          );
         },
       };
     },
   };
 }
 
+/**
+ * What was thrown, under graphql-js's and Apollo's wrappers: a resolver's error is wrapped with a
+ * path; a plain error from a plugin hook or the context function is wrapped by Apollo without
+ * a code (its message, "Context creation failed: ...", is the internal one).
+ */
+function thrownError(error: unknown): unknown {
+  const original = unwrapResolverError(error);
+  if (original instanceof GraphQLError && original.extensions.code === undefined && original.originalError && !(original.originalError instanceof GraphQLError)) {
+    return original.originalError;
+  }
+  return original;
+}
+
 function isClientError(err: unknown): boolean {
-  return err instanceof GraphQLError || (err instanceof AppError && err.code !== "INTERNAL_ERROR");
+  if (err instanceof GraphQLError) return err.extensions.code !== INTERNAL_CODE;
+  return err instanceof AppError && err.code !== INTERNAL_CODE;
 }
 
 /**
  * What clients see of an error: ours and graphql's as they are, AppErrors (INSUFFICIENT_BALANCE,
- * IDEMPOTENCY_CONFLICT, LEDGER_BUSY...) with their code, anything else as a bare internal error.
+ * IDEMPOTENCY_CONFLICT, LEDGER_BUSY...) with their code, anything else as a bare INTERNAL_ERROR
+ * (internalErrorPlugin adds the request id).
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
+  const original = thrownError(error);
   if (original instanceof GraphQLError) return formatted;
-  if (original instanceof AppError && original.code !== "INTERNAL_ERROR") {
+  if (original instanceof AppError && original.code !== INTERNAL_CODE) {
     return {
       message: original.message,
       ...(formatted.locations ? { locations: formatted.locations } : {}),
@@ -60,8 +86,8 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     };
   }
   return {
-    message: "Internal server error",
+    message: INTERNAL_MESSAGE,
     ...(formatted.path ? { path: formatted.path } : {}),
-    extensions: { code: "INTERNAL_SERVER_ERROR" },
+    extensions: { code: INTERNAL_CODE },
   };
 }

@@ -30,7 +30,7 @@ import type { TwilioNumbersClient } from "../phone-numbers/twilio-numbers.client
 import { InstanceContainer } from "./container.js";
 import { contextFactory, type GraphqlContext } from "./context.js";
 import { depthLimitRule } from "./limits.js";
-import { errorLogPlugin, formatError, guardPlugin } from "./plugins.js";
+import { formatError, guardPlugin, internalErrorPlugin } from "./plugins.js";
 import { buildGraphqlSchema } from "./schema.js";
 
 /** Largest number of tokens a query document may have: parsing stops early on giant documents. */
@@ -85,7 +85,7 @@ export function createGraphqlApi(deps: GraphqlApiDeps): GraphqlApi {
     formatError,
     plugins: [
       guardPlugin(deps.config.maxComplexity),
-      errorLogPlugin(),
+      internalErrorPlugin(),
       // No HTTP caching of admin data; without it Apollo stops wrapping every field resolver.
       ApolloServerPluginCacheControlDisabled(),
       deps.config.landingPage ? ApolloServerPluginLandingPageLocalDefault({ footer: false }) : ApolloServerPluginLandingPageDisabled(),

@@ -1,5 +1,5 @@
 import type { Context } from "koa";
-import { UnauthorizedError } from "../../schema/lib/errors.js";
+import { ForbiddenError, UnauthorizedError } from "../../schema/lib/errors.js";
 import { bearerToken } from "../auth/api-key.crypto.js";
 import type { ApiKeyService } from "../auth/api-key.service.js";
 import { withinBudget } from "../../schema/lib/time-budget.js";
@@ -45,6 +45,24 @@ export async function authenticateWebhook(
     throw new UnauthorizedError("Invalid Twilio signature");
   }
   throw new UnauthorizedError("Missing X-Twilio-Signature or Authorization header");
+}
+
+/**
+ * For webhooks that move a bill (/call_status closes out and charges a call): Twilio's signature
+ * or the platform admin's key. An account key is refused FORBIDDEN before anything is read or
+ * written, or its holder could end its own live calls and bill them at a duration it chose.
+ */
+export async function authenticateTwilioOrAdmin(
+  ctx: Context,
+  params: FormFields,
+  config: WebhookAuthConfig,
+  apiKeys: ApiKeyService,
+): Promise<WebhookCaller> {
+  const caller = await authenticateWebhook(ctx, params, config, apiKeys);
+  if (caller.kind === "key" && caller.principal.kind !== "admin") {
+    throw new ForbiddenError("Only Twilio (a signed request) or the platform admin key may report call status");
+  }
+  return caller;
 }
 
 /**

@@ -55,6 +55,13 @@ export class UnauthorizedError extends AppError {
   }
 }
 
+/** Authenticated, but this credential may not do this (an account key on a webhook only Twilio or the admin may call). */
+export class ForbiddenError extends AppError {
+  constructor(message = "This credential may not do that") {
+    super("FORBIDDEN", message, { status: 403 });
+  }
+}
+
 export class AgentNotFoundError extends AppError {
   constructor(message = "No active agent found for this call") {
     super("AGENT_NOT_FOUND", message, { status: 404 });

@@ -35,11 +35,20 @@ function otherUrls(ctx: FuzzContext, path: string): string[] {
   ];
 }
 
+export interface DoorPolicy {
+  /**
+   * True when the door takes account keys (/inbound_call). /call_status moves bills and takes
+   * only Twilio's signature or the admin key: there the account's own key is a bad credential
+   * (FORBIDDEN), so it is sent on requests that are otherwise valid.
+   */
+  accountKeys: boolean;
+}
+
 /**
  * Every credential plan for a webhook. `owner` is the account whose data the request targets
- * (null when none): the key of the other account is refused by tenancy.
+ * (null when none): the key of the other account is refused by tenancy, or by the door.
  */
-export function credentialPlans(ctx: FuzzContext, owner: number | null): fc.Arbitrary<CredentialPlan> {
+export function credentialPlans(ctx: FuzzContext, owner: number | null, door: DoorPolicy): fc.Arbitrary<CredentialPlan> {
   const url = (d: Draft) => ctx.publicBaseUrl + pathOf(d);
   const sig = (s: string) => ({ "x-twilio-signature": s });
   const other = owner === null ? ctx.accounts[0]! : ctx.accounts[1 - owner]!;
@@ -71,6 +80,6 @@ export function credentialPlans(ctx: FuzzContext, owner: number | null): fc.Arbi
     fc.constant(plan("good-signature", true, false, (d) => sig(sign(ctx.authToken, url(d), bodyOf(d))))),
     fc.constant(plan("admin-key", true, false, () => bearer(ctx.adminKey))),
   ];
-  if (own) plans.push(fc.constant(plan("own-account-key", true, false, () => bearer(own.key))));
+  if (own) plans.push(fc.constant(plan("own-account-key", door.accountKeys, false, () => bearer(own.key))));
   return fc.oneof(...plans);
 }

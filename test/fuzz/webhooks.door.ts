@@ -1,10 +1,11 @@
 // The /inbound_call and /call_status doors: Twilio-shaped form posts aimed at the seeded numbers
 // and calls, spoiled by noise, sent with a hostile credential, and, when the credential is good,
-// with a defect that no valid Twilio request has. Each request must be refused (4xx).
+// with a defect that no valid Twilio request has. Each request must be refused (4xx). /call_status
+// takes no account keys: there an account's own key is hostile on an otherwise valid callback.
 import fc from "fast-check";
 import { TWILIO_CALL_STATUSES } from "../../api/voice/call-status.params.js";
 import type { FuzzContext } from "./context.js";
-import { credentialPlans, type CredentialPlan } from "./credentials.js";
+import { credentialPlans, type CredentialPlan, type DoorPolicy } from "./credentials.js";
 import { errorCode, httpVerdict, short, type Door, type Outcome } from "./door.js";
 import { FORM, bodyOf, noise, pathOf, setField, signatureValid, type Draft, type FormRequest, type Pair } from "./form.js";
 import { clientAddress } from "./hostile.js";
@@ -69,11 +70,11 @@ const statusRetry =
     return call ? { draft: d, callId: call.callId } : null;
   };
 
-function formArbitrary(ctx: FuzzContext, base: fc.Arbitrary<{ draft: Draft; owner: number | null }>, fields: string[], defects: Defect[], retry: Retry): fc.Arbitrary<FormRequest> {
+function formArbitrary(ctx: FuzzContext, base: fc.Arbitrary<{ draft: Draft; owner: number | null }>, fields: string[], defects: Defect[], retry: Retry, door: DoorPolicy): fc.Arbitrary<FormRequest> {
   // Built once: arbitraries made inside chain() would be rebuilt for every input.
   const ops = fc.array(noise(fields), { maxLength: 4 });
   const anyDefect = fc.oneof(...defects);
-  const plans = new Map<number | null, fc.Arbitrary<CredentialPlan>>([null, ...ctx.accounts.keys()].map((o) => [o, credentialPlans(ctx, o)]));
+  const plans = new Map<number | null, fc.Arbitrary<CredentialPlan>>([null, ...ctx.accounts.keys()].map((o) => [o, credentialPlans(ctx, o, door)]));
   return base
     .chain(({ draft: genuine, owner }) =>
       fc.record({
@@ -164,11 +165,11 @@ export type WebhookInput = FormRequest | RawRequest;
 
 export function inboundCallDoor(ctx: FuzzContext): Door<WebhookInput> {
   const fields = ["CallSid", "From", "To", "ForwardedFrom", "agent_id", "external_call_id", "AccountSid", "CallStatus", "Direction"];
-  return { name: "/inbound_call", arbitrary: withRaw(ctx, formArbitrary(ctx, inboundBase(ctx), fields, inboundDefects(ctx), inboundRetry(ctx))), send: (r) => sendWebhook(ctx, r), describe: describeWebhook };
+  return { name: "/inbound_call", arbitrary: withRaw(ctx, formArbitrary(ctx, inboundBase(ctx), fields, inboundDefects(ctx), inboundRetry(ctx), { accountKeys: true })), send: (r) => sendWebhook(ctx, r), describe: describeWebhook };
 }
 
 export function callStatusDoor(ctx: FuzzContext): Door<FormRequest> {
   const fields = ["CallSid", "CallStatus", "CallDuration", "AccountSid", "SequenceNumber", "Timestamp"];
-  return { name: "/call_status", arbitrary: formArbitrary(ctx, statusBase(ctx), fields, statusDefects(), statusRetry(ctx)), send: (r) => sendForm(ctx, r), describe };
+  return { name: "/call_status", arbitrary: formArbitrary(ctx, statusBase(ctx), fields, statusDefects(), statusRetry(ctx), { accountKeys: false }), send: (r) => sendForm(ctx, r), describe };
 }
 

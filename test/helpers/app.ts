@@ -4,7 +4,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { createApp, type App } from "../../api/app.js";
 import { loadApiConfig, type ApiConfig } from "../../api/config.js";
-import { createLogger } from "../../schema/lib/logger.js";
+import { createLogger, type Logger } from "../../schema/lib/logger.js";
 import { CALL_EVENTS_QUEUE } from "../../schema/lib/queues.js";
 import { testEnv } from "./env.js";
 
@@ -23,6 +23,8 @@ export interface TestApp {
 export interface TestAppOptions {
   /** The app's clock for verification code expiry (milliseconds since the epoch). */
   clock?: () => number;
+  /** The app's logger; default one at LOG_LEVEL (silent). Tests pass one writing to an array to read what was logged. */
+  logger?: Logger;
 }
 
 /** Starts the real web app on port 0 against the run's FerretDB and Redis. */
@@ -38,7 +40,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
     LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
     ...env,
   });
-  const logger = createLogger({ name: "test-web", level: config.logLevel, redactPii: false });
+  const logger = opts.logger ?? createLogger({ name: "test-web", level: config.logLevel, redactPii: false });
   const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
   redis.on("error", () => undefined);
   await redis.connect().catch(() => undefined);

@@ -5,9 +5,11 @@ import type { AddressInfo } from "node:net";
  * A loopback TCP proxy in front of a real server that can be paused: while paused it accepts
  * connections and takes bytes but forwards nothing either way, which is what a client sees of
  * a frozen (SIGSTOPped) or failing-over database. Resuming delivers everything held, in order.
+ * It can also be cut: every connection is reset, now and on arrival, as when the server is down.
  */
 export class TcpProxy {
   private paused = false;
+  private cutOff = false;
   private readonly held: (() => void)[] = [];
   private readonly sockets = new Set<net.Socket>();
 
@@ -33,6 +35,16 @@ export class TcpProxy {
     for (const send of this.held.splice(0)) send();
   }
 
+  /** Resets every open connection and each new one at once, until mend(): an unreachable server. */
+  cut(): void {
+    this.cutOff = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  mend(): void {
+    this.cutOff = false;
+  }
+
   async close(): Promise<void> {
     this.resume();
     for (const s of this.sockets) s.destroy();
@@ -40,6 +52,11 @@ export class TcpProxy {
   }
 
   private pipe(client: net.Socket, target: { host: string; port: number }): void {
+    if (this.cutOff) {
+      client.on("error", () => undefined);
+      client.resetAndDestroy();
+      return;
+    }
     const upstream = net.connect(target.port, target.host);
     for (const s of [client, upstream]) {
       this.sockets.add(s);

@@ -2,8 +2,11 @@ import { expect } from "chai";
 import { admitCall, openStream, postCallStatus, type AdmittedCall } from "../../media-worker/simulator/simulate-call.js";
 import type { TwilioStreamClient } from "../../media-worker/simulator/stream-client.js";
 import { CallLiveness } from "../../schema/billing/call-liveness.js";
+import { ledger } from "../../schema/ledger/ledger.service.js";
+import { closeOutJobId } from "../../schema/lib/queues.js";
 import { CallModel } from "../../schema/models/call.model.js";
-import { startTestApp, TEST_AUTH_TOKEN, type TestApp } from "../helpers/app.js";
+import { CallStatusReportModel } from "../../schema/models/call-status-report.model.js";
+import { startTestApp, TEST_ADMIN_KEY, TEST_AUTH_TOKEN, type TestApp } from "../helpers/app.js";
 import { FakeTwilioRest } from "../helpers/fake-twilio.js";
 import { createFixture, type Fixture } from "../helpers/fixtures.js";
 import {
@@ -92,6 +95,29 @@ describe("media worker: recovery when a worker dies mid-call", function () {
     expect(again.body).to.deep.include({ outcome: "already-ended" });
     await new Promise((r) => setTimeout(r, 200));
     expect(await chargesFor(call.callId)).to.have.length(1);
+  });
+
+  it("when the worker is SIGKILLed and an account key reports the call completed, then it is FORBIDDEN and no bill moves; the admin key then closes it out with Twilio's duration, once", async () => {
+    const { call, client, stopAudio } = await liveCallOnWorkerProcess();
+    await kill(client, stopAudio);
+    await waitFor("the dead session's heartbeat to lapse", async () => !(await liveness.isLive(call.callId)));
+    const { key } = await t.app.apiKeys.create({ accountId: fx.accountId, scope: "account", name: "own" });
+    const balanceBefore = await ledger.balance(fx.accountId);
+
+    const refused = await postCallStatus({ ...simulatorTarget(t, quiet), apiKey: key }, call, "completed", 3_600);
+    expect(refused).to.deep.include({ status: 403 });
+    expect(refused.body).to.deep.include({ success: false, code: "FORBIDDEN" });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await CallModel.findById(call.callId).lean()).to.include({ status: "in-progress", endedAt: null });
+    expect(await CallStatusReportModel.findById(call.callId).lean()).to.equal(null);
+    expect(await quiet.queue.getJob(closeOutJobId(call.callId))).to.equal(undefined);
+    expect(await chargesFor(call.callId)).to.have.length(0);
+    expect(await ledger.balance(fx.accountId)).to.deep.equal(balanceBefore);
+
+    const res = await postCallStatus({ ...simulatorTarget(t, quiet), apiKey: TEST_ADMIN_KEY }, call, "completed", 3);
+    expect(res.body).to.deep.include({ success: true, outcome: "closed-stream-lost" });
+    await expectBilledOnce(call, 3);
+    expect((await ledger.balance(fx.accountId)).balanceMicros).to.equal(balanceBefore.balanceMicros - 3 * 2_500);
   });
 
   it("when the worker is SIGKILLed and nothing reports the end, then the sweeper closes the call with its last known duration, once", async () => {

@@ -2,9 +2,12 @@ import { expect } from "chai";
 import { CallLiveness } from "../../schema/billing/call-liveness.js";
 import { enqueueCloseOut } from "../../schema/billing/closeout-queue.js";
 import { closeOutJobId } from "../../schema/lib/queues.js";
+import { ledger } from "../../schema/ledger/ledger.service.js";
 import { CallModel } from "../../schema/models/call.model.js";
-import { startTestApp, type TestApp } from "../helpers/app.js";
+import { CallStatusReportModel } from "../../schema/models/call-status-report.model.js";
+import { startTestApp, TEST_ADMIN_KEY, type TestApp } from "../helpers/app.js";
 import { createFixture, uniqueCallSid, type Fixture } from "../helpers/fixtures.js";
+import { reservations } from "../helpers/media.js";
 import { postForm, storedCall } from "../helpers/twilio.js";
 
 describe("POST /call_status", () => {
@@ -116,12 +119,40 @@ describe("POST /call_status", () => {
     }
   });
 
-  it("when an account's API key reports another account's call, then it is CALL_NOT_FOUND", async () => {
+  it("when an account key reports a final status, its own call's or another account's, then it is FORBIDDEN and nothing is written: no status report, no close-out, the call stays open and its hold and balance are unchanged", async () => {
     const { callSid, callId } = await ringingCall();
     const other = await createFixture();
-    const { key } = await t.app.apiKeys.create({ accountId: other.accountId, scope: "account", name: "other" });
-    const res = await postForm(t, "/call_status", status(callSid), { token: null, headers: { authorization: `Bearer ${key}` } });
-    expect(res.status).to.equal(404);
+    const keys = [
+      (await t.app.apiKeys.create({ accountId: fx.accountId, scope: "account", name: "own" })).key,
+      (await t.app.apiKeys.create({ accountId: other.accountId, scope: "account", name: "other" })).key,
+    ];
+    const balanceBefore = await ledger.balance(fx.accountId);
+    const heldBefore = await reservations(t.redis).heldByCall(fx.accountId, callSid);
+    expect(heldBefore).to.be.above(0);
+    for (const key of keys) {
+      // Signed as well: a present key decides, and an account key may not report status at all.
+      for (const token of [null, undefined]) {
+        const res = await postForm(t, "/call_status", status(callSid), { token, headers: { authorization: `Bearer ${key}` } });
+        expect(res.status).to.equal(403);
+        const body = JSON.parse(res.text);
+        expect(body).to.include({ success: false, code: "FORBIDDEN" });
+        expect(body.error).to.be.a("string").and.match(/admin/);
+      }
+    }
     expect(await closeOutJob(callId)).to.equal(undefined);
+    expect(await CallStatusReportModel.findById(callId).lean()).to.equal(null);
+    expect(await new CallLiveness(t.redis).owner(callId)).to.equal(null);
+    expect(await CallModel.findById(callId).lean()).to.include({ status: "ringing", endedAt: null });
+    expect(await ledger.balance(fx.accountId)).to.deep.equal(balanceBefore);
+    expect(await reservations(t.redis).heldByCall(fx.accountId, callSid)).to.equal(heldBefore);
+  });
+
+  it("when the platform admin key reports a final status, then it is accepted like Twilio's signature and the close-out is queued", async () => {
+    const { callSid, callId } = await ringingCall();
+    const res = await postForm(t, "/call_status", status(callSid), { token: null, headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+    expect(res.status, res.text).to.equal(200);
+    expect(JSON.parse(res.text)).to.deep.equal({ success: true, callId, outcome: "closed-not-connected" });
+    expect((await closeOutJob(callId))?.data).to.include({ endedReason: "not-connected", source: "status-callback" });
+    expect(await CallStatusReportModel.findById(callId).lean()).to.include({ callStatus: "completed", durationSeconds: 7 });
   });
 });
