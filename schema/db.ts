@@ -1,5 +1,6 @@
 import mongoose from "mongoose";
 import type { Logger } from "./lib/logger.js";
+import { setWritesSerialized } from "./lib/write-gate.js";
 import { AccountModel } from "./models/account.model.js";
 import { AgentModel } from "./models/agent.model.js";
 import { ApiKeyModel } from "./models/api-key.model.js";
@@ -21,15 +22,32 @@ export interface ConnectOptions {
   bufferTimeoutMS?: number;
 }
 
-/** Connects the process-wide mongoose connection. Fails fast when the server is unreachable. */
+/**
+ * Connects the process-wide mongoose connection. Fails fast when the server is unreachable.
+ * Asks the server what it is: writes are serialized in this process (schema/lib/write-gate.ts)
+ * only on FerretDB, whose SQLite backend has one writer; a real MongoDB gets them concurrently.
+ */
 export async function connectDatabase(uri: string, opts: ConnectOptions = {}): Promise<typeof mongoose> {
   mongoose.set("strictQuery", true);
-  return mongoose.connect(uri, {
+  const connected = await mongoose.connect(uri, {
     serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 5_000,
     autoIndex: false,
     monitorCommands: opts.monitorCommands ?? false,
     ...(opts.bufferTimeoutMS !== undefined ? { bufferTimeoutMS: opts.bufferTimeoutMS } : {}),
   });
+  await adaptToServer();
+  return connected;
+}
+
+/** Serializes this process's writes when the connected server is FerretDB, and only then. */
+export async function adaptToServer(db = mongoose.connection.db): Promise<void> {
+  if (!db) throw new Error("adaptToServer: not connected");
+  setWritesSerialized(isFerretDB(await db.admin().buildInfo()));
+}
+
+/** FerretDB answers buildInfo as MongoDB 7.0 does, plus fields of its own (`ferretdbVersion`). */
+export function isFerretDB(buildInfo: Record<string, unknown>): boolean {
+  return "ferretdbVersion" in buildInfo || "ferretdbFeatures" in buildInfo;
 }
 
 export async function disconnectDatabase(): Promise<void> {

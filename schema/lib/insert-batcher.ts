@@ -1,4 +1,4 @@
-import { serializedWrite } from "./write-gate.js";
+import { serializedWrite, writesSerialized } from "./write-gate.js";
 
 /** What the batcher needs of a mongoose model and its documents. */
 interface Insertable<D> {
@@ -18,6 +18,7 @@ interface Pending<D> {
  * queued for hundreds of milliseconds and drained slowly. Each caller still gets its own
  * outcome: a duplicate key rejects only its own document, with the server's E11000 error;
  * a failure of the whole write (network, server selection, closed client) rejects every caller.
+ * On a real MongoDB, which takes concurrent writes, each document is inserted at once, alone.
  */
 export class InsertBatcher<D> {
   private queue: Pending<D>[] = [];
@@ -40,7 +41,8 @@ export class InsertBatcher<D> {
   async insert(doc: D): Promise<D> {
     await new Promise<void>((resolve, reject) => {
       this.queue.push({ doc, resolve, reject });
-      this.scheduleFlush();
+      if (writesSerialized()) this.scheduleFlush();
+      else void this.flush(this.queue.splice(0));
     });
     return doc;
   }
@@ -51,16 +53,20 @@ export class InsertBatcher<D> {
     // The batch is taken when the gate lets this write in, so everything that arrived while the
     // previous write was in flight (or while the first document lingered) goes together.
     if (this.lingerMs > 0 && this.queue.length < this.maxBatch) {
-      setTimeout(() => void serializedWrite(() => this.flush()), this.lingerMs);
+      setTimeout(() => void serializedWrite(() => this.flushQueue()), this.lingerMs);
     } else {
-      void serializedWrite(() => this.flush());
+      void serializedWrite(() => this.flushQueue());
     }
   }
 
-  private async flush(): Promise<void> {
+  private async flushQueue(): Promise<void> {
     this.flushQueued = false;
     const batch = this.queue.splice(0, this.maxBatch);
     if (this.queue.length > 0) this.scheduleFlush();
+    await this.flush(batch);
+  }
+
+  private async flush(batch: Pending<D>[]): Promise<void> {
     if (batch.length === 0) return;
     try {
       await this.model.insertMany(
