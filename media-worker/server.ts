@@ -129,7 +129,6 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
     registry,
     heartbeatTtlMs: hbTtl,
     reservationTtlMs: reservationTtl(config),
-    idleTimeoutMs: config.streamIdleTimeoutMs,
   };
 
   // Sockets that have not finished their upgrade request get the same time as those waiting for `start`.

@@ -1,4 +1,5 @@
 import { VerificationCallFailedError } from "./forwarding-number.errors.js";
+import { TWILIO_CALL_SID } from "../../schema/lib/twilio-ids.js";
 
 export interface VerificationCallClientOptions {
   /** e.g. https://api.twilio.com (TWILIO_API_BASE_URL), no trailing slash. */
@@ -28,7 +29,6 @@ export interface CreatedCall {
   status: string;
 }
 
-const CALL_SID = /^CA[0-9a-f]{32}$/;
 
 /**
  * Places outbound calls through Twilio's REST API: POST /2010-04-01/Accounts/{AccountSid}/Calls.json.
@@ -78,7 +78,7 @@ export class VerificationCallClient {
       });
     }
     const body = (await res.json().catch(() => null)) as { sid?: unknown; status?: unknown; code?: unknown; message?: unknown } | null;
-    if (res.ok && typeof body?.sid === "string" && CALL_SID.test(body.sid)) {
+    if (res.ok && typeof body?.sid === "string" && TWILIO_CALL_SID.test(body.sid)) {
       return { sid: body.sid, status: typeof body.status === "string" ? body.status : "queued" };
     }
     // Twilio's messages name the problem ("Invalid 'To' Phone Number"); they carry no secrets.

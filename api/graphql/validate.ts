@@ -1,6 +1,7 @@
 import { Types } from "mongoose";
 import { MoneyFormatError, parseUsd } from "../../schema/lib/money.js";
 import { BadUserInputError } from "./errors.js";
+import { CONTROL_CHARS } from "../../schema/lib/text.js";
 
 /**
  * Input checks shared by the services. Each throws BadUserInputError naming the field, before
@@ -10,8 +11,6 @@ const OBJECT_ID = /^[0-9a-f]{24}$/i;
 const E164 = /^\+[1-9]\d{1,14}$/;
 // Deliberately loose: one @, no spaces, a dot in the domain. Deliverability is the mail server's job.
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-// C0 controls other than tab, CR and LF, and DEL.
-const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
 export function objectId(field: string, value: string): Types.ObjectId {
   if (!OBJECT_ID.test(value)) throw new BadUserInputError(field, "is not a valid id");
@@ -28,7 +27,7 @@ export function text(field: string, value: string, opts: { min?: number; max: nu
   const min = opts.min ?? 1;
   if (trimmed.length < min) throw new BadUserInputError(field, min === 1 ? "must not be empty" : `must have at least ${min} characters`);
   if (trimmed.length > opts.max) throw new BadUserInputError(field, `must have at most ${opts.max} characters`);
-  if (CONTROL.test(trimmed)) throw new BadUserInputError(field, "must not contain control characters");
+  if (CONTROL_CHARS.test(trimmed)) throw new BadUserInputError(field, "must not contain control characters");
   return trimmed;
 }
 

@@ -1,13 +1,12 @@
 import type { IncomingMessage } from "node:http";
 import { InvalidParamsError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../../schema/lib/errors.js";
+import { CONTROL_CHARS } from "../../schema/lib/text.js";
 
 /** Form fields as received: one value, or several for a repeated name (kept for signatures). */
 export type FormFields = Record<string, string | string[]>;
 
 const FIELD_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const MAX_FIELDS = 200;
-// C0 controls other than tab, CR and LF, and DEL: never part of a real Twilio field.
-const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
 /** Reads the raw body, refusing more than `limitBytes` (also when no Content-Length is sent). */
 export async function readBody(req: IncomingMessage, limitBytes: number): Promise<string> {
@@ -41,7 +40,7 @@ export function parseForm(text: string): FormFields {
   for (const [name, value] of new URLSearchParams(text)) {
     if (++count > MAX_FIELDS) throw new InvalidParamsError(`Too many fields (more than ${MAX_FIELDS})`);
     if (!FIELD_NAME.test(name)) throw new InvalidParamsError(`Invalid field name "${name.slice(0, 64)}"`);
-    if (CONTROL.test(value)) throw new InvalidParamsError(`Field ${name} contains control characters`);
+    if (CONTROL_CHARS.test(value)) throw new InvalidParamsError(`Field ${name} contains control characters`);
     // URLSearchParams turns bytes that are not UTF-8 into U+FFFD.
     if (value.includes("\uFFFD")) throw new InvalidParamsError(`Field ${name} is not valid UTF-8`);
     const previous = fields[name];
@@ -49,4 +48,11 @@ export function parseForm(text: string): FormFields {
     else fields[name] = Array.isArray(previous) ? [...previous, value] : [previous, value];
   }
   return fields;
+}
+
+/** One field's value; a name sent more than once is refused (which one would Twilio have meant?). */
+export function singleField(fields: FormFields, name: string, where = "body"): string | undefined {
+  const value = fields[name];
+  if (Array.isArray(value)) throw new InvalidParamsError(`${name} appears more than once in the ${where}`);
+  return value;
 }

@@ -1,5 +1,6 @@
 import { InvalidParamsError, MissingParamsError } from "../../schema/lib/errors.js";
-import type { FormFields } from "../lib/form-body.js";
+import { CALL_SID } from "../../schema/lib/twilio-ids.js";
+import { singleField, type FormFields } from "../lib/form-body.js";
 
 export const TWILIO_CALL_STATUSES = ["queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"] as const;
 export type TwilioCallStatus = (typeof TWILIO_CALL_STATUSES)[number];
@@ -14,23 +15,17 @@ export interface CallStatusParams {
   callDuration: number | null;
 }
 
-const CALL_SID = /^[A-Za-z0-9_-]{2,64}$/;
 
-function single(fields: FormFields, name: string): string | undefined {
-  const value = fields[name];
-  if (Array.isArray(value)) throw new InvalidParamsError(`${name} appears more than once in the body`);
-  return value;
-}
 
 /** Validates a Twilio status callback's fields; everything else Twilio sends is ignored. */
 export function parseCallStatusParams(body: FormFields): CallStatusParams {
-  const callSid = single(body, "CallSid");
-  const callStatus = single(body, "CallStatus");
+  const callSid = singleField(body, "CallSid");
+  const callStatus = singleField(body, "CallStatus");
   const missing = [...(callSid ? [] : ["CallSid"]), ...(callStatus ? [] : ["CallStatus"])];
   if (missing.length > 0) throw new MissingParamsError(missing);
   if (!CALL_SID.test(callSid!)) throw new InvalidParamsError("CallSid has an invalid format");
   if (!TWILIO_CALL_STATUSES.includes(callStatus as TwilioCallStatus)) throw new InvalidParamsError("CallStatus is not a Twilio call status");
-  const duration = single(body, "CallDuration");
+  const duration = singleField(body, "CallDuration");
   if (duration !== undefined && duration !== "" && !/^\d{1,6}$/.test(duration)) {
     throw new InvalidParamsError("CallDuration must be a whole number of seconds");
   }

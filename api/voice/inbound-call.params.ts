@@ -1,6 +1,7 @@
 import { InvalidParamsError, MissingParamsError } from "../../schema/lib/errors.js";
 import { MAX_IDENTITY_LENGTH } from "../../schema/models/call.model.js";
-import type { FormFields } from "../lib/form-body.js";
+import { ACCOUNT_SID, CALL_SID } from "../../schema/lib/twilio-ids.js";
+import { singleField, type FormFields } from "../lib/form-body.js";
 
 /** What /inbound_call needs from Twilio's form and our query string, validated. */
 export interface InboundCallParams {
@@ -15,15 +16,8 @@ export interface InboundCallParams {
   twilioAccountSid: string | null;
 }
 
-const CALL_SID = /^[A-Za-z0-9_-]{2,64}$/;
 const NEWLINE = /[\r\n\t]/;
-const ACCOUNT_SID = /^AC[0-9a-f]{32}$/;
 
-function single(fields: FormFields, name: string, where = "body"): string | undefined {
-  const value = fields[name];
-  if (Array.isArray(value)) throw new InvalidParamsError(`${name} appears more than once in the ${where}`);
-  return value;
-}
 
 function identity(value: string | undefined, name: string, maxLength = MAX_IDENTITY_LENGTH): string | undefined {
   if (value === undefined) return undefined;
@@ -37,9 +31,9 @@ function identity(value: string | undefined, name: string, maxLength = MAX_IDENT
  * (E.164, "anonymous", "client:alice", "sip:..."): a real call is never refused for its caller ID.
  */
 export function parseInboundParams(body: FormFields, query: FormFields): InboundCallParams {
-  const callSid = identity(single(body, "CallSid"), "CallSid", 64);
-  const from = identity(single(body, "From"), "From");
-  const to = identity(single(body, "To"), "To");
+  const callSid = identity(singleField(body, "CallSid"), "CallSid", 64);
+  const from = identity(singleField(body, "From"), "From");
+  const to = identity(singleField(body, "To"), "To");
   const missing = [
     ...(callSid ? [] : ["CallSid"]),
     ...(from === undefined ? ["From"] : []),
@@ -48,10 +42,10 @@ export function parseInboundParams(body: FormFields, query: FormFields): Inbound
   if (missing.length > 0) throw new MissingParamsError(missing);
   if (!CALL_SID.test(callSid!)) throw new InvalidParamsError("CallSid has an invalid format");
 
-  const queryAgent = identity(single(query, "agent_id", "query string"), "agent_id", 64);
-  const bodyAgent = identity(single(body, "agent_id"), "agent_id", 64);
-  const forwardedFrom = identity(single(body, "ForwardedFrom"), "ForwardedFrom");
-  const externalCallId = identity(single(body, "external_call_id"), "external_call_id");
+  const queryAgent = identity(singleField(query, "agent_id", "query string"), "agent_id", 64);
+  const bodyAgent = identity(singleField(body, "agent_id"), "agent_id", 64);
+  const forwardedFrom = identity(singleField(body, "ForwardedFrom"), "ForwardedFrom");
+  const externalCallId = identity(singleField(body, "external_call_id"), "external_call_id");
   // Never a reason to refuse a call: it only serves later REST reads of the call.
   const accountSid = body.AccountSid;
   return {

@@ -22,7 +22,6 @@ export type CallUsage = CallRecord["usage"];
  */
 export class CallRecorder {
   private readonly turns: StoredTurn[] = [];
-  private dropped = 0;
   private outBytes = 0;
   private readonly usage: Omit<CallUsage, "audioInSeconds" | "audioOutSeconds"> = {
     engine: null,
@@ -37,15 +36,8 @@ export class CallRecorder {
     private readonly nowMs: () => number,
   ) {}
 
-  get turnCount(): number {
-    return this.turns.length;
-  }
-
   record(turn: TurnInput): void {
-    if (this.turns.length >= MAX_TURNS) {
-      this.dropped++;
-      return;
-    }
+    if (this.turns.length >= MAX_TURNS) return;
     const offsetMs = Math.max(0, Math.round(turn.offsetMs ?? this.nowMs()));
     this.turns.push({
       role: turn.role,
@@ -81,10 +73,6 @@ export class CallRecorder {
       audioInSeconds: (frames.framesIn * FRAME_MS) / 1000,
       audioOutSeconds: this.outBytes / 8_000,
     };
-  }
-
-  get droppedTurns(): number {
-    return this.dropped;
   }
 
   /** What the close-out stores on the call with its end: one write, so nothing races it. */

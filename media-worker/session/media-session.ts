@@ -41,8 +41,6 @@ export interface SessionDeps {
   heartbeatTtlMs: number;
   /** Milliseconds a reservation lasts without a touch (a dead worker's holds lapse after this). */
   reservationTtlMs: number;
-  /** Milliseconds without any message from Twilio after which the stream is considered broken. */
-  idleTimeoutMs: number;
 }
 
 /** What the worker wants to hear about one session. */
@@ -600,8 +598,7 @@ export class MediaSession {
   }
 
   private stopEverything(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.clearTimers();
     this.engine?.close();
     this.engine = null;
   }
@@ -634,8 +631,7 @@ export class MediaSession {
   private refuse(reason: string, code = POLICY_VIOLATION): void {
     this.log.warn({ reason }, "stream refused");
     this.state = "closed";
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.clearTimers();
     this.closeQuietly(code, reason);
     this.dropIfStillOpen();
     this.settle();
@@ -678,6 +674,11 @@ export class MediaSession {
     }, Math.max(0, ms));
     this.timers.add(timer);
     return timer;
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
   }
 
   private clear(timer: NodeJS.Timeout): void {

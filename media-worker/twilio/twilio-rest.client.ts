@@ -39,10 +39,6 @@ export class TwilioRestClient {
     this.attempts = opts.attempts ?? 3;
   }
 
-  get configured(): boolean {
-    return Boolean(this.opts.authToken);
-  }
-
   /** POST /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json with Status=completed. */
   async hangUp(accountSid: string, callSid: string): Promise<HangUpResult> {
     if (!this.opts.authToken) return "not-configured";

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { CALL_SID } from "./twilio-ids.js";
 
 /**
  * Development default shared by the web process (which signs) and the media worker (which
@@ -25,7 +26,6 @@ const INT_BYTES = 6;
 /** Three ids, the rate and the expiry; the CallSid fills the rest. */
 const FIXED_BYTES = 3 * ID_BYTES + 2 * INT_BYTES;
 const HEX_ID = /^[0-9a-f]{24}$/;
-const CALL_SID = /^[A-Za-z0-9_-]{2,64}$/;
 const MAX_INT = 2 ** (8 * INT_BYTES) - 1;
 
 /**

@@ -67,7 +67,7 @@ export const TRANSCRIPT_KINDS = ["speech", "dtmf"] as const;
 export type TranscriptKind = (typeof TRANSCRIPT_KINDS)[number];
 /** Longest stored text of one turn; longer turns are cut. */
 export const MAX_TURN_CHARS = 4_000;
-/** Most turns stored per call; later ones are counted in the log only. */
+/** Most turns stored per call; later ones are not stored. */
 export const MAX_TURNS = 1_000;
 
 /** One turn of the conversation. Personal data: log it only under `pii`. */

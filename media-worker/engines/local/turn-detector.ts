@@ -55,10 +55,6 @@ export class TurnDetector {
 
   constructor(private readonly opts: TurnDetectorOptions = DEFAULT_TURN_OPTIONS) {}
 
-  get inTurn(): boolean {
-    return this.speaking;
-  }
-
   push(frame: Buffer, timestampMs: number): TurnEvent | null {
     const ms = frame.length / BYTES_PER_MS;
     if (ms <= 0) return null;

@@ -1,0 +1,2 @@
+/** C0 controls other than tab, CR and LF, and DEL: never part of a name, a number or a Twilio field. */
+export const CONTROL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
