@@ -21,7 +21,7 @@ import { ForwardingNumberService } from "../forwarding-numbers/forwarding-number
 import type { ForwardingVerificationService } from "../forwarding-numbers/forwarding-verification.service.js";
 import { LedgerResolver } from "../ledger/ledger.resolver.js";
 import { AccountLedgerService } from "../ledger/ledger.service.js";
-import { jsonBody } from "../lib/json-body.js";
+import { graphqlBody } from "./graphql-body.js";
 import { PhoneNumberResolver } from "../phone-numbers/phone-number.resolver.js";
 import { numberWebhooks } from "../phone-numbers/number-webhooks.js";
 import { NumberProvisioning } from "../phone-numbers/number-provisioning.js";
@@ -102,7 +102,7 @@ export function createGraphqlApi(deps: GraphqlApiDeps): GraphqlApi {
 
   const handler = koaMiddleware(server, { context: contextFactory(deps.apiKeys, deps.reservations) });
   const router = new Router();
-  router.post("/graphql", jsonBody(deps.config.maxBodyBytes), handler);
+  router.post("/graphql", graphqlBody(deps.config.maxBodyBytes), handler);
   router.get("/graphql", handler);
   return { router, stop: () => stopWhenStarted(server) };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Middleware } from "koa";
-import { AppError } from "../../schema/lib/errors.js";
+import { AppError, PayloadTooLargeError } from "../../schema/lib/errors.js";
 import type { Logger } from "../../schema/lib/logger.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
@@ -38,6 +38,8 @@ export function jsonErrors(): Middleware {
       }
       ctx.type = "application/json";
       if (err instanceof AppError && err.retryable) ctx.set("Retry-After", "1");
+      // A body refused part-way is never read to its end: the connection cannot carry another request.
+      if (err instanceof PayloadTooLargeError) ctx.set("Connection", "close");
     }
   };
 }

@@ -89,6 +89,25 @@ describe("GraphQL limits and switches", () => {
       expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).to.equal("PAYLOAD_TOO_LARGE");
     });
 
+    it("then a body over the limit sent without Content-Length (chunked) is refused with 413 too", async () => {
+      const chunk = new TextEncoder().encode(" ".repeat(64 * 1024));
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent++ < 8) controller.enqueue(chunk);
+          else controller.close();
+        },
+      });
+      const res = await fetch(`${t.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${TEST_ADMIN_KEY}` },
+        body,
+        duplex: "half",
+      } as RequestInit);
+      expect(res.status).to.equal(413);
+      expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).to.equal("PAYLOAD_TOO_LARGE");
+    });
+
     it("then malformed JSON, batches and non-JSON bodies are refused with 400", async () => {
       const post = (body: string, type = "application/json") =>
         fetch(`${t.url}/graphql`, { method: "POST", headers: { "content-type": type, authorization: `Bearer ${TEST_ADMIN_KEY}` }, body });

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { CallModel } from "../../schema/models/call.model.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { createFixture, uniqueCallSid, type Fixture } from "../helpers/fixtures.js";
-import { postForm } from "../helpers/twilio.js";
+import { postForm, storedCall } from "../helpers/twilio.js";
 import twilio from "twilio";
 import { TEST_AUTH_TOKEN } from "../helpers/app.js";
 
@@ -72,6 +72,26 @@ describe("POST /inbound_call input validation", () => {
     expect(res.status).to.equal(413);
     expect(res.json.code).to.equal("PAYLOAD_TOO_LARGE");
     expect(await callCount()).to.equal(before);
+  });
+
+  it("when an oversized body comes chunked (no Content-Length), then 413 with Connection: close, and the client's next request still works", async () => {
+    const chunk = new TextEncoder().encode("Padding=" + "x".repeat(16 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 8) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const res = await fetch(`${t.url}/inbound_call`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body, duplex: "half" } as RequestInit);
+    expect(res.status).to.equal(413);
+    expect(res.headers.get("connection")).to.equal("close");
+    expect(((await res.json()) as { code: string }).code).to.equal("PAYLOAD_TOO_LARGE");
+    // The same client (undici's pool) goes on: it must not reuse the connection the server gave up.
+    const next = fields();
+    expect((await postForm(t, "/inbound_call", next)).status).to.equal(200);
+    // Written just after the answer: wait, so the counts of the tests below are not disturbed.
+    await storedCall(next.CallSid);
   });
 
   for (const [label, raw] of [
