@@ -73,3 +73,15 @@ export class NumberNotStoredError extends GraphQLError {
     });
   }
 }
+
+/**
+ * The account already has as many of something as its limit allows (Account.limits): nothing was
+ * written. An admin may raise the limit (updateAccount with limits).
+ */
+export class LimitExceededError extends GraphQLError {
+  constructor(limit: string, max: number, what: string) {
+    super(`The account has reached its limit of ${max} ${what} (${limit}); an admin may raise it`, {
+      extensions: { code: "LIMIT_EXCEEDED", limit, max },
+    });
+  }
+}

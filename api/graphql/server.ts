@@ -6,6 +6,7 @@ import { Router } from "@koa/router";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
 import type { DocumentLocks } from "../../schema/lib/document-lock.js";
 import type { Logger } from "../../schema/lib/logger.js";
+import { AccountQuotas } from "../accounts/account-quotas.js";
 import { AccountResolver } from "../accounts/account.resolver.js";
 import { AccountService } from "../accounts/account.service.js";
 import { AgentResolver } from "../agents/agent.resolver.js";
@@ -65,15 +66,16 @@ export function createGraphqlApi(deps: GraphqlApiDeps): GraphqlApi {
   const log = deps.logger.child({ component: "graphql" });
   const numbersLog = deps.logger.child({ component: "phone-numbers" });
   const provisioning = new NumberProvisioning(deps.twilioNumbers, numberWebhooks(deps.publicBaseUrl), numbersLog);
+  const quotas = new AccountQuotas(deps.locks);
   const container = new InstanceContainer([
     new AccountResolver(new AccountService({ ...limits, defaultRatePerMinuteMicros: deps.defaultRatePerMinuteMicros }, deps.apiKeys, deps.locks)),
-    new AgentResolver(new AgentService({ ...limits, openaiConfigured: deps.openaiConfigured }, deps.locks)),
-    new ApiKeyResolver(new ApiKeyManagementService(limits, deps.apiKeys)),
+    new AgentResolver(new AgentService({ ...limits, openaiConfigured: deps.openaiConfigured }, deps.locks, quotas)),
+    new ApiKeyResolver(new ApiKeyManagementService(limits, deps.apiKeys, quotas)),
     new CallResolver(new CallService(limits)),
     new ForwardingNumberResolver(new ForwardingNumberService(limits, deps.forwardingVerification)),
     new ForwardingNumberVerificationResolver(),
     new LedgerResolver(new AccountLedgerService(limits, deps.reservations)),
-    new PhoneNumberResolver(new PhoneNumberService(limits, provisioning, numbersLog, deps.locks)),
+    new PhoneNumberResolver(new PhoneNumberService(limits, provisioning, numbersLog, deps.locks, quotas)),
   ]);
   const server = new ApolloServer<GraphqlContext>({
     schema: buildGraphqlSchema(container),
