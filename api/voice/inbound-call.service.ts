@@ -2,7 +2,8 @@ import type { Types } from "mongoose";
 import { agentSnapshot, type AdmissionRecord, type CallAdmissions } from "../../schema/billing/call-admissions.js";
 import type { OpenCalls } from "../../schema/billing/open-calls.js";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
-import { AccountSuspendedError, AgentNotFoundError, InsufficientBalanceError } from "../../schema/lib/errors.js";
+import { effectiveLimits } from "../../schema/accounts/account-limits.js";
+import { AccountSuspendedError, AgentNotFoundError, ConcurrencyLimitError, InsufficientBalanceError } from "../../schema/lib/errors.js";
 import type { Logger } from "../../schema/lib/logger.js";
 import { DEFAULT_RATE_PER_MINUTE_MICROS, costMicros } from "../../schema/lib/rating.js";
 import { signStreamToken } from "../../schema/lib/stream-token.js";
@@ -31,7 +32,8 @@ export interface InboundCallResult {
 }
 
 /**
- * Admits an inbound call: picks the agent, holds its first minute, claims the CallSid and records
+ * Admits an inbound call: picks the agent, holds its first minute (within the account's limit of
+ * concurrent calls: over it, CONCURRENCY_LIMIT and nothing held), claims the CallSid and records
  * the admission in Redis, answers TwiML. The Call document is written after the answer, by
  * CallAdmissions (retried by the AdmissionDrain): the webhook never waits for a database write,
  * and with the routing cached and a balance snapshot in Redis it needs no database at all.
@@ -63,7 +65,9 @@ export class InboundCallService {
     const rate = account.ratePerMinuteMicros ?? DEFAULT_RATE_PER_MINUTE_MICROS;
     const firstMinute = costMicros(this.config.minBalanceSeconds, rate);
     try {
-      // Keyed by CallSid with once: a retry or a concurrent delivery shares the one hold.
+      // Keyed by CallSid with once: a retry or a concurrent delivery shares the one hold. The
+      // concurrent-call limit is checked in the same script (the account's live call holds), so
+      // it costs no extra round trip and a burst cannot pass it; over it nothing is held.
       await this.reservations.reserve({
         accountId: account._id,
         callKey: params.callSid,
@@ -71,9 +75,11 @@ export class InboundCallService {
         amountMicros: firstMinute,
         requiredMicros: firstMinute,
         ttlMs: (this.config.streamTokenTtlSeconds + 60) * 1000,
+        maxConcurrentCalls: effectiveLimits(account.limits).maxConcurrentCalls,
       });
     } catch (err) {
-      const raced = err instanceof InsufficientBalanceError ? await this.earlier(callId, params.callSid, scope) : null;
+      const refused = err instanceof InsufficientBalanceError || err instanceof ConcurrencyLimitError;
+      const raced = refused ? await this.earlier(callId, params.callSid, scope) : null;
       if (raced) return this.answer(raced, false);
       throw err;
     }

@@ -73,6 +73,16 @@ export class InsufficientBalanceError extends AppError {
   }
 }
 
+/**
+ * The account already has as many calls in progress as its limit (maxConcurrentCalls): nothing
+ * was held or recorded. Retryable: the count falls as calls end.
+ */
+export class ConcurrencyLimitError extends AppError {
+  constructor(limit: number) {
+    super("CONCURRENCY_LIMIT", `The account has reached its limit of ${limit} concurrent call(s); try again when one ends`, { status: 429, retryable: true });
+  }
+}
+
 export class CallNotFoundError extends AppError {
   constructor() {
     super("CALL_NOT_FOUND", "No call with this CallSid", { status: 404 });
