@@ -2,9 +2,11 @@ import type { Context as KoaContext } from "koa";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
 import type { Logger } from "../../schema/lib/logger.js";
 import { bearerToken } from "../auth/api-key.crypto.js";
+import { TooManyFailedAuthenticationsError } from "../../schema/lib/errors.js";
 import type { ApiKeyService } from "../auth/api-key.service.js";
+import type { AuthFailures } from "../auth/auth-failures.js";
 import type { Principal } from "../auth/principal.js";
-import { UnauthenticatedError } from "./errors.js";
+import { TooManyFailedAuthenticationsGraphqlError, UnauthenticatedError } from "./errors.js";
 import { createLoaders, type Loaders } from "./loaders.js";
 
 /** Per-request GraphQL context. `principal` is null for a missing or refused key. */
@@ -27,11 +29,24 @@ export function viewerOf(ctx: GraphqlContext): Viewer {
   return { principal: ctx.principal, loaders: ctx.loaders };
 }
 
-/** Builds each request's context from `Authorization: Bearer <key>`. */
-export function contextFactory(apiKeys: ApiKeyService, reservations: ReservationService) {
+/**
+ * Builds each request's context from `Authorization: Bearer <key>`. A wrong key counts against the
+ * client address (ctx.ip); past the limit the request is refused (429) before the key is looked up.
+ * A request without the header is not counted: it guesses nothing.
+ */
+export function contextFactory(apiKeys: ApiKeyService, reservations: ReservationService, failures: AuthFailures) {
   return async ({ ctx }: { ctx: KoaContext }): Promise<GraphqlContext> => {
-    const token = bearerToken(ctx.get("authorization") || undefined);
-    const principal = token ? await apiKeys.authenticate(token) : null;
+    const authorization = ctx.get("authorization");
+    let principal: Principal | null = null;
+    if (authorization) {
+      await refusedAsGraphql(failures.assertAllowed(ctx.ip));
+      const token = bearerToken(authorization);
+      principal = token ? await apiKeys.authenticate(token) : null;
+      if (!principal) {
+        const refusal = await failures.record(ctx.ip);
+        if (refusal) throw new TooManyFailedAuthenticationsGraphqlError(refusal);
+      }
+    }
     return {
       principal,
       loaders: createLoaders(reservations),
@@ -39,4 +54,13 @@ export function contextFactory(apiKeys: ApiKeyService, reservations: Reservation
       requestId: String(ctx.state.requestId),
     };
   };
+}
+
+async function refusedAsGraphql(check: Promise<void>): Promise<void> {
+  try {
+    await check;
+  } catch (err) {
+    if (err instanceof TooManyFailedAuthenticationsError) throw new TooManyFailedAuthenticationsGraphqlError(err);
+    throw err;
+  }
 }

@@ -1,4 +1,6 @@
+import { HeaderMap } from "@apollo/server";
 import { GraphQLError } from "graphql";
+import type { TooManyFailedAuthenticationsError } from "../../schema/lib/errors.js";
 
 /**
  * Client-facing errors of the GraphQL API. `extensions.code` is the stable contract; messages
@@ -8,6 +10,19 @@ import { GraphQLError } from "graphql";
 export class UnauthenticatedError extends GraphQLError {
   constructor(message = "Missing or invalid API key: send Authorization: Bearer <key>") {
     super(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
+  }
+}
+
+/** The client address failed to authenticate too often: the whole request is refused with 429. */
+export class TooManyFailedAuthenticationsGraphqlError extends GraphQLError {
+  constructor(cause: TooManyFailedAuthenticationsError) {
+    super(cause.message, {
+      extensions: {
+        code: cause.code,
+        retryable: true,
+        http: { status: cause.status, headers: new HeaderMap([["retry-after", String(cause.retryAfterSeconds)]]) },
+      },
+    });
   }
 }
 

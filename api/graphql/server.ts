@@ -14,6 +14,7 @@ import { AgentService } from "../agents/agent.service.js";
 import { ApiKeyResolver } from "../api-keys/api-key.resolver.js";
 import { ApiKeyManagementService } from "../api-keys/api-key.service.js";
 import type { ApiKeyService } from "../auth/api-key.service.js";
+import type { AuthFailures } from "../auth/auth-failures.js";
 import { CallResolver } from "../calls/call.resolver.js";
 import { CallService } from "../calls/call.service.js";
 import type { GraphqlConfig } from "../config.js";
@@ -44,6 +45,8 @@ export interface GraphqlApiDeps {
   openaiConfigured: boolean;
   logger: Logger;
   apiKeys: ApiKeyService;
+  /** Failed authentications per client address: past the limit, requests with a key answer 429. */
+  authFailures: AuthFailures;
   reservations: ReservationService;
   /** The platform's Twilio account, where account keys' numbers are proven, bought and configured. */
   twilioNumbers: TwilioNumbersClient;
@@ -102,7 +105,7 @@ export function createGraphqlApi(deps: GraphqlApiDeps): GraphqlApi {
   // createApp stays synchronous: requests wait for the start, and fail if it failed.
   server.startInBackgroundHandlingStartupErrorsByLoggingAndFailingAllRequests();
 
-  const handler = koaMiddleware(server, { context: contextFactory(deps.apiKeys, deps.reservations) });
+  const handler = koaMiddleware(server, { context: contextFactory(deps.apiKeys, deps.reservations, deps.authFailures) });
   const router = new Router();
   router.post("/graphql", jsonBody(deps.config.maxBodyBytes), handler);
   router.get("/graphql", handler);

@@ -37,7 +37,7 @@ export function jsonErrors(): Middleware {
         ctx.body = { success: false, error: "Internal error", code: "INTERNAL_ERROR", requestId: ctx.state.requestId };
       }
       ctx.type = "application/json";
-      if (err instanceof AppError && err.retryable) ctx.set("Retry-After", "1");
+      if (err instanceof AppError && err.retryable) ctx.set("Retry-After", String(err.retryAfterSeconds));
     }
   };
 }
