@@ -10,6 +10,7 @@ import { ReservationService } from "../schema/billing/reservation.service.js";
 import { DocumentLocks } from "../schema/lib/document-lock.js";
 import type { Logger } from "../schema/lib/logger.js";
 import { ApiKeyService } from "./auth/api-key.service.js";
+import { AuthFailures } from "./auth/auth-failures.js";
 import type { ApiConfig } from "./config.js";
 import { ForwardingVerificationService } from "./forwarding-numbers/forwarding-verification.service.js";
 import { VerificationCallClient } from "./forwarding-numbers/verification-call.client.js";
@@ -36,6 +37,9 @@ export interface AppDeps {
   clock?: () => number;
 }
 
+/** Failed authentications are counted per client address over this window (AUTH_FAILURES_PER_MINUTE). */
+const AUTH_FAILURE_WINDOW_MS = 60_000;
+
 /** Verification calls ring somebody's phone at the platform's expense: at most this many an hour. */
 const VERIFICATION_CALL_LIMITS = { perAccount: 10, perNumber: 3, windowMs: 60 * 60_000 };
 
@@ -53,6 +57,11 @@ export interface App {
 /** Builds the web process's Koa app; tests start it on port 0. */
 export function createApp(deps: AppDeps): App {
   const apiKeys = new ApiKeyService(deps.config.adminApiKey);
+  const authFailures = new AuthFailures(deps.redis, deps.logger.child({ component: "auth-failures" }), {
+    maxFailures: deps.config.authFailuresPerMinute,
+    windowMs: AUTH_FAILURE_WINDOW_MS,
+  });
+  const webhookAuth = { apiKeys, failures: authFailures };
   const reservations = new ReservationService(deps.redis, undefined, { balanceReadBudgetMs: deps.config.balanceReadBudgetMs });
   const routing = new RoutingCache(deps.redis, deps.logger, { dbBudgetMs: deps.config.webhookDbBudgetMs });
   const admissions = new CallAdmissions(deps.redis);
@@ -81,6 +90,7 @@ export function createApp(deps: AppDeps): App {
     openaiConfigured: deps.config.openaiConfigured,
     logger: deps.logger,
     apiKeys,
+    authFailures,
     reservations,
     twilioNumbers: new TwilioNumbersClient({
       baseUrl: deps.config.twilioApiBaseUrl,
@@ -92,13 +102,15 @@ export function createApp(deps: AppDeps): App {
     forwardingVerification,
   });
 
-  const koa = new Koa({ proxy: true });
+  // Behind a trusted proxy ctx.ip is the last X-Forwarded-For hop (the one the proxy appended; a
+  // client can write anything before it), else the socket's peer.
+  const koa = new Koa({ proxy: deps.config.trustProxy, maxIpsCount: 1 });
   koa.use(requestContext(deps.logger));
   koa.use(jsonErrors());
   for (const router of [
     healthRoutes(deps.redis),
-    voiceRoutes({ config: deps.config, apiKeys, inboundCalls }),
-    callStatusRoutes({ config: deps.config, apiKeys, callStatus }),
+    voiceRoutes({ config: deps.config, auth: webhookAuth, inboundCalls }),
+    callStatusRoutes({ config: deps.config, auth: webhookAuth, callStatus }),
     verificationRoutes({ config: deps.config, verification: forwardingVerification }),
     graphql.router,
   ]) {

@@ -39,6 +39,14 @@ export interface ApiConfig {
   defaultRatePerMinuteMicros: number;
   /** Largest accepted webhook body, bytes. */
   maxBodyBytes: number;
+  /**
+   * Take the client address from the last X-Forwarded-For hop, the one the load balancer in front
+   * appended, instead of the socket's peer (TRUST_PROXY; default true on Heroku, where DYNO is set).
+   * The failed-authentication limit counts per client address.
+   */
+  trustProxy: boolean;
+  /** Failed authentications a client address may have in a minute before its requests with credentials answer 429 (AUTH_FAILURES_PER_MINUTE). */
+  authFailuresPerMinute: number;
   /** Milliseconds the webhook's routing reads may take before it answers 503 DATABASE_UNAVAILABLE (WEBHOOK_DB_BUDGET_MS). */
   webhookDbBudgetMs: number;
   /** Milliseconds a balance read may take before admission uses the balance snapshot in Redis (BALANCE_READ_BUDGET_MS). */
@@ -104,6 +112,8 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     minBalanceSeconds: int(env, "MIN_BALANCE_SECONDS", 60, 0, 3600),
     defaultRatePerMinuteMicros: rate ? parseRate(rate) : DEFAULT_RATE_PER_MINUTE_MICROS,
     maxBodyBytes: int(env, "MAX_BODY_BYTES", 32 * 1024, 1024, 1024 * 1024),
+    trustProxy: bool(env, "TRUST_PROXY", Boolean(env.DYNO?.trim())),
+    authFailuresPerMinute: int(env, "AUTH_FAILURES_PER_MINUTE", 20, 1, 1_000_000),
     // Together well under the 2 s in which Twilio must hear back to play the fallback at once.
     webhookDbBudgetMs: int(env, "WEBHOOK_DB_BUDGET_MS", 1_000, 10, 10_000),
     balanceReadBudgetMs: int(env, "BALANCE_READ_BUDGET_MS", 300, 10, 10_000),

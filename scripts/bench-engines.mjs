@@ -76,7 +76,8 @@ const env = {
 // ---- seed ---------------------------------------------------------------------------------
 await connectDatabase(mongodbUri);
 await syncIndexes();
-const account = await AccountModel.create({ name: "Bench", email: "bench@example.com" });
+// The concurrency level runs many calls of one account at once: no per-account call limit in the way.
+const account = await AccountModel.create({ name: "Bench", email: "bench@example.com", limits: { maxConcurrentCalls: 1_000_000 } });
 await ledger.append({ accountId: account._id, kind: "credit", amountMicros: 1_000_000_000_000, reference: "bench", floorMicros: null });
 const REPLY = "Nine to five.";
 const agents = {

@@ -54,7 +54,8 @@ await connectDatabase(svc.mongodbUri);
 await syncIndexes();
 const numbers = [];
 for (let i = 0; i < ACCOUNTS; i++) {
-  const account = await AccountModel.create({ name: `Bench ${i}`, email: `bench${i}@example.com` });
+  // Admitted calls are never closed out here, so each account collects hundreds of holds: no call limit.
+  const account = await AccountModel.create({ name: `Bench ${i}`, email: `bench${i}@example.com`, limits: { maxConcurrentCalls: 1_000_000 } });
   const agent = await AgentModel.create({ accountId: account._id, name: "Bench agent" });
   account.activeInboundAgentId = agent._id;
   await account.save();

@@ -216,7 +216,8 @@ async function main() {
     const numbers = [];
     for (let i = 0; i < count; i++) {
       const a = accounts++;
-      const account = await AccountModel.create({ name: `Bench ${a}`, email: `bench${a}@example.com` });
+      // CALLS_PER_ACCOUNT calls at once per account: above the default limit of concurrent calls.
+      const account = await AccountModel.create({ name: `Bench ${a}`, email: `bench${a}@example.com`, limits: { maxConcurrentCalls: 1_000_000 } });
       const agent = await AgentModel.create({ accountId: account._id, name: "Echo", maxCallDurationSeconds: 4 * 3600 });
       const e164 = `+1556${String(1_000_000 + a).slice(1)}`;
       await PhoneNumberModel.create({ e164, accountId: account._id, agentId: agent._id });

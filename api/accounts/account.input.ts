@@ -1,5 +1,6 @@
 import { Field, InputType } from "type-graphql";
 import type { AccountStatus } from "../../schema/models/account.model.js";
+import { AccountLimitsInput } from "./account-limits.input.js";
 import { AccountStatusEnum } from "./account.type.js";
 
 @InputType()
@@ -39,4 +40,7 @@ export class UpdateAccountInput {
 
   @Field(() => AccountStatusEnum, { nullable: true, description: "Admin keys only." })
   status?: AccountStatus | null;
+
+  @Field(() => AccountLimitsInput, { nullable: true, description: "Admin keys only. The limits to change; those left out stay as they are." })
+  limits?: AccountLimitsInput | null;
 }

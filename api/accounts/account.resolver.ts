@@ -1,8 +1,10 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { effectiveLimits } from "../../schema/accounts/account-limits.js";
 import { formatUsd } from "../../schema/lib/money.js";
 import { Agent, type AgentRecord } from "../agents/agent.type.js";
 import { PageArgs, pageComplexity, type ConnectionResult } from "../graphql/connection.type.js";
 import { viewerOf, type GraphqlContext } from "../graphql/context.js";
+import { AccountLimits } from "./account-limits.type.js";
 import { CreateAccountInput, UpdateAccountInput } from "./account.input.js";
 import type { AccountService } from "./account.service.js";
 import { Account, AccountConnection, CreateAccountPayload, type AccountRecord } from "./account.type.js";
@@ -47,6 +49,11 @@ export class AccountResolver {
     @Ctx() ctx: GraphqlContext,
   ): Promise<AccountRecord> {
     return this.service.setActiveInboundAgent(viewerOf(ctx), agentId, accountId);
+  }
+
+  @FieldResolver(() => AccountLimits, { description: "The limits in force; admin keys change them with updateAccount(input: { limits })." })
+  limits(@Root() account: AccountRecord): AccountLimits {
+    return effectiveLimits(account.limits);
   }
 
   @FieldResolver(() => String, { description: 'Per-minute rate, like "0.150000".' })

@@ -1,4 +1,5 @@
 import { Types } from "mongoose";
+import { ACCOUNT_LIMIT_NAMES, MAX_ACCOUNT_LIMIT } from "../../schema/accounts/account-limits.js";
 import type { DocumentLocks } from "../../schema/lib/document-lock.js";
 import { AccountModel, type Account as AccountFields } from "../../schema/models/account.model.js";
 import { ForwardingNumberModel } from "../../schema/models/forwarding-number.model.js";
@@ -9,7 +10,8 @@ import type { ConnectionResult, PageArgs } from "../graphql/connection.type.js";
 import { ForbiddenError, NotFoundError } from "../graphql/errors.js";
 import { paginate } from "../graphql/pagination.js";
 import { assertVisible, requireAdmin, targetAccount } from "../graphql/scope.js";
-import { e164List, email, objectId, optionalObjectId, text, usd } from "../graphql/validate.js";
+import { e164List, email, intRange, objectId, optionalObjectId, text, usd } from "../graphql/validate.js";
+import type { AccountLimitsInput } from "./account-limits.input.js";
 import type { CreateAccountInput, UpdateAccountInput } from "./account.input.js";
 import type { AccountRecord } from "./account.type.js";
 
@@ -87,15 +89,16 @@ export class AccountService {
     const numbers = input.phoneNumbers != null ? e164List("phoneNumbers", input.phoneNumbers, MAX_FORWARDING_NUMBERS) : null;
     if (input.ratePerMinuteUsd != null) fields.ratePerMinuteMicros = rate(input.ratePerMinuteUsd);
     if (input.status != null) fields.status = input.status;
-    if ((fields.ratePerMinuteMicros !== undefined || fields.status !== undefined) && v.principal.kind !== "admin") {
-      throw new ForbiddenError("Only admin keys may change ratePerMinuteUsd or status");
+    const limits = input.limits != null ? limitFields(input.limits) : {};
+    if ((fields.ratePerMinuteMicros !== undefined || fields.status !== undefined || input.limits != null) && v.principal.kind !== "admin") {
+      throw new ForbiddenError("Only admin keys may change ratePerMinuteUsd, status or limits");
     }
     const accountId = await targetAccount(v.principal, id);
     if (numbers) {
       if (v.principal.kind !== "admin") await assertOnlyDropped(accountId, numbers);
       await replaceForwardingNumbers(accountId, numbers);
     }
-    return this.set(v, accountId, fields);
+    return this.set(v, accountId, { ...fields, ...limits });
   }
 
   /** Points forwarded calls at one of the account's agents, or at none (null). */
@@ -124,6 +127,20 @@ export class AccountService {
     if (!updated) throw new NotFoundError("Account", accountId.toHexString());
     return updated;
   }
+}
+
+/**
+ * The `$set` of the limits named in the input, by dotted path: a number sets one, null unsets it
+ * (the platform default again), an absent one is left as it is.
+ */
+function limitFields(input: AccountLimitsInput): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const name of ACCOUNT_LIMIT_NAMES) {
+    const value = input[name];
+    if (value === undefined) continue;
+    out[`limits.${name}`] = value === null ? null : intRange(`limits.${name}`, value, 0, MAX_ACCOUNT_LIMIT);
+  }
+  return out;
 }
 
 function rate(value: string): number {

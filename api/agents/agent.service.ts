@@ -8,6 +8,7 @@ import {
   type VoiceEngineName,
 } from "../../schema/agents/agent-config.js";
 import type { DocumentLocks } from "../../schema/lib/document-lock.js";
+import type { AccountQuotas } from "../accounts/account-quotas.js";
 import { AccountModel } from "../../schema/models/account.model.js";
 import { AgentModel, type Agent as AgentFields } from "../../schema/models/agent.model.js";
 import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";
@@ -26,6 +27,7 @@ export class AgentService {
   constructor(
     private readonly limits: { maxPageSize: number; openaiConfigured: boolean },
     private readonly locks: DocumentLocks,
+    private readonly quotas: AccountQuotas,
   ) {}
 
   /** The agent's voice settings, with defaults for what older records lack. */
@@ -60,7 +62,8 @@ export class AgentService {
     if (fields.name === undefined) throw new BadUserInputError("name", "must not be empty");
     const voice = voiceFields(input, { ...DEFAULT_VOICE_CONFIG, ...pick(fields) });
     const accountId = await targetAccount(v.principal, input.accountId);
-    const doc = await AgentModel.create({ ...fields, ...voice, accountId });
+    // At most maxAgents per account: counted and created under the account's lock for agents.
+    const doc = await this.quotas.within("agents", accountId, () => AgentModel.create({ ...fields, ...voice, accountId }));
     return doc.toObject() as AgentRecord;
   }
 

@@ -1,5 +1,6 @@
 import type { Types } from "mongoose";
 import { ApiKeyModel, type ApiKeyScope } from "../../schema/models/api-key.model.js";
+import type { AccountQuotas } from "../accounts/account-quotas.js";
 import type { ApiKeyService } from "../auth/api-key.service.js";
 import type { Viewer } from "../graphql/context.js";
 import type { ConnectionResult, PageArgs } from "../graphql/connection.type.js";
@@ -15,6 +16,7 @@ export class ApiKeyManagementService {
   constructor(
     private readonly limits: { maxPageSize: number },
     private readonly apiKeys: ApiKeyService,
+    private readonly quotas: AccountQuotas,
   ) {}
 
   /** Admin keys see every key (or one account's); account keys see their account's. */
@@ -26,7 +28,9 @@ export class ApiKeyManagementService {
   async create(v: Viewer, args: CreateApiKeyArgs): Promise<{ apiKey: ApiKeyRecord; key: string }> {
     const name = text("name", args.name, { max: 200 });
     const { scope, accountId } = await this.keyOwner(v, args);
-    const { apiKey, key } = await this.apiKeys.create({ accountId, scope, name });
+    // An account's keys count against its maxApiKeys (revoked ones do not); admin keys belong to no account.
+    const create = () => this.apiKeys.create({ accountId, scope, name });
+    const { apiKey, key } = accountId ? await this.quotas.within("apiKeys", accountId, create) : await create();
     return { apiKey: apiKey.toObject() as ApiKeyRecord, key };
   }
 

@@ -2,9 +2,11 @@ import type { Context as KoaContext } from "koa";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
 import type { Logger } from "../../schema/lib/logger.js";
 import { bearerToken } from "../auth/api-key.crypto.js";
+import { TooManyFailedAuthenticationsError } from "../../schema/lib/errors.js";
 import type { ApiKeyService } from "../auth/api-key.service.js";
+import type { AuthFailures } from "../auth/auth-failures.js";
 import type { Principal } from "../auth/principal.js";
-import { InternalServerError, UnauthenticatedError } from "./errors.js";
+import { InternalServerError, TooManyFailedAuthenticationsGraphqlError, UnauthenticatedError } from "./errors.js";
 import { createLoaders, type Loaders } from "./loaders.js";
 
 /** Per-request GraphQL context. `principal` is null for a missing or refused key. */
@@ -28,22 +30,41 @@ export function viewerOf(ctx: GraphqlContext): Viewer {
 }
 
 /**
- * Builds each request's context from `Authorization: Bearer <key>`. A failure here (the key
- * lookup when the database is down) is logged with its cause and answered INTERNAL_ERROR with
- * the request id: Apollo would otherwise send the cause's message and log nothing.
+ * Builds each request's context from `Authorization: Bearer <key>`. A wrong key counts against the
+ * client address (ctx.ip); past the limit the request is refused (429) before the key is looked up.
+ * A request without the header is not counted: it guesses nothing. A failure of the lookup itself
+ * (the database down) is logged with its cause and answered INTERNAL_ERROR with the request id:
+ * Apollo would otherwise send the cause's message and log nothing.
  */
-export function contextFactory(apiKeys: ApiKeyService, reservations: ReservationService) {
+export function contextFactory(apiKeys: ApiKeyService, reservations: ReservationService, failures: AuthFailures) {
   return async ({ ctx }: { ctx: KoaContext }): Promise<GraphqlContext> => {
     const log = ctx.state.log as Logger;
     const requestId = String(ctx.state.requestId);
-    const token = bearerToken(ctx.get("authorization") || undefined);
+    const authorization = ctx.get("authorization");
     let principal: Principal | null = null;
-    try {
-      principal = token ? await apiKeys.authenticate(token) : null;
-    } catch (err) {
-      log.error({ err }, "graphql context creation failed");
-      throw new InternalServerError(requestId);
+    if (authorization) {
+      await refusedAsGraphql(failures.assertAllowed(ctx.ip));
+      const token = bearerToken(authorization);
+      try {
+        principal = token ? await apiKeys.authenticate(token) : null;
+      } catch (err) {
+        log.error({ err }, "graphql context creation failed");
+        throw new InternalServerError(requestId);
+      }
+      if (!principal) {
+        const refusal = await failures.record(ctx.ip);
+        if (refusal) throw new TooManyFailedAuthenticationsGraphqlError(refusal);
+      }
     }
     return { principal, loaders: createLoaders(reservations), log, requestId };
   };
+}
+
+async function refusedAsGraphql(check: Promise<void>): Promise<void> {
+  try {
+    await check;
+  } catch (err) {
+    if (err instanceof TooManyFailedAuthenticationsError) throw new TooManyFailedAuthenticationsGraphqlError(err);
+    throw err;
+  }
 }

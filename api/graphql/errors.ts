@@ -1,4 +1,6 @@
+import { HeaderMap } from "@apollo/server";
 import { GraphQLError } from "graphql";
+import type { TooManyFailedAuthenticationsError } from "../../schema/lib/errors.js";
 
 /**
  * Client-facing errors of the GraphQL API. `extensions.code` is the stable contract; messages
@@ -8,6 +10,19 @@ import { GraphQLError } from "graphql";
 export class UnauthenticatedError extends GraphQLError {
   constructor(message = "Missing or invalid API key: send Authorization: Bearer <key>") {
     super(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
+  }
+}
+
+/** The client address failed to authenticate too often: the whole request is refused with 429. */
+export class TooManyFailedAuthenticationsGraphqlError extends GraphQLError {
+  constructor(cause: TooManyFailedAuthenticationsError) {
+    super(cause.message, {
+      extensions: {
+        code: cause.code,
+        retryable: true,
+        http: { status: cause.status, headers: new HeaderMap([["retry-after", String(cause.retryAfterSeconds)]]) },
+      },
+    });
   }
 }
 
@@ -83,6 +98,18 @@ export class NumberNotStoredError extends GraphQLError {
   constructor(e164: string, twilioSid: string) {
     super(`${e164} was bought (Twilio ${twilioSid}) but could not be stored; register it with createPhoneNumber to finish`, {
       extensions: { code: "PHONE_NUMBER_NOT_STORED", twilioSid },
+    });
+  }
+}
+
+/**
+ * The account already has as many of something as its limit allows (Account.limits): nothing was
+ * written. An admin may raise the limit (updateAccount with limits).
+ */
+export class LimitExceededError extends GraphQLError {
+  constructor(limit: string, max: number, what: string) {
+    super(`The account has reached its limit of ${max} ${what} (${limit}); an admin may raise it`, {
+      extensions: { code: "LIMIT_EXCEEDED", limit, max },
     });
   }
 }

@@ -6,6 +6,7 @@ import { Router } from "@koa/router";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
 import type { DocumentLocks } from "../../schema/lib/document-lock.js";
 import type { Logger } from "../../schema/lib/logger.js";
+import { AccountQuotas } from "../accounts/account-quotas.js";
 import { AccountResolver } from "../accounts/account.resolver.js";
 import { AccountService } from "../accounts/account.service.js";
 import { AgentResolver } from "../agents/agent.resolver.js";
@@ -13,6 +14,7 @@ import { AgentService } from "../agents/agent.service.js";
 import { ApiKeyResolver } from "../api-keys/api-key.resolver.js";
 import { ApiKeyManagementService } from "../api-keys/api-key.service.js";
 import type { ApiKeyService } from "../auth/api-key.service.js";
+import type { AuthFailures } from "../auth/auth-failures.js";
 import { CallResolver } from "../calls/call.resolver.js";
 import { CallService } from "../calls/call.service.js";
 import type { GraphqlConfig } from "../config.js";
@@ -43,6 +45,8 @@ export interface GraphqlApiDeps {
   openaiConfigured: boolean;
   logger: Logger;
   apiKeys: ApiKeyService;
+  /** Failed authentications per client address: past the limit, requests with a key answer 429. */
+  authFailures: AuthFailures;
   reservations: ReservationService;
   /** The platform's Twilio account, where account keys' numbers are proven, bought and configured. */
   twilioNumbers: TwilioNumbersClient;
@@ -65,15 +69,16 @@ export function createGraphqlApi(deps: GraphqlApiDeps): GraphqlApi {
   const log = deps.logger.child({ component: "graphql" });
   const numbersLog = deps.logger.child({ component: "phone-numbers" });
   const provisioning = new NumberProvisioning(deps.twilioNumbers, numberWebhooks(deps.publicBaseUrl), numbersLog);
+  const quotas = new AccountQuotas(deps.locks);
   const container = new InstanceContainer([
     new AccountResolver(new AccountService({ ...limits, defaultRatePerMinuteMicros: deps.defaultRatePerMinuteMicros }, deps.apiKeys, deps.locks)),
-    new AgentResolver(new AgentService({ ...limits, openaiConfigured: deps.openaiConfigured }, deps.locks)),
-    new ApiKeyResolver(new ApiKeyManagementService(limits, deps.apiKeys)),
+    new AgentResolver(new AgentService({ ...limits, openaiConfigured: deps.openaiConfigured }, deps.locks, quotas)),
+    new ApiKeyResolver(new ApiKeyManagementService(limits, deps.apiKeys, quotas)),
     new CallResolver(new CallService(limits)),
     new ForwardingNumberResolver(new ForwardingNumberService(limits, deps.forwardingVerification)),
     new ForwardingNumberVerificationResolver(),
     new LedgerResolver(new AccountLedgerService(limits, deps.reservations)),
-    new PhoneNumberResolver(new PhoneNumberService(limits, provisioning, numbersLog, deps.locks)),
+    new PhoneNumberResolver(new PhoneNumberService(limits, provisioning, numbersLog, deps.locks, quotas)),
   ]);
   const server = new ApolloServer<GraphqlContext>({
     schema: buildGraphqlSchema(container),
@@ -100,7 +105,7 @@ export function createGraphqlApi(deps: GraphqlApiDeps): GraphqlApi {
   // createApp stays synchronous: requests wait for the start, and fail if it failed.
   server.startInBackgroundHandlingStartupErrorsByLoggingAndFailingAllRequests();
 
-  const handler = koaMiddleware(server, { context: contextFactory(deps.apiKeys, deps.reservations) });
+  const handler = koaMiddleware(server, { context: contextFactory(deps.apiKeys, deps.reservations, deps.authFailures) });
   const router = new Router();
   router.post("/graphql", graphqlBody(deps.config.maxBodyBytes), handler);
   router.get("/graphql", handler);

@@ -37,7 +37,7 @@ export function jsonErrors(): Middleware {
         ctx.body = { success: false, error: "Internal error", code: "INTERNAL_ERROR", requestId: ctx.state.requestId };
       }
       ctx.type = "application/json";
-      if (err instanceof AppError && err.retryable) ctx.set("Retry-After", "1");
+      if (err instanceof AppError && err.retryable) ctx.set("Retry-After", String(err.retryAfterSeconds));
       // A body refused part-way is never read to its end: the connection cannot carry another request.
       if (err instanceof PayloadTooLargeError) ctx.set("Connection", "close");
     }

@@ -3,6 +3,7 @@ import type { Logger } from "../../schema/lib/logger.js";
 import type { DocumentLocks } from "../../schema/lib/document-lock.js";
 import { isDuplicateKeyError } from "../../schema/lib/mongo-errors.js";
 import { PhoneNumberModel, type PhoneNumberSource } from "../../schema/models/phone-number.model.js";
+import type { AccountQuotas } from "../accounts/account-quotas.js";
 import type { Viewer } from "../graphql/context.js";
 import type { ConnectionResult, PageArgs } from "../graphql/connection.type.js";
 import { ConflictError, ForbiddenError, NotFoundError, NumberNotStoredError } from "../graphql/errors.js";
@@ -30,6 +31,7 @@ export class PhoneNumberService {
     private readonly provisioning: NumberProvisioning,
     private readonly log: Logger,
     private readonly locks: DocumentLocks,
+    private readonly quotas: AccountQuotas,
   ) {}
 
   async get(v: Viewer, id: string): Promise<PhoneNumberRecord> {
@@ -48,14 +50,17 @@ export class PhoneNumberService {
    * Admin keys register any number as it is. Account keys only one the platform's Twilio account
    * holds: claimed in our database once Twilio confirms it (the unique e164 index decides between
    * two accounts claiming it at once), then pointed at us; if that fails the claim is withdrawn.
+   * Either way within the account's maxPhoneNumbers, counted before Twilio is asked anything.
    */
   async create(v: Viewer, input: CreatePhoneNumberInput): Promise<PhoneNumberRecord> {
     const claim = await this.claimOf(v, input);
-    if (v.principal.kind === "admin") return this.insert(claim, "admin", null);
+    if (v.principal.kind === "admin") return this.quotas.within("phoneNumbers", claim.accountId, () => this.insert(claim, "admin", null));
     this.provisioning.requireConfigured("Registering a number with an account key");
-    await assertUnclaimed(claim.e164);
-    const held = await this.provisioning.prove(claim.e164);
-    const record = await this.insert(claim, "verified", held.sid);
+    const { record, held } = await this.quotas.within("phoneNumbers", claim.accountId, async () => {
+      await assertUnclaimed(claim.e164);
+      const proven = await this.provisioning.prove(claim.e164);
+      return { record: await this.insert(claim, "verified", proven.sid), held: proven };
+    });
     try {
       await this.provisioning.pointAtUs(held);
     } catch (err) {
@@ -65,19 +70,25 @@ export class PhoneNumberService {
     return record;
   }
 
-  /** Buys the number at Twilio (already pointed at us), then stores it for the account. */
+  /**
+   * Buys the number at Twilio (already pointed at us), then stores it for the account. The limit
+   * is counted before the purchase, and the lock held until the number is stored, so a number is
+   * never bought that the account may not have.
+   */
   async buy(v: Viewer, args: BuyPhoneNumberArgs): Promise<PhoneNumberRecord> {
     const claim = await this.claimOf(v, args);
     this.provisioning.requireConfigured("Buying a number");
-    await assertUnclaimed(claim.e164);
-    const bought = await this.provisioning.buy(claim.e164);
-    try {
-      return await this.insert(claim, "purchased", bought.sid);
-    } catch (err) {
-      // Paid for and pointed at us, but nobody's: an operator may want to release it at Twilio.
-      this.log.error({ err, twilioSid: bought.sid, accountId: claim.accountId.toHexString(), pii: { e164: claim.e164 } }, "bought phone number not stored");
-      throw new NumberNotStoredError(claim.e164, bought.sid);
-    }
+    return this.quotas.within("phoneNumbers", claim.accountId, async () => {
+      await assertUnclaimed(claim.e164);
+      const bought = await this.provisioning.buy(claim.e164);
+      try {
+        return await this.insert(claim, "purchased", bought.sid);
+      } catch (err) {
+        // Paid for and pointed at us, but nobody's: an operator may want to release it at Twilio.
+        this.log.error({ err, twilioSid: bought.sid, accountId: claim.accountId.toHexString(), pii: { e164: claim.e164 } }, "bought phone number not stored");
+        throw new NumberNotStoredError(claim.e164, bought.sid);
+      }
+    });
   }
 
   async available(args: AvailablePhoneNumbersArgs): Promise<AvailableNumber[]> {
@@ -110,13 +121,16 @@ export class PhoneNumberService {
     }
     if (Object.keys(fields).length === 0) return number;
     // Locked: on FerretDB a concurrent update of the other field could be lost.
-    const updated = await this.locks.run(PhoneNumberModel, number._id, () =>
-      PhoneNumberModel.findOneAndUpdate(
-        { _id: number._id, accountId: number.accountId },
-        { $set: fields },
-        { returnDocument: "after", runValidators: true },
-      ).lean<PhoneNumberRecord>(),
-    );
+    const write = () =>
+      this.locks.run(PhoneNumberModel, number._id, () =>
+        PhoneNumberModel.findOneAndUpdate(
+          { _id: number._id, accountId: number.accountId },
+          { $set: fields },
+          { returnDocument: "after", runValidators: true },
+        ).lean<PhoneNumberRecord>(),
+      );
+    // A number moved to another account counts against that account's maxPhoneNumbers.
+    const updated = fields.accountId ? await this.quotas.within("phoneNumbers", accountId, write) : await write();
     if (!updated) throw new NotFoundError("PhoneNumber", id);
     return updated;
   }

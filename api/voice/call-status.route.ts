@@ -1,13 +1,12 @@
 import { Router } from "@koa/router";
-import type { ApiKeyService } from "../auth/api-key.service.js";
 import { assertFormContentType, parseForm, readBody } from "../lib/form-body.js";
 import { parseCallStatusParams } from "./call-status.params.js";
 import type { CallStatusService } from "./call-status.service.js";
-import { authenticateTwilioOrAdmin, type WebhookAuthConfig } from "./webhook-auth.js";
+import { authenticateTwilioOrAdmin, type WebhookAuthConfig, type WebhookAuthDeps } from "./webhook-auth.js";
 
 export interface CallStatusRoutesDeps {
   config: WebhookAuthConfig & { maxBodyBytes: number };
-  apiKeys: ApiKeyService;
+  auth: WebhookAuthDeps;
   callStatus: CallStatusService;
 }
 
@@ -20,7 +19,7 @@ export function callStatusRoutes(deps: CallStatusRoutesDeps): Router {
   router.post("/call_status", async (ctx) => {
     assertFormContentType(ctx.get("content-type"));
     const body = parseForm(await readBody(ctx.req, deps.config.maxBodyBytes));
-    await authenticateTwilioOrAdmin(ctx, body, deps.config, deps.apiKeys);
+    await authenticateTwilioOrAdmin(ctx, body, deps.config, deps.auth);
     const result = await deps.callStatus.handle(parseCallStatusParams(body));
     ctx.status = 200;
     ctx.body = { success: true, callId: result.callId, outcome: result.outcome };

@@ -1,14 +1,13 @@
 import { Router } from "@koa/router";
-import type { ApiKeyService } from "../auth/api-key.service.js";
 import { assertFormContentType, parseForm, readBody } from "../lib/form-body.js";
 import { parseInboundParams } from "./inbound-call.params.js";
 import type { InboundCallService } from "./inbound-call.service.js";
 import { fallbackTwiml } from "./twiml.js";
-import { authenticateWebhook, type WebhookAuthConfig } from "./webhook-auth.js";
+import { authenticateWebhook, type WebhookAuthConfig, type WebhookAuthDeps } from "./webhook-auth.js";
 
 export interface VoiceRoutesDeps {
   config: WebhookAuthConfig & { maxBodyBytes: number };
-  apiKeys: ApiKeyService;
+  auth: WebhookAuthDeps;
   inboundCalls: InboundCallService;
 }
 
@@ -20,7 +19,7 @@ export function voiceRoutes(deps: VoiceRoutesDeps): Router {
     assertFormContentType(ctx.get("content-type"));
     const body = parseForm(await readBody(ctx.req, deps.config.maxBodyBytes));
     const query = parseForm(ctx.querystring);
-    const caller = await authenticateWebhook(ctx, body, deps.config, deps.apiKeys);
+    const caller = await authenticateWebhook(ctx, body, deps.config, deps.auth);
     const result = await deps.inboundCalls.admit(parseInboundParams(body, query), caller);
     ctx.status = 200;
     ctx.type = "text/xml";

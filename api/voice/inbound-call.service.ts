@@ -2,7 +2,8 @@ import type { Types } from "mongoose";
 import { agentSnapshot, type AdmissionRecord, type CallAdmissions } from "../../schema/billing/call-admissions.js";
 import type { OpenCalls } from "../../schema/billing/open-calls.js";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
-import { AccountSuspendedError, AgentNotFoundError, InsufficientBalanceError } from "../../schema/lib/errors.js";
+import { effectiveLimits } from "../../schema/accounts/account-limits.js";
+import { AccountSuspendedError, AgentNotFoundError, ConcurrencyLimitError, InsufficientBalanceError } from "../../schema/lib/errors.js";
 import type { Logger } from "../../schema/lib/logger.js";
 import { DEFAULT_RATE_PER_MINUTE_MICROS, costMicros } from "../../schema/lib/rating.js";
 import { signStreamToken } from "../../schema/lib/stream-token.js";
@@ -31,9 +32,11 @@ export interface InboundCallResult {
 }
 
 /**
- * Admits an inbound call: picks the agent, holds its first minute, claims the CallSid and records
+ * Admits an inbound call: picks the agent, holds its first minute (within the account's limit of
+ * concurrent calls: over it, CONCURRENCY_LIMIT and nothing held), claims the CallSid and records
  * the admission in Redis, answers TwiML. A number whose routing is cached costs one Redis round
- * trip (admitQuickly); anything that needs a look at the database takes the general path. The Call document is written after the answer, by
+ * trip (admitQuickly); anything that needs a look at the database takes the general path. The
+ * Call document is written after the answer, by
  * CallAdmissions (retried by the AdmissionDrain): the webhook never waits for a database write,
  * and with the routing cached and a balance snapshot in Redis it needs no database at all.
  */
@@ -62,7 +65,9 @@ export class InboundCallService {
     const cached = this.routing.peek(params, scope);
     if (!cached || cached.value.account.status !== "active") return null;
     const record = this.recordFor(params, callId, cached.value);
-    const quick = await this.admissions.admitHolding(record, { ...this.firstMinute(record.ratePerMinuteMicros), snapshotMaxAgeMs: this.reservations.snapshotFreshMs }, cached.version);
+    const hold = { ...this.firstMinute(cached.value), snapshotMaxAgeMs: this.reservations.snapshotFreshMs };
+    const quick = await this.admissions.admitHolding(record, hold, cached.version);
+    if (quick.outcome === "concurrency-limit") throw new ConcurrencyLimitError(hold.maxConcurrentCalls);
     if (quick.outcome === "earlier") {
       this.assertSameCall(quick.record, params.callSid, scope);
       // The script watched the call again.
@@ -84,10 +89,13 @@ export class InboundCallService {
     if (resolved.account.status !== "active") throw new AccountSuspendedError();
     const record = this.recordFor(params, callId, resolved);
     try {
-      // Keyed by CallSid with once: a retry or a concurrent delivery shares the one hold.
-      await this.reservations.reserve({ accountId: resolved.account._id, callKey: params.callSid, once: true, ...this.firstMinute(record.ratePerMinuteMicros) });
+      // Keyed by CallSid with once: a retry or a concurrent delivery shares the one hold. The
+      // concurrent-call limit is checked in the same script (the account's live call holds), so
+      // it costs no extra round trip and a burst cannot pass it; over it nothing is held.
+      await this.reservations.reserve({ accountId: resolved.account._id, callKey: params.callSid, once: true, ...this.firstMinute(resolved) });
     } catch (err) {
-      const raced = err instanceof InsufficientBalanceError ? await this.earlier(callId, params.callSid, scope) : null;
+      const refused = err instanceof InsufficientBalanceError || err instanceof ConcurrencyLimitError;
+      const raced = refused ? await this.earlier(callId, params.callSid, scope) : null;
       if (raced) return this.rewatched(raced);
       throw err;
     }
@@ -121,10 +129,18 @@ export class InboundCallService {
     };
   }
 
-  /** The first minute's hold: what admission requires available, and holds until the stream takes over. */
-  private firstMinute(ratePerMinuteMicros: number): { amountMicros: number; requiredMicros: number; ttlMs: number } {
-    const amount = costMicros(this.config.minBalanceSeconds, ratePerMinuteMicros);
-    return { amountMicros: amount, requiredMicros: amount, ttlMs: (this.config.streamTokenTtlSeconds + 60) * 1000 };
+  /**
+   * The first minute's hold: what admission requires available, and holds until the stream takes
+   * over, at the account's rate and within its limit of concurrent calls.
+   */
+  private firstMinute({ account }: ResolvedAgent): { amountMicros: number; requiredMicros: number; ttlMs: number; maxConcurrentCalls: number } {
+    const amount = costMicros(this.config.minBalanceSeconds, account.ratePerMinuteMicros ?? DEFAULT_RATE_PER_MINUTE_MICROS);
+    return {
+      amountMicros: amount,
+      requiredMicros: amount,
+      ttlMs: (this.config.streamTokenTtlSeconds + 60) * 1000,
+      maxConcurrentCalls: effectiveLimits(account.limits).maxConcurrentCalls,
+    };
   }
 
   /** This delivery created the admission: the Call document is written after the answer. */

@@ -2,6 +2,7 @@ import type { Context } from "koa";
 import { ForbiddenError, UnauthorizedError } from "../../schema/lib/errors.js";
 import { bearerToken } from "../auth/api-key.crypto.js";
 import type { ApiKeyService } from "../auth/api-key.service.js";
+import type { AuthFailures } from "../auth/auth-failures.js";
 import { withinBudget } from "../../schema/lib/time-budget.js";
 import type { FormFields } from "../lib/form-body.js";
 import type { WebhookCaller } from "./inbound-call.service.js";
@@ -15,21 +16,27 @@ export interface WebhookAuthConfig {
   twilioAuthToken: string | undefined;
 }
 
+/** How a webhook checks its callers: the keys, and the failed authentications per client address. */
+export interface WebhookAuthDeps {
+  apiKeys: ApiKeyService;
+  failures: AuthFailures;
+}
+
 /**
  * A webhook is accepted from Twilio (valid X-Twilio-Signature) or from an API key holder
- * (Authorization: Bearer). A present but wrong credential is refused, never ignored.
+ * (Authorization: Bearer). A present but wrong credential is refused, never ignored, and counted
+ * against the client address (ctx.ip): past the limit, a key is refused with 429 before it is
+ * looked up, and so is every further wrong signature. A valid signature is still accepted from
+ * such an address: checking it costs no lookup, it keeps the admission path free of an extra
+ * Redis round trip, and forged requests from behind the same proxy cannot stop Twilio's calls.
  */
-export async function authenticateWebhook(
-  ctx: Context,
-  params: FormFields,
-  config: WebhookAuthConfig,
-  apiKeys: ApiKeyService,
-): Promise<WebhookCaller> {
+export async function authenticateWebhook(ctx: Context, params: FormFields, config: WebhookAuthConfig, deps: WebhookAuthDeps): Promise<WebhookCaller> {
   const authorization = ctx.get("authorization");
   if (authorization) {
+    await deps.failures.assertAllowed(ctx.ip);
     const token = bearerToken(authorization);
-    const principal = token ? await withinBudget(apiKeys.authenticate(token), KEY_LOOKUP_BUDGET_MS) : null;
-    if (!principal) throw new UnauthorizedError("Invalid API key");
+    const principal = token ? await withinBudget(deps.apiKeys.authenticate(token), KEY_LOOKUP_BUDGET_MS) : null;
+    if (!principal) throw (await deps.failures.record(ctx.ip)) ?? new UnauthorizedError("Invalid API key");
     return { kind: "key", principal };
   }
   const signature = ctx.get("x-twilio-signature");
@@ -42,7 +49,7 @@ export async function authenticateWebhook(
       params,
     });
     if (valid) return { kind: "twilio" };
-    throw new UnauthorizedError("Invalid Twilio signature");
+    throw (await deps.failures.record(ctx.ip)) ?? new UnauthorizedError("Invalid Twilio signature");
   }
   throw new UnauthorizedError("Missing X-Twilio-Signature or Authorization header");
 }
@@ -56,9 +63,9 @@ export async function authenticateTwilioOrAdmin(
   ctx: Context,
   params: FormFields,
   config: WebhookAuthConfig,
-  apiKeys: ApiKeyService,
+  deps: WebhookAuthDeps,
 ): Promise<WebhookCaller> {
-  const caller = await authenticateWebhook(ctx, params, config, apiKeys);
+  const caller = await authenticateWebhook(ctx, params, config, deps);
   if (caller.kind === "key" && caller.principal.kind !== "admin") {
     throw new ForbiddenError("Only Twilio (a signed request) or the platform admin key may report call status");
   }

@@ -73,6 +73,8 @@ export interface AdmissionHold {
   ttlMs: number;
   /** Milliseconds old the balance snapshot may be. */
   snapshotMaxAgeMs: number;
+  /** The account's limit of concurrent calls: a new call over it holds nothing and is refused. */
+  maxConcurrentCalls: number;
 }
 
 /**
@@ -82,9 +84,10 @@ export interface AdmissionHold {
 export type QuickAdmission =
   | { outcome: "admitted"; record: AdmissionRecord }
   | { outcome: "earlier"; record: AdmissionRecord }
+  | { outcome: "concurrency-limit" }
   | { outcome: "routing-changed" | "not-enough-on-snapshot" | "snapshot-stale" | "no-snapshot" };
 
-const QUICK_REFUSALS = { 3: "routing-changed", 0: "not-enough-on-snapshot", [-1]: "snapshot-stale", [-2]: "no-snapshot" } as const;
+const QUICK_REFUSALS = { 3: "routing-changed", [-3]: "concurrency-limit", 0: "not-enough-on-snapshot", [-1]: "snapshot-stale", [-2]: "no-snapshot" } as const;
 
 // One hash tag per call, like CallLiveness, keeps a call's keys in one slot on Redis Cluster.
 const recordKey = (callId: string): string => `c247:{call:${callId}}:admission`;
@@ -144,6 +147,7 @@ export class CallAdmissions {
         hold.ttlMs,
         hold.requiredMicros,
         hold.snapshotMaxAgeMs,
+        hold.maxConcurrentCalls,
       ],
     )) as [number, string];
     if (code === 1) return { outcome: "admitted", record };

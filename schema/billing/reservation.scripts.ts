@@ -9,6 +9,9 @@
  * the database. A reservation that lapses instead of being released may hide a charge that never
  * bumped KEYS[3], so a lapse drops the snapshot: the next admission reads the ledger.
  */
+/** The start of a manual debit's hold key: such holds are money, not calls, and never count as calls. */
+export const DEBIT_HOLD_PREFIX = "debit:";
+
 export const PRELUDE = `
 local now_t = redis.call('TIME')
 local now = tonumber(now_t[1]) * 1000 + math.floor(tonumber(now_t[2]) / 1000)
@@ -30,19 +33,34 @@ local function reserved_total() return tonumber(redis.call('GET', KEYS[4]) or '0
 `;
 
 /**
- * reserve(callKey, amount, ttlMs, balance, balanceSeq, required, once, snapshotMaxAgeMs).
+ * reserve(callKey, amount, ttlMs, balance, balanceSeq, required, once, snapshotMaxAgeMs, maxCalls).
  * balance is the ledger balance read at balanceSeq, or "" to use the snapshot when it is at most
  * snapshotMaxAgeMs old. With once=1 an existing reservation for the call is only refreshed (a
  * retried admission); otherwise `amount` is added to it (a live call's next chunk) when balance
- * minus every live reservation is at least `required`. Returns status, available before this
- * reservation: 1 reserved, 0 not enough money, -1 the balance (read or snapshot) is older than a
- * released reservation, -2 no snapshot young enough. A read refreshes the snapshot, never backwards.
- * A function, so admission's one-round-trip script (admission.scripts.ts) holds money by the same rules.
+ * minus every live reservation is at least `required`. maxCalls ("" for none, once=1 only): a call
+ * that holds nothing yet is refused, before anything else is read or written, when the account's
+ * call holds (every field but the manual debits', DEBIT_HOLD_PREFIX) number maxCalls already.
+ * Returns status, available before this reservation: 1 reserved, 0 not enough money, -1 the
+ * balance (read or snapshot) is older than a released reservation, -2 no snapshot young enough,
+ * -3 at the call limit (with the number of live calls instead of the available balance). A read
+ * refreshes the snapshot, never backwards. A function, so admission's one-round-trip script
+ * (admission.scripts.ts) holds money by the same rules.
  */
 export const RESERVE_FN = `
-local function reserve(call_id, amount_arg, ttl_arg, balance_arg, seq_arg, required_arg, once, max_age_arg)
+local function reserve(call_id, amount_arg, ttl_arg, balance_arg, seq_arg, required_arg, once, max_age_arg, max_calls_arg)
   local amount = tonumber(amount_arg)
   local ttl = tonumber(ttl_arg)
+  if max_calls_arg ~= '' and once == '1' and redis.call('HEXISTS', KEYS[1], call_id) == 0 then
+    local max_calls = tonumber(max_calls_arg)
+    -- O(1) while the hash is smaller than the limit; only an account at its limit counts fields.
+    if redis.call('HLEN', KEYS[1]) >= max_calls then
+      local calls = 0
+      for _, id in ipairs(redis.call('HKEYS', KEYS[1])) do
+        if string.sub(id, 1, ${DEBIT_HOLD_PREFIX.length}) ~= '${DEBIT_HOLD_PREFIX}' then calls = calls + 1 end
+      end
+      if calls >= max_calls then return -3, calls end
+    end
+  end
   local balance, seq
   if balance_arg == '' then
     local snap = redis.call('GET', KEYS[5])
@@ -77,7 +95,7 @@ end
 
 /** ARGV: those of reserve(), in its order. Returns {status, available}. */
 export const RESERVE_SCRIPT = `${PRELUDE}${RESERVE_FN}
-local status, available = reserve(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+local status, available = reserve(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
 return {status, available}
 `;
 

@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Types } from "mongoose";
-import { AppError, DatabaseUnavailableError, InsufficientBalanceError } from "../lib/errors.js";
+import { AppError, ConcurrencyLimitError, DatabaseUnavailableError, InsufficientBalanceError } from "../lib/errors.js";
 import { ledger as defaultLedger, type AppendInput, type AppendResult, type Balance, type LedgerService } from "../ledger/ledger.service.js";
 import { RedisScript } from "../lib/redis-script.js";
 import { withinBudget } from "../lib/time-budget.js";
 import {
   CALL_AMOUNT_SCRIPT,
+  DEBIT_HOLD_PREFIX,
   RELEASE_SCRIPT,
   RESERVE_SCRIPT,
   TOTAL_SCRIPT,
@@ -31,6 +32,11 @@ export interface ReserveInput {
   requiredMicros: number;
   /** Milliseconds until the reservation lapses unless extended (a dead worker frees it). */
   ttlMs: number;
+  /**
+   * Admission only (with once): refuse with CONCURRENCY_LIMIT, holding nothing, when the account
+   * already has this many call holds and this call is not one of them. Checked in the same script.
+   */
+  maxConcurrentCalls?: number;
 }
 
 export interface ReserveResult {
@@ -68,7 +74,7 @@ const DEBIT_HOLD_TTL_MS = 60_000;
 export type DebitInput = Pick<AppendInput, "accountId" | "amountMicros" | "reference" | "note">;
 /** Any age: the snapshot is all there is while the database is away. */
 const ANY_AGE_MS = Number.MAX_SAFE_INTEGER;
-type Status = 1 | 0 | -1 | -2;
+type Status = 1 | 0 | -1 | -2 | -3;
 
 /**
  * Money held for live calls. Available balance = ledger balance minus every live reservation.
@@ -96,10 +102,14 @@ export class ReservationService {
    * from the ledger, within a time budget; when the ledger does not answer in time, from the
    * snapshot of any age. A snapshot never counts once it is older than a released charge or a
    * debit (the stale-seq rule), and money it does not show (a credit since) is read from the ledger.
+   * With maxConcurrentCalls, a new call at the account's limit is CONCURRENCY_LIMIT, holding nothing.
    */
   async reserve(input: ReserveInput): Promise<ReserveResult> {
+    if (input.maxConcurrentCalls !== undefined && !input.once) throw new RangeError("maxConcurrentCalls applies to admissions (once) only");
     const snapshot = await this.run(input, null, this.options.snapshotFreshMs);
     if (snapshot.status === 1) return { availableMicros: snapshot.available };
+    // Refused before the balance is looked at: no ledger read for a call over the limit.
+    if (snapshot.status === -3) throw new ConcurrencyLimitError(input.maxConcurrentCalls ?? 0);
     for (let attempt = 0; attempt < 5; attempt++) {
       let read: Balance;
       try {
@@ -111,6 +121,7 @@ export class ReservationService {
       const { status, available } = await this.run(input, read, 0);
       if (status === 1) return { availableMicros: available };
       if (status === 0) throw new InsufficientBalanceError();
+      if (status === -3) throw new ConcurrencyLimitError(input.maxConcurrentCalls ?? 0);
       // status -1: a charge landed and released its hold after we read the balance; read again.
     }
     throw new AppError("BALANCE_BUSY", "The balance changed while reserving; try again", {
@@ -131,7 +142,7 @@ export class ReservationService {
   async debit(input: DebitInput): Promise<AppendResult> {
     if (!Number.isSafeInteger(input.amountMicros) || input.amountMicros <= 0) throw new RangeError("amountMicros must be a positive integer");
     const entry: AppendInput = { ...input, kind: "debit", amountMicros: -input.amountMicros, floorMicros: 0 };
-    const holdKey = `debit:${randomUUID()}`;
+    const holdKey = `${DEBIT_HOLD_PREFIX}${randomUUID()}`;
     try {
       await this.reserve({
         accountId: input.accountId,
@@ -169,6 +180,7 @@ export class ReservationService {
     const { status, available } = await this.run(input, null, ANY_AGE_MS);
     if (status === 1) return { availableMicros: available };
     if (status === 0) throw new InsufficientBalanceError();
+    if (status === -3) throw new ConcurrencyLimitError(input.maxConcurrentCalls ?? 0);
     // No snapshot, or one that a released charge made stale: nothing safe to admit on.
     throw cause;
   }
@@ -183,6 +195,7 @@ export class ReservationService {
       input.requiredMicros,
       input.once ? "1" : "0",
       maxAgeMs,
+      input.maxConcurrentCalls ?? "",
     ])) as [Status, number];
     return { status, available };
   }

@@ -4,6 +4,8 @@ export interface AppErrorOptions {
   status: number;
   /** True when the same request may succeed if retried later. */
   retryable?: boolean;
+  /** Seconds to tell the client to wait (Retry-After) when retryable; default 1. */
+  retryAfterSeconds?: number;
   cause?: unknown;
 }
 
@@ -15,6 +17,7 @@ export class AppError extends Error {
   readonly code: string;
   readonly status: number;
   readonly retryable: boolean;
+  readonly retryAfterSeconds: number;
 
   constructor(code: string, message: string, opts: AppErrorOptions) {
     super(message, { cause: opts.cause });
@@ -22,6 +25,7 @@ export class AppError extends Error {
     this.code = code;
     this.status = opts.status;
     this.retryable = opts.retryable ?? false;
+    this.retryAfterSeconds = opts.retryAfterSeconds ?? 1;
   }
 }
 
@@ -77,6 +81,30 @@ export class AccountSuspendedError extends AppError {
 export class InsufficientBalanceError extends AppError {
   constructor(message = "Insufficient balance to accept the call") {
     super("INSUFFICIENT_BALANCE", message, { status: 402 });
+  }
+}
+
+/**
+ * The account already has as many calls in progress as its limit (maxConcurrentCalls): nothing
+ * was held or recorded. Retryable: the count falls as calls end.
+ */
+export class ConcurrencyLimitError extends AppError {
+  constructor(limit: number) {
+    super("CONCURRENCY_LIMIT", `The account has reached its limit of ${limit} concurrent call(s); try again when one ends`, { status: 429, retryable: true });
+  }
+}
+
+/**
+ * This client address failed to authenticate too often within the window: its requests with
+ * credentials are refused before the credentials are even looked at, until the window ends.
+ */
+export class TooManyFailedAuthenticationsError extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super("TOO_MANY_FAILED_AUTHENTICATIONS", `Too many failed authentications from this address; try again in ${retryAfterSeconds} s`, {
+      status: 429,
+      retryable: true,
+      retryAfterSeconds,
+    });
   }
 }
 

@@ -1,4 +1,5 @@
 import { Schema, model, type InferSchemaType, type HydratedDocument, Types } from "mongoose";
+import { MAX_ACCOUNT_LIMIT } from "../accounts/account-limits.js";
 import { DEFAULT_RATE_PER_MINUTE_MICROS } from "../lib/rating.js";
 import { announceRoutingWrites } from "../lib/routing-version.js";
 
@@ -22,9 +23,23 @@ const accountSchema = new Schema(
     activeInboundAgentId: { type: Types.ObjectId, ref: "Agent", default: null },
     ratePerMinuteMicros: { type: Number, required: true, default: DEFAULT_RATE_PER_MINUTE_MICROS, min: 0 },
     status: { type: String, enum: ACCOUNT_STATUSES, required: true, default: "active" },
+    /**
+     * Limits an admin set for this account; unset (absent or null) means the platform default
+     * (schema/accounts/account-limits.ts). Read them through effectiveLimits().
+     */
+    limits: {
+      maxApiKeys: limitField(),
+      maxAgents: limitField(),
+      maxPhoneNumbers: limitField(),
+      maxConcurrentCalls: limitField(),
+    },
   },
   { timestamps: true },
 );
+
+function limitField() {
+  return { type: Number, default: undefined, min: 0, max: MAX_ACCOUNT_LIMIT, validate: { validator: (v: unknown) => v == null || Number.isSafeInteger(v), message: "must be a whole number" } };
+}
 
 accountSchema.index({ email: 1 });
 

@@ -21,7 +21,12 @@ describe("ReservationService", () => {
     await ledger.append({ accountId, kind: "credit", amountMicros: micros, reference: "seed", floorMicros: null });
     return accountId;
   }
-  const reserve = (svc: ReservationService, accountId: Types.ObjectId, callKey: string, extra: Partial<{ once: boolean; ttlMs: number; amountMicros: number }> = {}) =>
+  const reserve = (
+    svc: ReservationService,
+    accountId: Types.ObjectId,
+    callKey: string,
+    extra: Partial<{ once: boolean; ttlMs: number; amountMicros: number; maxConcurrentCalls: number }> = {},
+  ) =>
     svc.reserve({ accountId, callKey, once: true, amountMicros: 150_000, requiredMicros: 150_000, ttlMs: 60_000, ...extra });
 
   it("when 20 calls reserve at once on money for 3, then exactly 3 get through", async () => {
@@ -75,5 +80,79 @@ describe("ReservationService", () => {
     } catch (err) {
       expect((err as { code?: string }).code).to.equal("INSUFFICIENT_BALANCE");
     }
+  });
+
+  describe("with a limit of concurrent calls (maxConcurrentCalls)", () => {
+    const refusal = async (p: Promise<unknown>) => {
+      try {
+        await p;
+      } catch (err) {
+        return (err as { code?: string }).code;
+      }
+      return "admitted";
+    };
+
+    it("when 25 calls reserve at once under a limit of 10, then exactly 10 hold money and the others hold nothing", async () => {
+      const svc = new ReservationService(redis, ledger);
+      const accountId = await funded(100_000_000);
+      const results = await Promise.all(Array.from({ length: 25 }, (_, i) => refusal(reserve(svc, accountId, `CAburst${i}`, { maxConcurrentCalls: 10 }))));
+      expect(results.filter((r) => r === "admitted")).to.have.length(10);
+      expect(results.filter((r) => r === "CONCURRENCY_LIMIT")).to.have.length(15);
+      expect(await svc.reservedMicros(accountId)).to.equal(10 * 150_000);
+    });
+
+    it("when a call at the limit already holds money, then its repeat is still admitted and adds nothing", async () => {
+      const svc = new ReservationService(redis, ledger);
+      const accountId = await funded(10_000_000);
+      for (let i = 0; i < 3; i++) await reserve(svc, accountId, `CArep${i}`, { maxConcurrentCalls: 3 });
+      expect(await refusal(reserve(svc, accountId, "CArep1", { maxConcurrentCalls: 3 }))).to.equal("admitted");
+      expect(await refusal(reserve(svc, accountId, "CArep3", { maxConcurrentCalls: 3 }))).to.equal("CONCURRENCY_LIMIT");
+      expect(await svc.reservedMicros(accountId)).to.equal(3 * 150_000);
+    });
+
+    it("when calls are released or lapse, then their places are free again", async () => {
+      const svc = new ReservationService(redis, ledger);
+      const accountId = await funded(10_000_000);
+      await reserve(svc, accountId, "CAend", { maxConcurrentCalls: 2 });
+      await reserve(svc, accountId, "CAlapse", { maxConcurrentCalls: 2, ttlMs: 50 });
+      expect(await refusal(reserve(svc, accountId, "CAnew1", { maxConcurrentCalls: 2 }))).to.equal("CONCURRENCY_LIMIT");
+      await svc.release(accountId, "CAend");
+      expect(await refusal(reserve(svc, accountId, "CAnew1", { maxConcurrentCalls: 2 }))).to.equal("admitted");
+      await new Promise((r) => setTimeout(r, 80));
+      expect(await refusal(reserve(svc, accountId, "CAnew2", { maxConcurrentCalls: 2 }))).to.equal("admitted");
+    });
+
+    it("when manual debits hold money at the same time, then their holds are not counted as calls", async () => {
+      const svc = new ReservationService(redis, ledger);
+      const accountId = await funded(10_000_000);
+      // A debit's hold lives while its ledger append runs: hold two through a slow ledger.
+      let finish!: () => void;
+      const gate = new Promise<void>((r) => (finish = r));
+      class SlowAppends extends LedgerService {
+        override async append(input: Parameters<LedgerService["append"]>[0]) {
+          await gate;
+          return super.append(input);
+        }
+      }
+      const debits = new ReservationService(redis, new SlowAppends());
+      const pending = [1, 2].map((n) => debits.debit({ accountId, amountMicros: 100_000, reference: `manual:limit-${n}`, note: null }));
+      for (let i = 0; i < 50 && (await svc.reservedMicros(accountId)) < 200_000; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await svc.reservedMicros(accountId)).to.equal(200_000);
+      expect(await refusal(reserve(svc, accountId, "CAd1", { maxConcurrentCalls: 2 }))).to.equal("admitted");
+      expect(await refusal(reserve(svc, accountId, "CAd2", { maxConcurrentCalls: 2 }))).to.equal("admitted");
+      expect(await refusal(reserve(svc, accountId, "CAd3", { maxConcurrentCalls: 2 }))).to.equal("CONCURRENCY_LIMIT");
+      finish();
+      await Promise.all(pending);
+    });
+
+    it("when the limit is 0, then no call is admitted, and a live call's next chunk is never limited", async () => {
+      const svc = new ReservationService(redis, ledger);
+      const accountId = await funded(10_000_000);
+      expect(await refusal(reserve(svc, accountId, "CAzero", { maxConcurrentCalls: 0 }))).to.equal("CONCURRENCY_LIMIT");
+      expect(await svc.reservedMicros(accountId)).to.equal(0);
+      await reserve(svc, accountId, "CAlive");
+      await reserve(svc, accountId, "CAlive", { once: false });
+      expect(await svc.heldByCall(accountId, "CAlive")).to.equal(300_000);
+    });
   });
 });

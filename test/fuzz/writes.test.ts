@@ -5,6 +5,7 @@ import mongoose, { Types } from "mongoose";
 import { ledger } from "../../schema/ledger/ledger.service.js";
 import { createFixture } from "../helpers/fixtures.js";
 import { testEnv } from "../helpers/env.js";
+import { keyOf } from "../../api/auth/auth-failures.js";
 import { changes, snapshot, writeCount } from "./writes.js";
 
 describe("fuzz suite: what counts as written", () => {
@@ -38,13 +39,15 @@ describe("fuzz suite: what counts as written", () => {
     expect(c.documents).to.be.at.least(3);
   });
 
-  it("when c247 keys or the queue change, then they are found, but not the timer locks or a snapshot's read time", async () => {
+  it("when c247 keys or the queue change, then they are found, but not the timer locks, a snapshot's read time or failed-authentication counters", async () => {
     const snap = `c247:resv:{acct:${new Types.ObjectId()}}:snap`;
+    const failures = keyOf(`198.51.100.${Math.floor(Math.random() * 250)}`);
     await redis.set(snap, "3:5000000:1000");
     await redis.set("c247:sweeper:lock", "a");
     const before = await snapshot(redis, queue);
     await redis.set(snap, "3:5000000:2000");
     await redis.set("c247:sweeper:lock", "b");
+    await redis.set(failures, "1", "PX", 60_000);
     expect(writeCount(changes(before, await snapshot(redis, queue)))).to.equal(0);
 
     await redis.set(snap, "4:4000000:3000");
@@ -53,6 +56,6 @@ describe("fuzz suite: what counts as written", () => {
     const c = changes(before, await snapshot(redis, queue));
     expect(c.redisKeys).to.have.length(2);
     expect(c.jobs).to.deep.equal(["waiting 0 -> 1"]);
-    await redis.del(snap, "c247:sweeper:lock");
+    await redis.del(snap, "c247:sweeper:lock", failures);
   });
 });

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import mongoose from "mongoose";
+import { AUTH_FAILURE_KEY_PREFIX } from "../../api/auth/auth-failures.js";
 
 /** Keys rewritten on a timer by the sweeper and reconciler locks, whatever the traffic. */
 const TIMER_KEYS = new Set(["c247:sweeper:lock", "c247:reconciler:lock"]);
@@ -13,6 +14,11 @@ const TIMER_KEYS = new Set(["c247:sweeper:lock", "c247:reconciler:lock"]);
  * authenticates (api/auth/api-key.service.ts): only its document count is compared.
  */
 const COUNT_ONLY = new Set(["apikeyusages"]);
+/**
+ * Failed authentications counted per client address (api/auth/auth-failures.ts): what a refused
+ * credential is meant to leave behind, so not a write of the kind the suite looks for.
+ */
+const isAuthFailureCounter = (key: string) => key.startsWith(AUTH_FAILURE_KEY_PREFIX);
 /** An account's balance snapshot (schema/billing/reservation.scripts.ts): compared without the time it was read. */
 const SNAPSHOT_KEY = /^c247:resv:\{[^}]*\}:snap$/;
 
@@ -51,7 +57,7 @@ export async function snapshot(redis: Redis, queue: Queue): Promise<Snapshot> {
   do {
     const [next, batch] = await redis.scan(cursor, "MATCH", "c247:*", "COUNT", 1000);
     cursor = next;
-    keys.push(...batch.filter((k) => !TIMER_KEYS.has(k)));
+    keys.push(...batch.filter((k) => !TIMER_KEYS.has(k) && !isAuthFailureCounter(k)));
   } while (cursor !== "0");
   const redisState = new Map<string, string>();
   for (const key of keys) {

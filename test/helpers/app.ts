@@ -38,6 +38,9 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
     TWILIO_AUTH_TOKEN: TEST_AUTH_TOKEN,
     ADMIN_API_KEY: TEST_ADMIN_KEY,
     LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
+    // Tests fail authentication on purpose, all from 127.0.0.1 and against one Redis for the run:
+    // the limit per address applies where a test asks for it (test/auth/failed-authentications.test.ts).
+    AUTH_FAILURES_PER_MINUTE: "1000000",
     ...env,
   });
   const logger = opts.logger ?? createLogger({ name: "test-web", level: config.logLevel, redactPii: false });

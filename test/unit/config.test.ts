@@ -14,7 +14,19 @@ describe("web config", () => {
       defaultRatePerMinuteMicros: 150_000,
       twilioApiBaseUrl: "https://api.twilio.com",
       twilioAccountSid: undefined,
+      authFailuresPerMinute: 20,
+      trustProxy: false,
     });
+  });
+
+  it("when the failed-authentication limit or the proxy is configured, then they are read, and Heroku trusts its router", () => {
+    expect(loadApiConfig({ ...base, AUTH_FAILURES_PER_MINUTE: "100" }).authFailuresPerMinute).to.equal(100);
+    expect(() => loadApiConfig({ ...base, AUTH_FAILURES_PER_MINUTE: "0" })).to.throw(/AUTH_FAILURES_PER_MINUTE/);
+    expect(() => loadApiConfig({ ...base, AUTH_FAILURES_PER_MINUTE: "many" })).to.throw(/AUTH_FAILURES_PER_MINUTE/);
+    expect(loadApiConfig({ ...base, DYNO: "web.1" }).trustProxy).to.equal(true);
+    expect(loadApiConfig({ ...base, DYNO: "web.1", TRUST_PROXY: "false" }).trustProxy).to.equal(false);
+    expect(loadApiConfig({ ...base, TRUST_PROXY: "true" }).trustProxy).to.equal(true);
+    expect(() => loadApiConfig({ ...base, TRUST_PROXY: "maybe" })).to.throw(/TRUST_PROXY/);
   });
 
   it("when production lacks a secret, then the error names the variable", () => {
