@@ -4,7 +4,8 @@ import { InsertBatcher } from "../lib/insert-batcher.js";
 import { isDuplicateKeyError } from "../lib/mongo-errors.js";
 import { RedisScript } from "../lib/redis-script.js";
 import type { Agent } from "../models/agent.model.js";
-import { CallModel } from "../models/call.model.js";
+import { Types } from "mongoose";
+import { CallModel, newCallDocument } from "../models/call.model.js";
 import { ROUTING_VERSION_KEY } from "../lib/routing-version.js";
 import { ADMIT_SCRIPT } from "./admission.scripts.js";
 import { OPEN_CALLS_KEY } from "./open-calls.js";
@@ -103,9 +104,11 @@ const recordKey = (callId: string): string => `c247:{call:${callId}}:admission`;
 export class CallAdmissions {
   // Nobody waits on these writes (the webhook has answered): 20 ms of linger lets the calls of a
   // busy second share one insert, which costs FerretDB a fraction of the CPU the webhook competes for.
-  // Each call validates its own document as it is admitted; the batch only serializes them, so no
-  // request waits behind a whole batch's validation.
+  // Each call's document is built and checked as it is admitted (newCallDocument); the batch only
+  // serializes them, so no request waits behind a whole batch's validation.
   private readonly calls = new InsertBatcher<Record<string, unknown>>(CallModel, 100, CALL_INSERT_LINGER_MS, true);
+  /** Calls written whose pending entries go in the next ZREM: one command for a whole batch. */
+  private forgetting: { ids: string[]; done: Promise<void> } | null = null;
   /** Writes in flight in this process, so a drain and a stream never queue the same insert twice. */
   private readonly writing = new Map<string, Promise<boolean>>();
 
@@ -205,29 +208,42 @@ export class CallAdmissions {
       return exists;
     }
     try {
-      const doc = new CallModel({
-        _id: record.callId,
-        callSid: record.callSid,
-        accountId: record.accountId,
-        agentId: record.agentId,
-        from: record.from,
-        to: record.to,
-        forwardedFrom: record.forwardedFrom,
-        externalCallId: record.externalCallId,
-        twilioAccountSid: record.twilioAccountSid,
-        ratePerMinuteMicros: record.ratePerMinuteMicros,
-        status: "ringing",
-        startedAt: new Date(record.startedAt),
-      });
-      await doc.validate();
-      // The timestamps mongoose's own insertMany would set (the reconciler's index reads updatedAt).
-      const now = new Date();
-      await this.calls.insert({ ...doc.toObject(), createdAt: now, updatedAt: now });
+      await this.calls.insert(
+        newCallDocument({
+          _id: new Types.ObjectId(record.callId),
+          callSid: record.callSid,
+          accountId: new Types.ObjectId(record.accountId),
+          agentId: new Types.ObjectId(record.agentId),
+          from: record.from,
+          to: record.to,
+          forwardedFrom: record.forwardedFrom,
+          externalCallId: record.externalCallId,
+          twilioAccountSid: record.twilioAccountSid,
+          ratePerMinuteMicros: record.ratePerMinuteMicros,
+          startedAt: new Date(record.startedAt),
+        }),
+      );
     } catch (err) {
       // Already written, by this or another process: the unique _id or callSid says so.
       if (!isDuplicateKeyError(err)) throw err;
     }
-    await this.forget(callId);
+    await this.forgetSoon(callId);
     return true;
+  }
+
+  /** forget(), for the calls of a batch together: their inserts all resolve in one turn of the loop. */
+  private forgetSoon(callId: string): Promise<void> {
+    if (!this.forgetting) {
+      const ids: string[] = [];
+      const done = new Promise<void>((resolve, reject) =>
+        setImmediate(() => {
+          this.forgetting = null;
+          this.redis.zrem(PENDING_KEY, ...ids).then(() => resolve(), reject);
+        }),
+      );
+      this.forgetting = { ids, done };
+    }
+    this.forgetting.ids.push(callId);
+    return this.forgetting.done;
   }
 }

@@ -86,6 +86,28 @@ describe("CallAdmissions", () => {
     expect(await CallModel.exists({ _id: r.callId })).to.equal(null);
   });
 
+  it("when a batch of admitted calls is written together, then one ZREM takes them all off the pending set", async () => {
+    const own = new Redis(testEnv().redisUrl);
+    try {
+      const admissions = new CallAdmissions(own);
+      const records = Array.from({ length: 5 }, () => record());
+      for (const r of records) await admissions.admit(r);
+      const sent: { name: string; args: unknown[] }[] = [];
+      const original = own.sendCommand.bind(own);
+      own.sendCommand = ((command: { name: string; args: unknown[] }, stream?: unknown) => {
+        sent.push({ name: command.name, args: command.args });
+        return original(command as never, stream as never);
+      }) as typeof own.sendCommand;
+      expect(await Promise.all(records.map((r) => admissions.persist(r.callId, r)))).to.deep.equal([true, true, true, true, true]);
+      const zrems = sent.filter((c) => c.name === "zrem");
+      expect(zrems).to.have.length(1);
+      expect(zrems[0]!.args.slice(1)).to.have.members(records.map((r) => r.callId));
+      for (const r of records) expect(await admissions.isPending(r.callId)).to.equal(false);
+    } finally {
+      own.disconnect();
+    }
+  });
+
   it("when there is no admission record, then persist reports whether a document exists", async () => {
     const admissions = new CallAdmissions(redis);
     expect(await admissions.persist(String(new Types.ObjectId()))).to.equal(false);
