@@ -30,6 +30,8 @@ export class FakeRealtimeSession {
   /** Caller audio appended, decoded, in order. */
   readonly audioIn: Buffer[] = [];
   readonly truncates: { item_id: string; content_index: number; audio_end_ms: number }[] = [];
+  /** Responses the fake played, in order: their ids and the id of their audio item. */
+  readonly responses: { id: string; itemId: string; metadata: Json | null }[] = [];
   session: Json = {};
   closed = false;
   private readonly inProgress = new Map<string, { cancelled: boolean }>();
@@ -159,6 +161,7 @@ export class FakeRealtimeSession {
     const itemId = id("item");
     const state = { cancelled: false };
     this.inProgress.set(responseId, state);
+    this.responses.push({ id: responseId, itemId, metadata });
     const response = { id: responseId, object: "realtime.response", status: "in_progress", metadata, output: [] as Json[] };
     this.send({ type: "response.created", response });
     const output: Json[] = [];
