@@ -22,6 +22,10 @@ const mocha = spawn(
   [
     path.join(ROOT, "node_modules", "mocha", "bin", "mocha.js"),
     "--no-config",
+    // A stray `.only` or `.skip` (or an `it` without a body) fails the run instead of silently
+    // running fewer tests.
+    "--forbid-only",
+    "--forbid-pending",
     "--require",
     "dist/test/helpers/hooks.js",
     "--timeout",
