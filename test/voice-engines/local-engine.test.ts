@@ -219,6 +219,8 @@ describe("local engine, through the call simulator against the real worker", fun
   });
 });
 
+const LLM_TIMEOUT_MS = 2_000;
+
 describe("local engine with an LLM (OpenAI-compatible chat completions)", function () {
   this.timeout(40_000);
   let h: VoiceHarness;
@@ -226,7 +228,14 @@ describe("local engine with an LLM (OpenAI-compatible chat completions)", functi
 
   before(async () => {
     llm = await FakeChatCompletions.start();
-    h = await startVoiceHarness({ LOCAL_TURN_SILENCE_MS: "400", LLM_BASE_URL: llm.baseUrl, LLM_API_KEY: "llm-key", LLM_MODEL: "tiny-model" });
+    h = await startVoiceHarness({
+      LOCAL_TURN_SILENCE_MS: "400",
+      LLM_BASE_URL: llm.baseUrl,
+      LLM_API_KEY: "llm-key",
+      LLM_MODEL: "tiny-model",
+      // The fake's first token comes within milliseconds; a stalled one must be given up on.
+      LLM_TIMEOUT_MS: String(LLM_TIMEOUT_MS),
+    });
   });
   after(async () => {
     await h.close();
@@ -279,6 +288,33 @@ describe("local engine with an LLM (OpenAI-compatible chat completions)", functi
       expect(stored.transcript.map((t) => t.text)).to.deep.equal(["Hi.", "what are your opening hours", "Sorry, say that again?"]);
     } finally {
       llm.failWith = null;
+    }
+  });
+
+  it("when the LLM sends no token within LLM_TIMEOUT_MS, then the request is dropped and the fallback reply is spoken", async () => {
+    llm.stall = true;
+    try {
+      const fixture = await voiceAgent({ engine: "LOCAL", greeting: "Hi.", intents, fallbackReply: "Sorry, one more time?" });
+      const { call, line } = await placeCall(h, fixture);
+      await eventually("the greeting", () => line.received.length > 0);
+      await agentDone(line, line.received[0]!.at);
+      const before = line.receivedMs();
+      const requests = llm.requests.length;
+      await line.say(callerSpeech("what are your opening hours"));
+      await eventually("the request to the LLM", () => llm.requests.length > requests, 10_000);
+      const fallback = await render("Sorry, one more time?");
+      await eventually("the fallback", () => line.receivedMs() - before >= fallback.length / 8, 15_000);
+      expect(llm.abandoned).to.equal(1);
+      line.hangUp();
+      const stored = await endedCall(call.callId);
+      expect(stored.transcript.map((t) => t.text)).to.deep.equal(["Hi.", "what are your opening hours", "Sorry, one more time?"]);
+      // The fallback waited for the timeout (timers fire late on a busy machine, never early), the
+      // configured one rather than the 10 s default.
+      const [, caller, agent] = stored.transcript;
+      expect(agent!.offsetMs - caller!.offsetMs).to.be.at.least(LLM_TIMEOUT_MS);
+      expect(agent!.offsetMs - caller!.offsetMs).to.be.below(loadEngineConfig({ LLM_BASE_URL: llm.baseUrl }).llm!.timeoutMs);
+    } finally {
+      llm.stall = false;
     }
   });
 });

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import { FRAME_BYTES, FRAME_MS } from "../../media-worker/audio/mulaw.js";
 import { LINES } from "../../media-worker/conversation/lines.js";
+import { loadEngineConfig } from "../../media-worker/engines/engine-config.js";
 import { FakeOpenAIRealtime, type ResponsePlan } from "../helpers/fake-openai-realtime.js";
 import { endedCall, eventually, nothingLeftBehind, placeCall, startVoiceHarness, voiceAgent, type VoiceHarness } from "../helpers/voice-harness.js";
 
@@ -300,6 +301,50 @@ describe("OpenAI Realtime engine, through the call simulator against the real wo
     line.hangUp();
     await endedCall(admitted.callId);
     await eventually("the provider socket to close", () => session.closed, 3_000);
+  });
+});
+
+describe("OpenAI Realtime engine when the provider accepts the connection and never answers it", function () {
+  this.timeout(20_000);
+  const CONNECT_TIMEOUT_MS = 500;
+  let h: VoiceHarness;
+  let fake: FakeOpenAIRealtime;
+
+  before(async () => {
+    fake = await FakeOpenAIRealtime.start("sk-test-realtime");
+    fake.stallUpgrades = true;
+    h = await startVoiceHarness({
+      OPENAI_API_KEY: "sk-test-realtime",
+      OPENAI_REALTIME_URL: fake.url,
+      OPENAI_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+      GOODBYE_MS: "400",
+    });
+  });
+  after(async () => {
+    await h.close();
+    await fake.close();
+  });
+  afterEach(async () => {
+    await h.hangUpAll();
+    await nothingLeftBehind();
+  });
+
+  it("when the socket has not opened within OPENAI_CONNECT_TIMEOUT_MS, then the worker drops it and the call ends provider-error after the goodbye tone, unbilled", async () => {
+    const fixture = await voiceAgent({ engine: "OPENAI_REALTIME", greeting: "Hi.", silenceTimeoutSeconds: 60 });
+    const { call: admitted, line } = await placeCall(h, fixture);
+    await eventually("the worker's upgrade request at the provider", () => fake.stalled.length === 1);
+    const close = await line.client.closed;
+    expect(close.code).to.equal(1000);
+    await eventually("the worker to drop the unanswered socket", () => fake.stalled[0]!.closed, 3_000);
+    expect(line.receivedMs()).to.equal(400); // GOODBYE_MS of tone, nothing from the provider
+    const stored = await endedCall(admitted.callId);
+    expect(stored).to.include({ endedReason: "provider-error", status: "failed", billedSeconds: 0, costMicros: 0 });
+    // It waited for the timeout (timers fire late on a busy machine, never early), the configured
+    // one rather than the 5 s default.
+    const connectedMs = stored.endedAt!.getTime() - stored.answeredAt!.getTime();
+    expect(connectedMs).to.be.at.least(CONNECT_TIMEOUT_MS);
+    expect(connectedMs).to.be.below(loadEngineConfig({ OPENAI_API_KEY: "k" }).openai!.connectTimeoutMs);
+    expect(h.hangUps.filter((x) => x.callSid === admitted.callSid)).to.have.length(1);
   });
 });
 
