@@ -166,6 +166,38 @@ describe("OpenAI Realtime engine, through the call simulator against the real wo
     ]);
   });
 
+  it("when the caller barges in while a reply waits behind the one playing, then the truncate names the one playing", async () => {
+    fake.planner = () => null; // the test plays the provider's answers itself
+    const { call: admitted, line, session } = await call();
+    line.stop(); // the test drives the stream clock frame by frame
+    line.client.holdMarks = true; // the first answer is still playing
+    const frame = Buffer.alloc(FRAME_BYTES, 0xff).toString("base64");
+    let ts = 0;
+    const send = async (frames: number) => {
+      for (let i = 0; i < frames; i++, ts += FRAME_MS) line.client.sendMedia(frame, ts);
+      await session.until("frames to reach the provider", () => session.audioBytes >= (ts / FRAME_MS) * FRAME_BYTES);
+    };
+    await send(10); // last frame at 180 ms
+    const first = audio(2_000);
+    void session.respond({ audio: first, transcript: "Welcome to Acme, how can I help?" });
+    await eventually("the first answer and its mark", () => line.receivedAudio().length >= first.length && line.client.marksRequested.length === 1);
+    void session.respond({ audio: audio(1_000), transcript: "Queued." });
+    await eventually("the second answer at the caller", () => line.receivedAudio().length >= first.length + 1_000 * 8);
+    await send(30); // last frame at 780 ms: 600 ms into the first answer's 2 s
+    session.speechStarted();
+    await session.until("the truncate", () => session.truncates.length > 0);
+    const [playing, queued] = session.responses;
+    expect(session.responses).to.have.length(2);
+    expect(queued!.itemId).to.not.equal(playing!.itemId);
+    expect(session.truncates, "the playing answer's item, not the queued one's").to.deep.equal([{ item_id: playing!.itemId, content_index: 0, audio_end_ms: 600 }]);
+    line.hangUp();
+    const stored = await endedCall(admitted.callId);
+    expect(stored.transcript.map((t) => [t.text, t.interrupted])).to.deep.equal([
+      ["Welcome to Acme, how can I help?", true],
+      ["Queued.", true],
+    ]);
+  });
+
   it("when the model calls end_call with its goodbye, then the worker hangs up only after the goodbye's mark came back", async () => {
     const { call: admitted, line, session } = await call();
     await eventually("the greeting's mark", () => line.client.marksRequested.length === 1);
