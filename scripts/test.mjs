@@ -37,7 +37,15 @@ const mocha = spawn(
   {
     cwd: ROOT,
     stdio: "inherit",
-    env: { ...process.env, MONGODB_URI: mongodbUri, REDIS_URL: svc.redisUrl, NODE_ENV: "test", LOG_LEVEL: process.env.LOG_LEVEL ?? "silent" },
+    env: {
+      ...process.env,
+      MONGODB_URI: mongodbUri,
+      REDIS_URL: svc.redisUrl,
+      // The database is the FerretDB started above: its FerretDB-only checks must run.
+      TEST_DATABASE: process.env.MONGODB_URI ? "external" : "ferretdb",
+      NODE_ENV: "test",
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
+    },
   },
 );
 const killer = setTimeout(() => {
