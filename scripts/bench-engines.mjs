@@ -9,9 +9,18 @@
 //      first agent audio frame (turn-end silence, recognition, reply). Target p95 < 1.5 s.
 //   3. Local engine concurrency: calls talking at once on one worker, and the first-audio times at
 //      each level; the largest level whose p95 stays within 20% of one call's p95 is reported.
+//   4. Barge-in reaction: local engine, from the caller's first frame of speech over a reply (and
+//      from the frame that opens the caller's turn) to Twilio's `clear` arriving; OpenAI bridge,
+//      from the provider's speech_started to the `clear`.
+//   5. Hang-up after the goodbye's mark: the caller's phone holds the mark until the goodbye has
+//      arrived and some more; from the mark's return to the worker closing the stream (local
+//      engine after an end-call phrase, OpenAI bridge after end_call), and how many calls were
+//      hung up before their mark came back (must be 0).
 // Knobs (env): BENCH_TURNS (turns per engine, default 20), BENCH_LOCAL_TURNS (the local engine's,
 // default BENCH_TURNS; a local turn takes about 2 s of real time), BENCH_LEVELS (concurrency levels,
-// default "4,8,16,32"), BENCH_LEVEL_TURNS (turns per call at each level, default 3).
+// default "4,8,16,32"), BENCH_LEVEL_TURNS (turns per call at each level, default 3),
+// BENCH_BARGE_INS (barge-ins per engine, default BENCH_TURNS), BENCH_HANGUPS (calls per engine for
+// the hang-up timing, default 10), BENCH_ONLY (comma list of sections to run, e.g. "4,5").
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
@@ -24,6 +33,10 @@ const TURNS = Number(process.env.BENCH_TURNS ?? 20);
 const LOCAL_TURNS = Number(process.env.BENCH_LOCAL_TURNS ?? TURNS);
 const LEVELS = (process.env.BENCH_LEVELS ?? "4,8,16,32").split(",").map(Number).filter((n) => n > 1);
 const LEVEL_TURNS = Number(process.env.BENCH_LEVEL_TURNS ?? 3);
+const BARGE_INS = Number(process.env.BENCH_BARGE_INS ?? TURNS);
+const HANGUPS = Number(process.env.BENCH_HANGUPS ?? 10);
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").map((x) => x.trim())) : null;
+const runs = (section) => !ONLY || ONLY.has(String(section));
 const AUTH_TOKEN = "bench-twilio-auth-token-0123456789";
 const API_KEY = "sk-bench-fake-realtime";
 const FRAME_MS = 20;
@@ -41,13 +54,18 @@ const { AgentModel } = await dist("schema/models/agent.model.js");
 const { PhoneNumberModel } = await dist("schema/models/phone-number.model.js");
 const { ledger } = await dist("schema/ledger/ledger.service.js");
 const { FakeOpenAIRealtime } = await dist("test/helpers/fake-openai-realtime.js");
+const { FakeTwilioRest } = await dist("test/helpers/fake-twilio.js");
 const { admitCall } = await dist("media-worker/simulator/simulate-call.js");
 const { TwilioStreamClient } = await dist("media-worker/simulator/stream-client.js");
 const { EspeakSpeech } = await dist("media-worker/engines/local/speech.js");
 const { loadEngineConfig } = await dist("media-worker/engines/engine-config.js");
 const { toFramePayloads, renderTones } = await dist("media-worker/audio/tone.js");
+const { DEFAULT_TURN_OPTIONS, TurnDetector } = await dist("media-worker/engines/local/turn-detector.js");
+const { LINES } = await dist("media-worker/conversation/lines.js");
 
 const fake = await FakeOpenAIRealtime.start(API_KEY);
+// Calls the agent ends are hung up through Twilio's REST API (section 5): a fake on loopback.
+const twilioRest = await FakeTwilioRest.start(AUTH_TOKEN);
 const webPort = await freePort();
 const mediaPort = await freePort();
 const webUrl = `http://127.0.0.1:${webPort}`;
@@ -65,7 +83,7 @@ const env = {
   TWILIO_AUTH_TOKEN: AUTH_TOKEN,
   // Every simulated call comes from this one machine: no per-address cap on sockets still starting.
   MEDIA_MAX_PENDING_SOCKETS_PER_IP: "100000",
-  TWILIO_API_BASE_URL: "http://127.0.0.1:9",
+  TWILIO_API_BASE_URL: twilioRest.url,
   ADMIN_API_KEY: `bench-admin-${randomBytes(16).toString("hex")}`,
   STREAM_TOKEN_SECRET: randomBytes(32).toString("hex"),
   OPENAI_API_KEY: API_KEY,
@@ -80,6 +98,8 @@ await syncIndexes();
 const account = await AccountModel.create({ name: "Bench", email: "bench@example.com", limits: { maxConcurrentCalls: 1_000_000 } });
 await ledger.append({ accountId: account._id, kind: "credit", amountMicros: 1_000_000_000_000, reference: "bench", floorMicros: null });
 const REPLY = "Nine to five.";
+const LONG_REPLY =
+  "We are open from nine in the morning to five in the afternoon, Monday to Friday, and from ten to two on Saturdays; on public holidays the front desk is closed, but you can leave a message at any time.";
 const agents = {
   local: await AgentModel.create({
     accountId: account._id,
@@ -91,10 +111,29 @@ const agents = {
     silenceReminderSeconds: 0,
   }),
   openai: await AgentModel.create({ accountId: account._id, name: "OpenAI bench", engine: "OPENAI_REALTIME", greeting: "Hi.", silenceTimeoutSeconds: 600, silenceReminderSeconds: 0 }),
+  // Answers with a reply long enough to be talked over.
+  barge: await AgentModel.create({
+    accountId: account._id,
+    name: "Barge-in bench",
+    engine: "LOCAL",
+    greeting: "Hi.",
+    intents: [{ phrases: ["opening hours"], reply: LONG_REPLY }],
+    silenceTimeoutSeconds: 600,
+    silenceReminderSeconds: 0,
+  }),
+  goodbye: await AgentModel.create({
+    accountId: account._id,
+    name: "Goodbye bench",
+    engine: "LOCAL",
+    greeting: "Hi.",
+    endCallPhrases: ["goodbye"],
+    silenceTimeoutSeconds: 600,
+    silenceReminderSeconds: 0,
+  }),
 };
 const numbers = {};
-for (const [kind, agent] of Object.entries(agents)) {
-  numbers[kind] = `+1555${String(Date.now()).slice(-6)}${kind === "local" ? "01" : "02"}`;
+for (const [i, [kind, agent]] of Object.entries(agents).entries()) {
+  numbers[kind] = `+1555${String(Date.now()).slice(-6)}${String(i + 1).padStart(2, "0")}`;
   await PhoneNumberModel.create({ e164: numbers[kind], accountId: account._id, agentId: agent._id });
 }
 await disconnectDatabase();
@@ -158,10 +197,14 @@ async function openCall(kind) {
     client,
     /** Speaks; resolves with the time frame `endIndex` of it (default the last) went out. */
     async say(payloads, endIndex = payloads.length - 1) {
+      return (await this.sayTimed(payloads))[endIndex];
+    },
+    /** Speaks; resolves with the time each of its frames went out. */
+    async sayTimed(payloads) {
       const first = sentCount;
       queue.push(...payloads);
       while (queue.length > 0) await sleep(5);
-      return sentAt[first + endIndex];
+      return sentAt.slice(first, first + payloads.length);
     },
     /** Time of the first agent audio after `since`, waiting up to `timeoutMs`. */
     async firstAudioAfter(since, timeoutMs = 10_000) {
@@ -205,7 +248,7 @@ fake.onAudio = (session, chunk) => {
     void session.respond({ audio: Buffer.alloc(1_600, 0x55), transcript: "Sure." });
   }
 };
-{
+if (runs(1)) {
   const call = await openCall("openai");
   await call.playedOut(0);
   const speech = toFramePayloads(renderTones([{ hz: 300, ms: 200 }]));
@@ -248,14 +291,17 @@ async function localTurns(turns, startDelayMs = 0) {
   return { latencies, missed };
 }
 
-const single = await localTurns(LOCAL_TURNS);
-const base = stats(single.latencies);
-console.log(`Local engine, end of the caller's phrase to first agent audio: ${fmt(base)}${single.missed ? `, ${single.missed} unanswered` : ""} (target p95 < 1,500 ms)`);
+let base = null;
+if (runs(2) || runs(3)) {
+  const single = await localTurns(LOCAL_TURNS);
+  base = stats(single.latencies);
+  console.log(`Local engine, end of the caller's phrase to first agent audio: ${fmt(base)}${single.missed ? `, ${single.missed} unanswered` : ""} (target p95 < 1,500 ms)`);
+}
 
 // ---- 3. local engine concurrency ---------------------------------------------------------------
 let sustained = 1;
 let broke = false;
-for (const level of LEVELS) {
+for (const level of runs(3) ? LEVELS : []) {
   const runs = await Promise.all(Array.from({ length: level }, (_, i) => localTurns(LEVEL_TURNS, (i * 1_500) / level)));
   const all = stats(runs.flatMap((r) => r.latencies));
   const missed = runs.reduce((n, r) => n + r.missed, 0);
@@ -267,13 +313,141 @@ for (const level of LEVELS) {
   }
   sustained = level;
 }
-console.log(
-  `Local engine: one worker sustains ${broke ? "" : "at least "}${sustained} concurrent calls with p95 first audio within 20% of a single call's` +
-    (broke ? "" : " (the highest level tried; raise BENCH_LEVELS)"),
-);
+if (runs(3)) {
+  console.log(
+    `Local engine: one worker sustains ${broke ? "" : "at least "}${sustained} concurrent calls with p95 first audio within 20% of a single call's` +
+      (broke ? "" : " (the highest level tried; raise BENCH_LEVELS)"),
+  );
+}
+
+// ---- 4. barge-in reaction ------------------------------------------------------------------------
+/** Frames of `payloads`, spoken after silence, that the local engine's turn detector needs to open a turn. */
+function framesToOpenTurn(payloads) {
+  const detector = new TurnDetector({ ...DEFAULT_TURN_OPTIONS, startMs: loadEngineConfig({}).local.bargeInMs });
+  const silence = Buffer.from(SILENT, "base64");
+  let ts = 0;
+  for (let i = 0; i < 50; i++, ts += FRAME_MS) detector.push(silence, ts);
+  for (const [i, p] of payloads.entries()) {
+    if (detector.push(Buffer.from(p, "base64"), (ts += FRAME_MS))?.kind === "turn-start") return i + 1;
+  }
+  throw new Error("the turn detector never opens a turn on the phrase");
+}
+
+/** Resolves with the time of the call's next `clear` after the `seen` it has had, or null after `timeoutMs`. */
+async function nextClear(client, seen, timeoutMs = 5_000) {
+  const deadline = performance.now() + timeoutMs;
+  while (client.clearTimes.length <= seen) {
+    if (performance.now() > deadline) return null;
+    await sleep(1);
+  }
+  return client.clearTimes[seen];
+}
+
+if (runs(4)) {
+  const opensAt = framesToOpenTurn(phrase);
+  const call = await openCall("barge");
+  await call.playedOut(0);
+  // The first question starts the long reply; each barge-in over it asks again, which starts the next.
+  const asked = await call.say(phrase, phraseEnd);
+  const fromSpeech = [];
+  const fromTurn = [];
+  let missed = 0;
+  for (let i = 0; i < BARGE_INS; i++) {
+    const first = await call.firstAudioAfter(i === 0 ? asked : call.client.clearTimes.at(-1), 10_000);
+    if (first === null) break;
+    await sleep(800);
+    const seen = call.client.clearTimes.length;
+    const [firstFrame, ...rest] = await call.sayTimed(phrase);
+    const opened = rest[opensAt - 2];
+    const cleared = await nextClear(call.client, seen);
+    if (cleared === null) missed++;
+    else {
+      fromSpeech.push(cleared - firstFrame);
+      fromTurn.push(cleared - opened);
+    }
+  }
+  await call.hangUp();
+  console.log(
+    `Local engine barge-in, caller's first frame of speech to the clear: ${fmt(stats(fromSpeech))}${missed ? `, ${missed} not cleared` : ""} ` +
+      `(the turn opens on the phrase's frame ${opensAt}, which goes out ${(opensAt - 1) * FRAME_MS} ms after its first: LOCAL_BARGE_IN_MS of speech)`,
+  );
+  console.log(`Local engine barge-in, frame that opens the caller's turn to the clear (the worker's own reaction): ${fmt(stats(fromTurn))}`);
+
+  const next = fake.nextSession();
+  const openai = await openCall("openai");
+  const session = await next;
+  await openai.playedOut(0);
+  const reactions = [];
+  for (let i = 0; i < BARGE_INS; i++) {
+    const before = performance.now();
+    void session.respond({ audio: Buffer.alloc(40_000, 0x55), transcript: "A long answer." });
+    if ((await openai.firstAudioAfter(before)) === null) break;
+    await sleep(300);
+    const seen = openai.client.clearTimes.length;
+    const startedAt = performance.now();
+    const item = session.speechStarted();
+    const cleared = await nextClear(openai.client, seen);
+    if (cleared !== null) reactions.push(cleared - startedAt);
+    session.speechStopped(item);
+    await sleep(200);
+  }
+  await openai.hangUp();
+  console.log(`OpenAI Realtime barge-in, provider's speech_started to the clear: ${fmt(stats(reactions))}`);
+}
+
+// ---- 5. hang-up after the goodbye's mark --------------------------------------------------------------
+/**
+ * One call ending with a goodbye whose mark the phone holds until the goodbye has arrived and
+ * `holdMs` more: whether the worker hung up before the mark came back, and how long after it did.
+ */
+async function hangUpAfterMark(kind, endCall, holdMs) {
+  const next = kind === "openai" ? fake.nextSession() : null;
+  const call = await openCall(kind);
+  const session = next ? await next : null;
+  await call.playedOut(0);
+  let closedAt = null;
+  void call.client.closed.then(() => (closedAt = performance.now()));
+  call.client.holdMarks = true;
+  const marks = call.client.marksRequested.length;
+  const goodbyeMs = await endCall(call, session);
+  while (call.client.marksRequested.length === marks && closedAt === null) await sleep(2);
+  await sleep(goodbyeMs + holdMs);
+  const early = closedAt !== null;
+  const releasedAt = performance.now();
+  call.client.releaseMarks();
+  await Promise.race([call.client.closed, sleep(10_000)]);
+  await call.hangUp();
+  return { early, ms: early || closedAt === null ? null : closedAt - releasedAt };
+}
+
+if (runs(5)) {
+  const goodbyeMs = (await speech.render(LINES.endCallGoodbye, "en-us", { cache: true })).length / 8;
+  const goodbyePhrase = toFramePayloads(await speech.render("goodbye", "en-us+m3", { cache: false }));
+  const engines = {
+    local: (call) => call.say(goodbyePhrase).then(() => goodbyeMs),
+    openai: async (_call, session) => {
+      void session.respond({ audio: Buffer.alloc(8_000, 0x55), transcript: "Goodbye!", functionCall: { name: "end_call", arguments: "{}" } });
+      return 1_000;
+    },
+  };
+  for (const [kind, endCall] of Object.entries(engines)) {
+    const samples = [];
+    let early = 0;
+    for (let i = 0; i < HANGUPS; i++) {
+      const r = await hangUpAfterMark(kind === "local" ? "goodbye" : "openai", endCall, 500);
+      if (r.early) early++;
+      else if (r.ms !== null) samples.push(r.ms);
+    }
+    console.log(
+      `${kind === "local" ? "Local engine (end-call phrase)" : "OpenAI Realtime (end_call)"}, goodbye's mark back to the stream closed: ${fmt(stats(samples))}; ` +
+        `hung up before the mark: ${early} of ${HANGUPS}`,
+    );
+  }
+}
 
 for (const c of children) c.kill("SIGTERM");
 await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : null)));
 await fake.close();
+await twilioRest.close();
 await svc.stop();
 process.exit(0);

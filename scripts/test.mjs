@@ -25,6 +25,10 @@ const mocha = spawn(
   [
     path.join(ROOT, "node_modules", "mocha", "bin", "mocha.js"),
     "--no-config",
+    // A stray `.only` or `.skip` (or an `it` without a body) fails the run instead of silently
+    // running fewer tests.
+    "--forbid-only",
+    "--forbid-pending",
     "--require",
     "dist/test/helpers/hooks.js",
     "--timeout",
@@ -36,7 +40,15 @@ const mocha = spawn(
   {
     cwd: ROOT,
     stdio: "inherit",
-    env: { ...process.env, MONGODB_URI: mongodbUri, REDIS_URL: svc.redisUrl, NODE_ENV: "test", LOG_LEVEL: process.env.LOG_LEVEL ?? "silent" },
+    env: {
+      ...process.env,
+      MONGODB_URI: mongodbUri,
+      REDIS_URL: svc.redisUrl,
+      // The database is the FerretDB started above: its FerretDB-only checks must run.
+      TEST_DATABASE: process.env.MONGODB_URI ? "external" : "ferretdb",
+      NODE_ENV: "test",
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
+    },
   },
 );
 const killer = setTimeout(() => {

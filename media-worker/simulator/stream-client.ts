@@ -51,11 +51,18 @@ export class TwilioStreamClient {
   /** performance.now() at each `clear` received (barge-in timing). */
   readonly clearTimes: number[] = [];
   mediaSent = 0;
+  /**
+   * While true, marks are not answered when their audio has played but kept until releaseMarks()
+   * (or a `clear`, which answers them at once, as Twilio does): a test stands for a phone still
+   * playing for as long as it likes, without timing the wait.
+   */
+  holdMarks = false;
   readonly closed: Promise<CloseInfo>;
   private seq = 0;
   private startedAt = 0;
   private playbackEndsAt = 0;
   private readonly pendingMarks = new Map<NodeJS.Timeout, string>();
+  private heldMarks: string[] = [];
 
   private constructor(
     private readonly ws: WebSocket,
@@ -136,6 +143,14 @@ export class TwilioStreamClient {
     this.ws.terminate();
   }
 
+  /** Answers the marks kept while holdMarks was true, in the order they came; stops holding. */
+  releaseMarks(): void {
+    this.holdMarks = false;
+    const held = this.heldMarks;
+    this.heldMarks = [];
+    for (const name of held) this.answerMark(name);
+  }
+
   /** All received audio as mu-law bytes. */
   receivedAudio(): Buffer {
     return Buffer.concat(this.received.map((p) => Buffer.from(p, "base64")));
@@ -150,9 +165,13 @@ export class TwilioStreamClient {
       this.opts.onMedia?.(msg.payload, now);
     } else if (msg.kind === "mark") {
       this.marksRequested.push(msg.name);
+      if (this.holdMarks) {
+        this.heldMarks.push(msg.name);
+        return;
+      }
       const timer = setTimeout(() => {
         this.pendingMarks.delete(timer);
-        this.sendRaw(markReturnMessage(++this.seq, this.streamSid, msg.name));
+        this.answerMark(msg.name);
       }, Math.max(0, this.playbackEndsAt - now));
       this.pendingMarks.set(timer, msg.name);
     } else if (msg.kind === "clear") {
@@ -161,10 +180,17 @@ export class TwilioStreamClient {
       this.playbackEndsAt = now;
       for (const [timer, name] of this.pendingMarks) {
         clearTimeout(timer);
-        this.sendRaw(markReturnMessage(++this.seq, this.streamSid, name));
+        this.answerMark(name);
       }
       this.pendingMarks.clear();
+      const held = this.heldMarks;
+      this.heldMarks = [];
+      for (const name of held) this.answerMark(name);
     }
+  }
+
+  private answerMark(name: string): void {
+    this.sendRaw(markReturnMessage(++this.seq, this.streamSid, name));
   }
 }
 

@@ -154,7 +154,7 @@ describe("fuzz suite inputs", () => {
     ["/call_status", callStatusDoor(ctx), "status"],
   ] as const) {
     it(`when ${name} requests are generated, then each is refused by its credential or, with a good one, by its own content`, () => {
-      const seen = { credentials: new Set<string>(), defects: new Set<string>() };
+      const seen = { credentials: new Set<string>(), defects: new Set<string>(), retries: 0, goodCredentials: 0 };
       for (const input of fc.sample(door.arbitrary, { seed: 7, numRuns: RUNS })) {
         // Raw bytes carry no credential at all.
         if ("kind" in input) continue;
@@ -164,15 +164,21 @@ describe("fuzz suite inputs", () => {
         const why = webhookRefusal(r, kind);
         // A repeat of a seeded (ended) call's webhook may be answered, from that call's admission.
         if (r.retryOf) {
+          seen.retries++;
           expect(ctx.calls.map((c) => c.callId)).to.include(r.retryOf);
           expect(r.body).to.include(`CallSid=${ctx.calls.find((c) => c.callId === r.retryOf)!.callSid}`);
           continue;
         }
         expect(why, `${r.credential} / ${r.defect}: ${door.describe(r as never)}`).to.not.equal(null);
-        if (GOOD_WEBHOOK_CREDENTIALS[kind].has(r.credential)) expect(why).to.not.equal("credential");
+        const good = GOOD_WEBHOOK_CREDENTIALS[kind].has(r.credential);
+        if (good) seen.goodCredentials++;
+        expect(good && why === "credential", `${r.credential} is a good credential, refused as one`).to.equal(false);
       }
       expect(seen.credentials.size).to.be.at.least(12);
       expect(seen.defects.size).to.be.at.least(12);
+      // Both branches above were taken: inputs with a good credential, and repeats of seeded calls.
+      expect(seen.goodCredentials, "inputs with a good credential").to.be.at.least(RUNS / 20);
+      expect(seen.retries, "repeats of a seeded call's webhook").to.be.above(0);
     });
   }
 
@@ -188,6 +194,7 @@ describe("fuzz suite inputs", () => {
 
   it("when media streams are generated, then every start that verifies carries the token of a seeded (ended) call", () => {
     let starts = 0;
+    let verified = 0;
     for (const input of fc.sample(mediaSocketDoor(ctx, 2).arbitrary, { seed: 7, numRuns: RUNS })) {
       if (input.kind !== "socket") continue;
       for (const frame of (input as SocketInput).frames) {
@@ -197,9 +204,12 @@ describe("fuzz suite inputs", () => {
         starts++;
         const token = parsed.event.customParameters.token ?? "";
         const check = verifyStreamToken(SECRET, token, input.path.slice(1), 0);
-        if (check.ok) expect(ctx.calls.map((c) => c.token)).to.include(token);
+        if (!check.ok) continue;
+        verified++;
+        expect(ctx.calls.map((c) => c.token)).to.include(token);
       }
     }
     expect(starts).to.be.greaterThan(RUNS / 2);
+    expect(verified, "starts whose token verifies").to.be.above(0);
   });
 });

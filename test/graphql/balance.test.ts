@@ -232,7 +232,12 @@ describe("GraphQL balance: credits, debits and the ledger", () => {
       expect(first.ledger.nodes[1].call).to.deep.equal({ id: call.id, callSid: call.callSid });
       const second = await gqlOk(t, LEDGER, { first: 2, after: first.ledger.pageInfo.endCursor }, { key: a.key });
       expect(second.ledger.nodes.map((n: { seq: number }) => n.seq)).to.deep.equal([1]);
-      expect(second.ledger.pageInfo).to.deep.equal({ hasNextPage: false, endCursor: second.ledger.pageInfo.endCursor });
+      expect(second.ledger.pageInfo.hasNextPage).to.equal(false);
+      // The end cursor is the last entry's: nothing comes after it.
+      expect(second.ledger.pageInfo.endCursor).to.be.a("string").and.not.equal(first.ledger.pageInfo.endCursor);
+      const after = await gqlOk(t, LEDGER, { first: 2, after: second.ledger.pageInfo.endCursor }, { key: a.key });
+      expect(after.ledger.nodes).to.deep.equal([]);
+      expect(after.ledger.pageInfo).to.deep.equal({ hasNextPage: false, endCursor: null });
     });
 
     it("then the admin must name the account", async () => {

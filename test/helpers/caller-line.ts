@@ -16,6 +16,9 @@ interface Utterance {
   frames: string[];
   begun: boolean;
   started: (at: number) => void;
+  /** Frames of it sent so far, and after how many the line holds (null: never). */
+  sent: number;
+  holdAfter: number | null;
 }
 
 /**
@@ -31,6 +34,9 @@ export class CallerLine {
   private frame = 0;
   private timer: NodeJS.Timeout | null = null;
   private t0 = 0;
+  /** Holding: nothing is sent and the stream clock stands still; `at` is when the next frame was due. */
+  private holding: { at: number } | null = null;
+  private holdWaiters: (() => void)[] = [];
 
   private constructor() {}
 
@@ -49,15 +55,31 @@ export class CallerLine {
     return this.frame * FRAME_MS;
   }
 
-  /** Queues speech after what is queued; resolves with the time (performance.now() scale) its first frame was due. */
-  say(mulaw: Buffer): Promise<number> {
-    const frames: string[] = [];
-    for (let at = 0; at < mulaw.length; at += FRAME_BYTES) {
-      const frame = Buffer.alloc(FRAME_BYTES, MULAW_SILENCE);
-      mulaw.copy(frame, 0, at, Math.min(at + FRAME_BYTES, mulaw.length));
-      frames.push(frame.toString("base64"));
-    }
-    return new Promise((started) => this.utterances.push({ frames, begun: false, started }));
+  /**
+   * Queues speech after what is queued; resolves with the time (performance.now() scale) its first
+   * frame was due. With `holdAfterFrames`, the line holds once that many frames of it are sent
+   * (see held()).
+   */
+  say(mulaw: Buffer, opts: { holdAfterFrames?: number } = {}): Promise<number> {
+    return new Promise((started) =>
+      this.utterances.push({ frames: toFrames(mulaw), begun: false, started, sent: 0, holdAfter: opts.holdAfterFrames ?? null }),
+    );
+  }
+
+  /**
+   * Resolves once the line holds: it sends nothing and its stream clock stands still, as if the
+   * caller's audio were paused in time. What the worker does meanwhile it does on the frames it
+   * has, however long the machine takes. resume() goes on from the next frame.
+   */
+  held(): Promise<void> {
+    return this.holding ? Promise.resolve() : new Promise((resolve) => this.holdWaiters.push(resolve));
+  }
+
+  /** Stops holding: the next frame goes out now, with the stream timestamp it had when the line held. */
+  resume(): void {
+    if (!this.holding) return;
+    this.t0 += performance.now() - this.holding.at;
+    this.holding = null;
   }
 
   /** Milliseconds of audible agent audio received since `since` (frames above -50 dBFS). */
@@ -96,14 +118,18 @@ export class CallerLine {
   }
 
   private tick(): void {
+    if (this.holding) return;
     const due = Math.floor((performance.now() - this.t0) / FRAME_MS);
     while (this.frame < due && this.client.isOpen) {
       const current = this.utterances[0];
       let payload = SILENT_FRAME;
+      let hold = false;
       if (current) {
         const next = current.frames.shift();
         if (next) {
           payload = next;
+          current.sent++;
+          hold = current.sent === current.holdAfter;
           if (!current.begun) {
             current.begun = true;
             // When the frame was due on the stream clock (a late tick sends it later, never earlier).
@@ -115,6 +141,22 @@ export class CallerLine {
       this.client.sendMedia(payload, this.frame * FRAME_MS);
       this.sent.push(payload);
       this.frame++;
+      if (hold) {
+        this.holding = { at: this.t0 + this.frame * FRAME_MS };
+        for (const wake of this.holdWaiters.splice(0)) wake();
+        return;
+      }
     }
   }
+}
+
+/** Mu-law audio as base64 20 ms frames, the last one padded with silence. */
+function toFrames(mulaw: Buffer): string[] {
+  const frames: string[] = [];
+  for (let at = 0; at < mulaw.length; at += FRAME_BYTES) {
+    const frame = Buffer.alloc(FRAME_BYTES, MULAW_SILENCE);
+    mulaw.copy(frame, 0, at, Math.min(at + FRAME_BYTES, mulaw.length));
+    frames.push(frame.toString("base64"));
+  }
+  return frames;
 }

@@ -16,6 +16,10 @@ export class FakeChatCompletions {
   chunkDelayMs = 10;
   /** Answer with this HTTP status instead. */
   failWith: number | null = null;
+  /** Open the stream (headers and the assistant's empty role chunk), then send nothing: a model that never produces a token. */
+  stall = false;
+  /** Requests the client dropped before the reply was complete. */
+  abandoned = 0;
 
   private constructor(
     private readonly server: Server,
@@ -54,6 +58,11 @@ export class FakeChatCompletions {
     const chunk = (delta: Json, finish: string | null = null, usage: Json | null = null) =>
       `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 0, model: body.model, choices: usage ? [] : [{ index: 0, delta, finish_reason: finish }], ...(usage ? { usage } : {}) })}\n\n`;
     res.write(chunk({ role: "assistant", content: "" }));
+    if (this.stall) {
+      await new Promise<void>((resolve) => res.once("close", () => resolve()));
+      this.abandoned++;
+      return;
+    }
     for (const word of this.reply.split(/(?<= )/)) {
       await new Promise((r) => setTimeout(r, this.chunkDelayMs));
       if (res.destroyed) return;

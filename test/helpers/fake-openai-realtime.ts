@@ -30,6 +30,8 @@ export class FakeRealtimeSession {
   /** Caller audio appended, decoded, in order. */
   readonly audioIn: Buffer[] = [];
   readonly truncates: { item_id: string; content_index: number; audio_end_ms: number }[] = [];
+  /** Responses the fake played, in order: their ids and the id of their audio item. */
+  readonly responses: { id: string; itemId: string; metadata: Json | null }[] = [];
   session: Json = {};
   closed = false;
   private readonly inProgress = new Map<string, { cancelled: boolean }>();
@@ -159,6 +161,7 @@ export class FakeRealtimeSession {
     const itemId = id("item");
     const state = { cancelled: false };
     this.inProgress.set(responseId, state);
+    this.responses.push({ id: responseId, itemId, metadata });
     const response = { id: responseId, object: "realtime.response", status: "in_progress", metadata, output: [] as Json[] };
     this.send({ type: "response.created", response });
     const output: Json[] = [];
@@ -232,6 +235,10 @@ export class FakeOpenAIRealtime {
   readonly sessions: FakeRealtimeSession[] = [];
   /** Answers the next upgrades with this HTTP status instead (e.g. 429 for a rate limit). */
   refuseWith: number | null = null;
+  /** Leaves the next upgrade requests unanswered, as a provider that accepts the TCP connection and then hangs. */
+  stallUpgrades = false;
+  /** Upgrades left unanswered: their sockets, and whether the client has closed them. */
+  readonly stalled: { socket: Duplex; closed: boolean }[] = [];
   /** Decides what each response.create gets; default: a second of tone-like audio saying "Hello!". */
   planner: (session: FakeRealtimeSession, request: Json) => ResponsePlan | null = () => ({
     audio: Buffer.alloc(8_000, 0x55),
@@ -282,6 +289,7 @@ export class FakeOpenAIRealtime {
 
   async close(): Promise<void> {
     for (const s of this.sessions) s.ws.terminate();
+    for (const { socket } of this.stalled) socket.destroy();
     this.wss.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -298,6 +306,17 @@ export class FakeOpenAIRealtime {
     }
     if (url.pathname !== "/v1/realtime" || !url.searchParams.get("model")) {
       return reply(400, { error: { type: "invalid_request_error", code: "missing_model", message: "Missing model" } });
+    }
+    if (this.stallUpgrades) {
+      const stalled = { socket, closed: false };
+      this.stalled.push(stalled);
+      socket.on("error", () => undefined);
+      socket.on("close", () => (stalled.closed = true));
+      // Read (and ignore) whatever comes, so the client's close is seen; the HTTP server's sockets
+      // are half-open, so its end is answered here.
+      socket.on("end", () => socket.destroy());
+      socket.resume();
+      return;
     }
     if (this.refuseWith) {
       return reply(this.refuseWith, { error: { type: "rate_limit_error", code: "rate_limit_exceeded", message: "Rate limit reached" } });

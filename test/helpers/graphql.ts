@@ -25,7 +25,7 @@ type AnyData = any;
 
 /** POSTs one GraphQL operation to the running app, as a client would. */
 export async function gql<T = AnyData>(
-  t: TestApp,
+  t: Pick<TestApp, "url">,
   query: string,
   variables: Record<string, unknown> = {},
   opts: GqlOptions = {},
@@ -39,7 +39,7 @@ export async function gql<T = AnyData>(
 }
 
 /** The data of a call that must succeed; fails the test with the errors otherwise. */
-export async function gqlOk<T = AnyData>(t: TestApp, query: string, variables: Record<string, unknown> = {}, opts: GqlOptions = {}): Promise<T> {
+export async function gqlOk<T = AnyData>(t: Pick<TestApp, "url">, query: string, variables: Record<string, unknown> = {}, opts: GqlOptions = {}): Promise<T> {
   const res = await gql<T>(t, query, variables, opts);
   expect(res.errors, JSON.stringify(res.errors)).to.equal(undefined);
   return res.data as T;
@@ -68,7 +68,7 @@ export interface ApiAccount {
 let accountCounter = 0;
 
 /** Creates an account through the API (admin key) and returns its id and first key. */
-export async function createAccount(t: TestApp, input: Record<string, unknown> = {}): Promise<ApiAccount> {
+export async function createAccount(t: Pick<TestApp, "url">, input: Record<string, unknown> = {}): Promise<ApiAccount> {
   accountCounter += 1;
   const data = await gqlOk(
     t,

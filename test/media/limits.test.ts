@@ -1,10 +1,12 @@
 import { expect } from "chai";
 import { goodbyeTones, renderTones, toFramePayloads } from "../../media-worker/audio/tone.js";
+import { SAFETY_MS } from "../../media-worker/session/call-budget.js";
 import { SimulatorError, admitCall, simulateCall, type SimulatedCall } from "../../media-worker/simulator/simulate-call.js";
 import { ledger } from "../../schema/ledger/ledger.service.js";
 import { startTestApp, TEST_AUTH_TOKEN, type TestApp } from "../helpers/app.js";
 import { FakeTwilioRest } from "../helpers/fake-twilio.js";
 import { createFixture } from "../helpers/fixtures.js";
+import { gqlOk } from "../helpers/graphql.js";
 import { chargesFor, reservations, simulatorTarget, startTestMedia, waitFor, waitForClosedCall, type TestMedia } from "../helpers/media.js";
 
 /** $1.80 a minute: $0.30 buys 10 seconds, so balance cutoffs happen within seconds. */
@@ -105,6 +107,43 @@ describe("media worker: balance and duration limits", function () {
     });
   });
 
+  describe("when the agent's own maximum call duration is lower than the platform's", () => {
+    let t: TestApp;
+    before(async () => {
+      t = await startTestApp();
+    });
+    after(async () => {
+      await t.close();
+    });
+
+    it("then the call set through the API ends at the agent's maximum: goodbye, hang-up through Twilio, billed for its connected time", async () => {
+      const fx = await createFixture({ balanceMicros: 5_000_000 });
+      const AGENT_MAX_SECONDS = 10;
+      const updated = await gqlOk(t, `mutation ($id: ID!, $input: UpdateAgentInput!) { updateAgent(id: $id, input: $input) { maxCallDurationSeconds } }`, {
+        id: String(fx.agentId),
+        input: { maxCallDurationSeconds: AGENT_MAX_SECONDS },
+      });
+      expect(updated.updateAgent.maxCallDurationSeconds).to.equal(AGENT_MAX_SECONDS);
+      // The platform cap (MAX_CALL_SECONDS) is far off, and the caller would stay on for 20 s.
+      expect(media.config.maxCallSeconds).to.be.above(3_600);
+      const result = await simulateCall({ ...simulatorTarget(t, media), to: fx.number, durationMs: 20_000 });
+      expect(result.endedByServer).to.equal(true);
+      expectGoodbye(result, media.config.goodbyeMs);
+      const closed = await waitForClosedCall(result.callId);
+      expect(closed).to.include({ status: "completed", endedReason: "max-duration" });
+      const connectedMs = closed.endedAt!.getTime() - closed.answeredAt!.getTime();
+      // The goodbye begins GOODBYE_MS plus the safety margin before the agent's maximum (timers
+      // fire late on a busy machine, never early) and the call ends once it has played.
+      expect(connectedMs).to.be.at.least(AGENT_MAX_SECONDS * 1000 - SAFETY_MS);
+      expect(connectedMs, "ended by the agent's maximum, long before the caller would have hung up").to.be.below(15_000);
+      expect(closed.billedSeconds).to.equal(Math.ceil(connectedMs / 1000));
+      expect(closed.costMicros).to.equal(closed.billedSeconds * 2_500);
+      expect(await chargesFor(result.callId)).to.have.length(1);
+      const hangUps = await waitFor("hang-up", async () => twilioRest.hangUpsFor(result.callSid).length > 0 && twilioRest.hangUpsFor(result.callSid));
+      expect(hangUps.map((h) => h.fields)).to.deep.equal([{ Status: "completed" }]);
+    });
+  });
+
   describe("when the maximum call duration is reached", () => {
     let t: TestApp;
     let capped: TestMedia;
@@ -127,7 +166,16 @@ describe("media worker: balance and duration limits", function () {
         { accountSid: result.accountSid, callSid: result.callSid, fields: { Status: "completed" }, user: capped.config.twilioAccountSid, password: TEST_AUTH_TOKEN },
       ]);
       const closed = await waitForClosedCall(result.callId);
-      expect(closed).to.include({ status: "completed", endedReason: "max-duration", billedSeconds: 2, costMicros: 5_000 });
+      expect(closed).to.include({ status: "completed", endedReason: "max-duration" });
+      // The goodbye begins GOODBYE_MS plus the safety margin before the 2 s maximum and ends when
+      // its mark comes back; how late timers fire on a busy machine moves the end, so the bill is
+      // checked against the connected time, not a figure.
+      const connectedMs = closed.endedAt!.getTime() - closed.answeredAt!.getTime();
+      expect(connectedMs).to.be.at.least(2_000 - SAFETY_MS);
+      expect(connectedMs, "ended by the maximum, long before the caller would have hung up").to.be.below(6_000);
+      expect(closed.billedSeconds).to.equal(Math.ceil(connectedMs / 1000));
+      expect(closed.costMicros).to.equal(closed.billedSeconds * 2_500);
+      expect(await chargesFor(result.callId)).to.have.length(1);
     });
   });
 });

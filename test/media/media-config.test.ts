@@ -48,6 +48,13 @@ describe("media worker config", () => {
       TWILIO_AUTH_TOKEN: "t".repeat(32),
     };
 
+    it("then personal data is redacted from the logs unless LOG_REDACT_PII=false, and outside production only with LOG_REDACT_PII=true", () => {
+      expect(loadMediaConfig(prod).redactPii).to.equal(true);
+      expect(loadMediaConfig({ ...prod, LOG_REDACT_PII: "false" }).redactPii).to.equal(false);
+      expect(loadMediaConfig(base).redactPii).to.equal(false);
+      expect(loadMediaConfig({ ...base, LOG_REDACT_PII: "true" }).redactPii).to.equal(true);
+    });
+
     it("then everything set starts, with stream signatures checked", () => {
       expect(loadMediaConfig(prod)).to.deep.include({ production: true, mediaPublicUrl: "wss://media.example.com", twilioAuthToken: "t".repeat(32) });
     });

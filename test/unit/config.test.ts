@@ -45,6 +45,13 @@ describe("web config", () => {
       TWILIO_AUTH_TOKEN: "t".repeat(32),
     };
 
+    it("then personal data is redacted from the logs unless LOG_REDACT_PII=false, and outside production only with LOG_REDACT_PII=true", () => {
+      expect(loadApiConfig(prod).redactPii).to.equal(true);
+      expect(loadApiConfig({ ...prod, LOG_REDACT_PII: "false" }).redactPii).to.equal(false);
+      expect(loadApiConfig(base).redactPii).to.equal(false);
+      expect(loadApiConfig({ ...base, LOG_REDACT_PII: "true" }).redactPii).to.equal(true);
+    });
+
     it("then everything set starts", () => {
       expect(loadApiConfig(prod)).to.deep.include({ production: true, publicBaseUrl: "https://voice.example.com", twilioAuthToken: "t".repeat(32) });
     });

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
-import { performance } from "node:perf_hooks";
 import { FRAME_BYTES, FRAME_MS } from "../../media-worker/audio/mulaw.js";
 import { LINES } from "../../media-worker/conversation/lines.js";
+import { loadEngineConfig } from "../../media-worker/engines/engine-config.js";
 import { FakeOpenAIRealtime, type ResponsePlan } from "../helpers/fake-openai-realtime.js";
 import { endedCall, eventually, nothingLeftBehind, placeCall, startVoiceHarness, voiceAgent, type VoiceHarness } from "../helpers/voice-harness.js";
 
@@ -110,8 +110,8 @@ describe("OpenAI Realtime engine, through the call simulator against the real wo
     await send(36); // the caller's stream is now at 1,700 ms: 720 ms after the answer began (980 ms)
     const itemId = session.speechStarted();
     await session.until("the truncate", () => session.truncates.length > 0);
-    const replyItem = session.eventsOf("conversation.item.truncate")[0]!.item_id;
-    expect(session.truncates[0]).to.deep.equal({ item_id: replyItem, content_index: 0, audio_end_ms: 720 });
+    expect(session.responses).to.have.length(1);
+    expect(session.truncates).to.deep.equal([{ item_id: session.responses[0]!.itemId, content_index: 0, audio_end_ms: 720 }]);
     await eventually("the clear", () => line.client.clears === 1);
 
     session.speechStopped(itemId);
@@ -126,17 +126,93 @@ describe("OpenAI Realtime engine, through the call simulator against the real wo
     expect(stored.transcript[1]!.offsetMs).to.equal(1_700);
   });
 
+  it("when the caller barges in on a later reply, then the truncate names the item of the reply being played, not the greeting's, with what was played of it", async () => {
+    const greeting = audio(400);
+    fake.planner = () => ({ audio: greeting, transcript: "Hi." });
+    const { call: admitted, line, session } = await call();
+    line.stop(); // the test drives the stream clock frame by frame
+    line.client.holdMarks = true; // and says when the greeting has played
+    const frame = Buffer.alloc(FRAME_BYTES, 0xff).toString("base64");
+    let ts = 0;
+    const send = async (frames: number) => {
+      for (let i = 0; i < frames; i++, ts += FRAME_MS) line.client.sendMedia(frame, ts);
+      await session.until("frames to reach the provider", () => session.audioBytes >= (ts / FRAME_MS) * FRAME_BYTES);
+    };
+    await send(10);
+    await eventually("the greeting and its mark", () => line.receivedAudio().length >= greeting.length && line.client.marksRequested.length === 1);
+    // The greeting's mark comes back; the frames after it reach the provider only once the worker has handled it.
+    line.client.releaseMarks();
+    await send(30); // last frame at 780 ms
+    void session.respond({ audio: audio(5_000), transcript: "A long answer." });
+    await eventually("the answer at the caller", () => line.receivedAudio().length >= greeting.length + 5_000 * 8);
+    await send(25); // last frame at 1,280 ms: 500 ms after the answer began
+    const itemId = session.speechStarted();
+    await session.until("the truncate", () => session.truncates.length > 0);
+    const [greetingReply, answer] = session.responses;
+    expect(session.responses).to.have.length(2);
+    expect(answer!.itemId).to.not.equal(greetingReply!.itemId);
+    expect(session.truncates).to.deep.equal([{ item_id: answer!.itemId, content_index: 0, audio_end_ms: 500 }]);
+    await eventually("the clear", () => line.client.clears === 1);
+
+    session.speechStopped(itemId);
+    session.callerTranscript(itemId, "Wait.");
+    await sleep(100);
+    line.hangUp();
+    const stored = await endedCall(admitted.callId);
+    expect(stored.transcript.map((t) => [t.role, t.text, t.interrupted])).to.deep.equal([
+      ["agent", "Hi.", false],
+      ["agent", "A long answer.", true],
+      ["caller", "Wait.", false],
+    ]);
+  });
+
+  it("when the caller barges in while a reply waits behind the one playing, then the truncate names the one playing", async () => {
+    fake.planner = () => null; // the test plays the provider's answers itself
+    const { call: admitted, line, session } = await call();
+    line.stop(); // the test drives the stream clock frame by frame
+    line.client.holdMarks = true; // the first answer is still playing
+    const frame = Buffer.alloc(FRAME_BYTES, 0xff).toString("base64");
+    let ts = 0;
+    const send = async (frames: number) => {
+      for (let i = 0; i < frames; i++, ts += FRAME_MS) line.client.sendMedia(frame, ts);
+      await session.until("frames to reach the provider", () => session.audioBytes >= (ts / FRAME_MS) * FRAME_BYTES);
+    };
+    await send(10); // last frame at 180 ms
+    const first = audio(2_000);
+    void session.respond({ audio: first, transcript: "Welcome to Acme, how can I help?" });
+    await eventually("the first answer and its mark", () => line.receivedAudio().length >= first.length && line.client.marksRequested.length === 1);
+    void session.respond({ audio: audio(1_000), transcript: "Queued." });
+    await eventually("the second answer at the caller", () => line.receivedAudio().length >= first.length + 1_000 * 8);
+    await send(30); // last frame at 780 ms: 600 ms into the first answer's 2 s
+    session.speechStarted();
+    await session.until("the truncate", () => session.truncates.length > 0);
+    const [playing, queued] = session.responses;
+    expect(session.responses).to.have.length(2);
+    expect(queued!.itemId).to.not.equal(playing!.itemId);
+    expect(session.truncates, "the playing answer's item, not the queued one's").to.deep.equal([{ item_id: playing!.itemId, content_index: 0, audio_end_ms: 600 }]);
+    line.hangUp();
+    const stored = await endedCall(admitted.callId);
+    expect(stored.transcript.map((t) => [t.text, t.interrupted])).to.deep.equal([
+      ["Welcome to Acme, how can I help?", true],
+      ["Queued.", true],
+    ]);
+  });
+
   it("when the model calls end_call with its goodbye, then the worker hangs up only after the goodbye's mark came back", async () => {
     const { call: admitted, line, session } = await call();
     await eventually("the greeting's mark", () => line.client.marksRequested.length === 1);
     await sleep(1_100);
+    // The phone goes on "playing" until the test lets the goodbye's mark come back.
+    line.client.holdMarks = true;
     const goodbye = audio(1_200);
     void session.respond({ audio: goodbye, transcript: "Goodbye!", functionCall: { name: "end_call", arguments: '{"reason":"caller is done"}' } });
-    const arrived = await eventually("the goodbye audio", () => (line.receivedAudio().subarray(-goodbye.length).equals(goodbye) ? performance.now() : 0));
-    // The mark comes back once the 1.2 s goodbye has played: just before that, no hang-up yet.
-    await sleep(arrived + 1_050 - performance.now());
+    await eventually("the goodbye audio and its mark", () => line.receivedAudio().subarray(-goodbye.length).equals(goodbye) && line.client.marksRequested.length === 2);
+    // Longer than the 1.2 s goodbye lasts: without its mark the call stays up (the wall-clock delay
+    // from mark to hang-up is measured by `npm run bench:engines`).
+    await sleep(2_200);
     expect(h.hangUps.filter((x) => x.callSid === admitted.callSid)).to.have.length(0);
     expect(line.client.isOpen).to.equal(true);
+    line.client.releaseMarks();
     const close = await line.client.closed;
     expect(close.code).to.equal(1000);
     expect(h.hangUps.filter((x) => x.callSid === admitted.callSid), "hung up through Twilio's REST API").to.have.length(1);
@@ -257,6 +333,50 @@ describe("OpenAI Realtime engine, through the call simulator against the real wo
     line.hangUp();
     await endedCall(admitted.callId);
     await eventually("the provider socket to close", () => session.closed, 3_000);
+  });
+});
+
+describe("OpenAI Realtime engine when the provider accepts the connection and never answers it", function () {
+  this.timeout(20_000);
+  const CONNECT_TIMEOUT_MS = 500;
+  let h: VoiceHarness;
+  let fake: FakeOpenAIRealtime;
+
+  before(async () => {
+    fake = await FakeOpenAIRealtime.start("sk-test-realtime");
+    fake.stallUpgrades = true;
+    h = await startVoiceHarness({
+      OPENAI_API_KEY: "sk-test-realtime",
+      OPENAI_REALTIME_URL: fake.url,
+      OPENAI_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+      GOODBYE_MS: "400",
+    });
+  });
+  after(async () => {
+    await h.close();
+    await fake.close();
+  });
+  afterEach(async () => {
+    await h.hangUpAll();
+    await nothingLeftBehind();
+  });
+
+  it("when the socket has not opened within OPENAI_CONNECT_TIMEOUT_MS, then the worker drops it and the call ends provider-error after the goodbye tone, unbilled", async () => {
+    const fixture = await voiceAgent({ engine: "OPENAI_REALTIME", greeting: "Hi.", silenceTimeoutSeconds: 60 });
+    const { call: admitted, line } = await placeCall(h, fixture);
+    await eventually("the worker's upgrade request at the provider", () => fake.stalled.length === 1);
+    const close = await line.client.closed;
+    expect(close.code).to.equal(1000);
+    await eventually("the worker to drop the unanswered socket", () => fake.stalled[0]!.closed, 3_000);
+    expect(line.receivedMs()).to.equal(400); // GOODBYE_MS of tone, nothing from the provider
+    const stored = await endedCall(admitted.callId);
+    expect(stored).to.include({ endedReason: "provider-error", status: "failed", billedSeconds: 0, costMicros: 0 });
+    // It waited for the timeout (timers fire late on a busy machine, never early), the configured
+    // one rather than the 5 s default.
+    const connectedMs = stored.endedAt!.getTime() - stored.answeredAt!.getTime();
+    expect(connectedMs).to.be.at.least(CONNECT_TIMEOUT_MS);
+    expect(connectedMs).to.be.below(loadEngineConfig({ OPENAI_API_KEY: "k" }).openai!.connectTimeoutMs);
+    expect(h.hangUps.filter((x) => x.callSid === admitted.callSid)).to.have.length(1);
   });
 });
 
