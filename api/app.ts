@@ -61,7 +61,7 @@ export function createApp(deps: AppDeps): App {
     maxFailures: deps.config.authFailuresPerMinute,
     windowMs: AUTH_FAILURE_WINDOW_MS,
   });
-  const webhookAuth = { apiKeys, failures: authFailures };
+  const webhook = { config: deps.config, apiKeys, failures: authFailures };
   const reservations = new ReservationService(deps.redis, undefined, { balanceReadBudgetMs: deps.config.balanceReadBudgetMs });
   const routing = new RoutingCache(deps.redis, deps.logger, { dbBudgetMs: deps.config.webhookDbBudgetMs });
   const admissions = new CallAdmissions(deps.redis);
@@ -109,9 +109,9 @@ export function createApp(deps: AppDeps): App {
   koa.use(jsonErrors());
   for (const router of [
     healthRoutes(deps.redis),
-    voiceRoutes({ config: deps.config, auth: webhookAuth, inboundCalls }),
-    callStatusRoutes({ config: deps.config, auth: webhookAuth, callStatus }),
-    verificationRoutes({ config: deps.config, verification: forwardingVerification }),
+    voiceRoutes({ webhook, inboundCalls }),
+    callStatusRoutes({ webhook, callStatus }),
+    verificationRoutes({ webhook, verification: forwardingVerification }),
     graphql.router,
   ]) {
     koa.use(router.routes()).use(router.allowedMethods());

@@ -1,9 +1,10 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import { effectiveLimits } from "../../schema/accounts/account-limits.js";
 import { formatUsd } from "../../schema/lib/money.js";
 import { Agent, type AgentRecord } from "../agents/agent.type.js";
 import { PageArgs, pageComplexity, type ConnectionResult } from "../graphql/connection.type.js";
-import { viewerOf, type GraphqlContext } from "../graphql/context.js";
+import type { GraphqlContext, Viewer } from "../graphql/context.js";
+import { CurrentViewer } from "../graphql/current-viewer.js";
 import { AccountLimits } from "./account-limits.type.js";
 import { CreateAccountInput, UpdateAccountInput } from "./account.input.js";
 import type { AccountService } from "./account.service.js";
@@ -13,42 +14,44 @@ import { Account, AccountConnection, CreateAccountPayload, type AccountRecord } 
 export class AccountResolver {
   constructor(private readonly service: AccountService) {}
 
+  @Authorized("ADMIN")
   @Mutation(() => CreateAccountPayload, { description: "Admin keys only." })
-  createAccount(@Arg("input") input: CreateAccountInput, @Ctx() ctx: GraphqlContext) {
-    return this.service.create(viewerOf(ctx), input);
+  createAccount(@Arg("input") input: CreateAccountInput) {
+    return this.service.create(input);
   }
 
+  @Authorized("ADMIN")
   @Query(() => AccountConnection, { complexity: pageComplexity, description: "Admin keys only. Newest first." })
-  accounts(@Args() page: PageArgs, @Ctx() ctx: GraphqlContext): Promise<ConnectionResult<AccountRecord>> {
-    return this.service.list(viewerOf(ctx), page);
+  accounts(@Args() page: PageArgs): Promise<ConnectionResult<AccountRecord>> {
+    return this.service.list(page);
   }
 
   @Query(() => Account)
-  account(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<AccountRecord> {
-    return this.service.get(viewerOf(ctx), id);
+  account(@Arg("id", () => ID) id: string, @CurrentViewer() viewer: Viewer): Promise<AccountRecord> {
+    return this.service.get(viewer, id);
   }
 
   @Query(() => Account, { nullable: true, description: "The account of the key in use; null for admin keys." })
-  me(@Ctx() ctx: GraphqlContext): Promise<AccountRecord | null> {
-    return this.service.me(viewerOf(ctx));
+  me(@CurrentViewer() viewer: Viewer): Promise<AccountRecord | null> {
+    return this.service.me(viewer);
   }
 
   @Mutation(() => Account, { description: "Account keys change their own account; admin keys name it with id." })
   updateAccount(
     @Arg("id", () => ID, { nullable: true }) id: string | null,
     @Arg("input") input: UpdateAccountInput,
-    @Ctx() ctx: GraphqlContext,
+    @CurrentViewer() viewer: Viewer,
   ): Promise<AccountRecord> {
-    return this.service.update(viewerOf(ctx), id, input);
+    return this.service.update(viewer, id, input);
   }
 
   @Mutation(() => Account, { description: "The agent that answers calls forwarded from the account's numbers; null clears it." })
   setActiveInboundAgent(
     @Arg("agentId", () => ID, { nullable: true }) agentId: string | null,
     @Arg("accountId", () => ID, { nullable: true, description: "Admin keys: the account to change." }) accountId: string | null,
-    @Ctx() ctx: GraphqlContext,
+    @CurrentViewer() viewer: Viewer,
   ): Promise<AccountRecord> {
-    return this.service.setActiveInboundAgent(viewerOf(ctx), agentId, accountId);
+    return this.service.setActiveInboundAgent(viewer, agentId, accountId);
   }
 
   @FieldResolver(() => AccountLimits, { description: "The limits in force; admin keys change them with updateAccount(input: { limits })." })

@@ -2,7 +2,8 @@ import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root
 import type { VoiceEngineName } from "../../schema/agents/agent-config.js";
 import { Account, type AccountRecord } from "../accounts/account.type.js";
 import { PageArgs, pageComplexity, type ConnectionResult } from "../graphql/connection.type.js";
-import { viewerOf, type GraphqlContext } from "../graphql/context.js";
+import type { GraphqlContext, Viewer } from "../graphql/context.js";
+import { CurrentViewer } from "../graphql/current-viewer.js";
 import { AgentFilter, CreateAgentInput, UpdateAgentInput } from "./agent.input.js";
 import { AgentIntent, VoiceEngineEnum } from "./agent-intent.type.js";
 import type { AgentService } from "./agent.service.js";
@@ -13,8 +14,8 @@ export class AgentResolver {
   constructor(private readonly service: AgentService) {}
 
   @Query(() => Agent)
-  agent(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<AgentRecord> {
-    return this.service.get(viewerOf(ctx), id);
+  agent(@Arg("id", () => ID) id: string, @CurrentViewer() viewer: Viewer): Promise<AgentRecord> {
+    return this.service.get(viewer, id);
   }
 
   @Query(() => AgentConnection, { complexity: pageComplexity, description: "Newest first." })
@@ -22,28 +23,28 @@ export class AgentResolver {
     @Args() page: PageArgs,
     @Arg("filter", () => AgentFilter, { nullable: true }) filter: AgentFilter | null,
     @Arg("accountId", () => ID, { nullable: true, description: "Admin keys: only this account's agents." }) accountId: string | null,
-    @Ctx() ctx: GraphqlContext,
+    @CurrentViewer() viewer: Viewer,
   ): Promise<ConnectionResult<AgentRecord>> {
-    return this.service.list(viewerOf(ctx), page, filter, accountId);
+    return this.service.list(viewer, page, filter, accountId);
   }
 
   @Mutation(() => Agent)
-  createAgent(@Arg("input") input: CreateAgentInput, @Ctx() ctx: GraphqlContext): Promise<AgentRecord> {
-    return this.service.create(viewerOf(ctx), input);
+  createAgent(@Arg("input") input: CreateAgentInput, @CurrentViewer() viewer: Viewer): Promise<AgentRecord> {
+    return this.service.create(viewer, input);
   }
 
   @Mutation(() => Agent)
   updateAgent(
     @Arg("id", () => ID) id: string,
     @Arg("input") input: UpdateAgentInput,
-    @Ctx() ctx: GraphqlContext,
+    @CurrentViewer() viewer: Viewer,
   ): Promise<AgentRecord> {
-    return this.service.update(viewerOf(ctx), id, input);
+    return this.service.update(viewer, id, input);
   }
 
   @Mutation(() => Boolean, { description: "Refused while a phone number or the account's active inbound agent points at it." })
-  deleteAgent(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<boolean> {
-    return this.service.delete(viewerOf(ctx), id);
+  deleteAgent(@Arg("id", () => ID) id: string, @CurrentViewer() viewer: Viewer): Promise<boolean> {
+    return this.service.delete(viewer, id);
   }
 
   @FieldResolver(() => VoiceEngineEnum)

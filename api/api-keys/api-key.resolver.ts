@@ -1,7 +1,8 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import { Account, type AccountRecord } from "../accounts/account.type.js";
 import { PageArgs, pageComplexity, type ConnectionResult } from "../graphql/connection.type.js";
-import { viewerOf, type GraphqlContext } from "../graphql/context.js";
+import type { GraphqlContext, Viewer } from "../graphql/context.js";
+import { CurrentViewer } from "../graphql/current-viewer.js";
 import { CreateApiKeyArgs } from "./api-key.input.js";
 import type { ApiKeyManagementService } from "./api-key.service.js";
 import { ApiKey, ApiKeyConnection, CreateApiKeyPayload, type ApiKeyRecord } from "./api-key.type.js";
@@ -14,19 +15,19 @@ export class ApiKeyResolver {
   apiKeys(
     @Args() page: PageArgs,
     @Arg("accountId", () => ID, { nullable: true, description: "Admin keys: only this account's keys." }) accountId: string | null,
-    @Ctx() ctx: GraphqlContext,
+    @CurrentViewer() viewer: Viewer,
   ): Promise<ConnectionResult<ApiKeyRecord>> {
-    return this.service.list(viewerOf(ctx), page, accountId);
+    return this.service.list(viewer, page, accountId);
   }
 
   @Mutation(() => CreateApiKeyPayload)
-  createApiKey(@Args() args: CreateApiKeyArgs, @Ctx() ctx: GraphqlContext) {
-    return this.service.create(viewerOf(ctx), args);
+  createApiKey(@Args() args: CreateApiKeyArgs, @CurrentViewer() viewer: Viewer) {
+    return this.service.create(viewer, args);
   }
 
   @Mutation(() => ApiKey, { description: "The key stops working at once." })
-  revokeApiKey(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<ApiKeyRecord> {
-    return this.service.revoke(viewerOf(ctx), id);
+  revokeApiKey(@Arg("id", () => ID) id: string, @CurrentViewer() viewer: Viewer): Promise<ApiKeyRecord> {
+    return this.service.revoke(viewer, id);
   }
 
   // Type and description come from the lastUsedAt field declared on ApiKey.

@@ -1,22 +1,36 @@
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
-import type { Redis } from "ioredis";
+import type { Redis, Result } from "ioredis";
 import { TooManyFailedAuthenticationsError } from "../../schema/lib/errors.js";
 import type { Logger } from "../../schema/lib/logger.js";
-import { RedisScript } from "../../schema/lib/redis-script.js";
+import { defineScripts } from "../../schema/lib/redis-scripts.js";
 
-/** KEYS[1] the address's counter. Returns {failures so far, milliseconds left in the window}. */
-const PEEK = new RedisScript(`return {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('PTTL', KEYS[1])}`, 1);
-/**
- * KEYS[1] the counter, ARGV[1] the window in ms. Counts one failure; the first one of a window
- * starts it (a fixed window: later failures do not prolong it). Returns {failures, ms left}.
- */
-const COUNT = new RedisScript(
-  `local n = redis.call('INCR', KEYS[1])
+const SCRIPTS = {
+  /** KEYS[1] the address's counter. Returns {failures so far, milliseconds left in the window}. */
+  c247AuthFailuresPeek: {
+    numberOfKeys: 1,
+    lua: `return {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('PTTL', KEYS[1])}`,
+  },
+  /**
+   * KEYS[1] the counter, ARGV[1] the window in ms. Counts one failure; the first one of a window
+   * starts it (a fixed window: later failures do not prolong it). Returns {failures, ms left}.
+   */
+  c247AuthFailuresCount: {
+    numberOfKeys: 1,
+    lua: `local n = redis.call('INCR', KEYS[1])
 if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {n, redis.call('PTTL', KEYS[1])}`,
-  1,
-);
+  },
+};
+
+declare module "ioredis" {
+  interface RedisCommander<Context> {
+    /** [failures so far, milliseconds left in the window (negative: no window)]. */
+    c247AuthFailuresPeek(counter: string): Result<[failures: number, leftMs: number], Context>;
+    /** Counts one failure: [failures, milliseconds left in the window]. */
+    c247AuthFailuresCount(counter: string, windowMs: number): Result<[failures: number, leftMs: number], Context>;
+  }
+}
 
 /** Redis keys of the counters; the fuzz suite's write detector leaves them out. */
 export const AUTH_FAILURE_KEY_PREFIX = "c247:authfail:";
@@ -41,14 +55,16 @@ export class AuthFailures {
     private readonly redis: Redis,
     private readonly log: Logger,
     private readonly options: AuthFailureOptions,
-  ) {}
+  ) {
+    defineScripts(redis, SCRIPTS);
+  }
 
   /** Throws TOO_MANY_FAILED_AUTHENTICATIONS while `address` is over its limit. */
   async assertAllowed(address: string): Promise<void> {
     let failures: number;
     let leftMs: number;
     try {
-      [failures, leftMs] = (await PEEK.run(this.redis, [keyOf(address)], [])) as [number, number];
+      [failures, leftMs] = await this.redis.c247AuthFailuresPeek(keyOf(address));
     } catch (err) {
       this.log.warn({ err }, "failed-authentication count unreadable; request let through");
       return;
@@ -63,7 +79,7 @@ export class AuthFailures {
    */
   async record(address: string): Promise<TooManyFailedAuthenticationsError | null> {
     try {
-      const [failures, leftMs] = (await COUNT.run(this.redis, [keyOf(address)], [this.options.windowMs])) as [number, number];
+      const [failures, leftMs] = await this.redis.c247AuthFailuresCount(keyOf(address), this.options.windowMs);
       return failures > this.options.maxFailures ? new TooManyFailedAuthenticationsError(seconds(leftMs, this.options.windowMs)) : null;
     } catch (err) {
       this.log.warn({ err }, "failed authentication not counted");

@@ -4,7 +4,8 @@ import { formatUsd } from "../../schema/lib/money.js";
 import { Account, type AccountRecord } from "../accounts/account.type.js";
 import { Agent, type AgentRecord } from "../agents/agent.type.js";
 import { PageArgs, pageComplexity, type ConnectionResult } from "../graphql/connection.type.js";
-import { viewerOf, type GraphqlContext } from "../graphql/context.js";
+import type { GraphqlContext, Viewer } from "../graphql/context.js";
+import { CurrentViewer } from "../graphql/current-viewer.js";
 import { CallFilter } from "./call.input.js";
 import { CallUsage, TranscriptTurn } from "./call-transcript.type.js";
 import { projectionFor } from "../graphql/selection.js";
@@ -16,8 +17,8 @@ export class CallResolver {
   constructor(private readonly service: CallService) {}
 
   @Query(() => Call)
-  call(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<CallRecord> {
-    return this.service.get(viewerOf(ctx), id);
+  call(@Arg("id", () => ID) id: string, @CurrentViewer() viewer: Viewer): Promise<CallRecord> {
+    return this.service.get(viewer, id);
   }
 
   @Query(() => CallConnection, { complexity: pageComplexity, description: "Newest first by startedAt." })
@@ -25,10 +26,10 @@ export class CallResolver {
     @Args() page: PageArgs,
     @Arg("filter", () => CallFilter, { nullable: true }) filter: CallFilter | null,
     @Arg("accountId", () => ID, { nullable: true, description: "Admin keys: only this account's calls." }) accountId: string | null,
-    @Ctx() ctx: GraphqlContext,
+    @CurrentViewer() viewer: Viewer,
     @Info() info: GraphQLResolveInfo,
   ): Promise<ConnectionResult<CallRecord>> {
-    return this.service.list(viewerOf(ctx), page, filter, accountId, projectionFor(info, ["nodes"], CALL_FIELD_SOURCES, CALL_ALWAYS_READ));
+    return this.service.list(viewer, page, filter, accountId, projectionFor(info, ["nodes"], CALL_FIELD_SOURCES, CALL_ALWAYS_READ));
   }
 
   @FieldResolver(() => Agent, { nullable: true, description: "Null when the agent was deleted since." })

@@ -1,7 +1,8 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import { Account, type AccountRecord } from "../accounts/account.type.js";
 import { PageArgs, pageComplexity, type ConnectionResult } from "../graphql/connection.type.js";
-import { viewerOf, type GraphqlContext } from "../graphql/context.js";
+import type { GraphqlContext, Viewer } from "../graphql/context.js";
+import { CurrentViewer } from "../graphql/current-viewer.js";
 import type { ForwardingNumberService } from "./forwarding-number.service.js";
 import {
   ForwardingNumber,
@@ -22,14 +23,14 @@ export class ForwardingNumberResolver {
   forwardingNumbers(
     @Args() page: PageArgs,
     @Arg("accountId", () => ID, { nullable: true, description: "Admin keys: only this account's numbers." }) accountId: string | null,
-    @Ctx() ctx: GraphqlContext,
+    @CurrentViewer() viewer: Viewer,
   ): Promise<ConnectionResult<ForwardingNumberRecord>> {
-    return this.service.list(viewerOf(ctx), page, accountId);
+    return this.service.list(viewer, page, accountId);
   }
 
   @Query(() => ForwardingNumberVerification, { description: "Poll it to learn when the code was keyed in." })
-  forwardingNumberVerification(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<VerificationView> {
-    return this.service.getVerification(viewerOf(ctx), id);
+  forwardingNumberVerification(@Arg("id", () => ID) id: string, @CurrentViewer() viewer: Viewer): Promise<VerificationView> {
+    return this.service.getVerification(viewer, id);
   }
 
   @Mutation(() => StartForwardingNumberVerificationPayload, {
@@ -40,27 +41,28 @@ export class ForwardingNumberResolver {
   startForwardingNumberVerification(
     @Arg("e164") e164: string,
     @Arg("accountId", () => ID, ACCOUNT_ARG) accountId: string | null,
-    @Ctx() ctx: GraphqlContext,
+    @CurrentViewer() viewer: Viewer,
   ) {
-    return this.service.start(viewerOf(ctx), e164, accountId);
+    return this.service.start(viewer, e164, accountId);
   }
 
+  @Authorized("ADMIN")
   @Mutation(() => ForwardingNumber, { description: "Admin keys only: verifies the number for the account without a call." })
   setForwardingNumberVerified(
     @Arg("accountId", () => ID) accountId: string,
     @Arg("e164") e164: string,
-    @Ctx() ctx: GraphqlContext,
+    @CurrentViewer() viewer: Viewer,
   ): Promise<ForwardingNumberRecord> {
-    return this.service.markVerified(viewerOf(ctx), accountId, e164);
+    return this.service.markVerified(viewer, accountId, e164);
   }
 
   @Mutation(() => Boolean, { description: "Calls forwarded from the number no longer reach the account." })
   removeForwardingNumber(
     @Arg("e164") e164: string,
     @Arg("accountId", () => ID, ACCOUNT_ARG) accountId: string | null,
-    @Ctx() ctx: GraphqlContext,
+    @CurrentViewer() viewer: Viewer,
   ): Promise<boolean> {
-    return this.service.remove(viewerOf(ctx), e164, accountId);
+    return this.service.remove(viewer, e164, accountId);
   }
 
   @FieldResolver(() => Account)

@@ -1,10 +1,10 @@
 import { Router } from "@koa/router";
-import { assertFormContentType, parseForm, readBody, type FormFields } from "../lib/form-body.js";
-import { requireTwilioSignature, type WebhookAuthConfig } from "../voice/webhook-auth.js";
+import type { FormFields } from "../lib/form-body.js";
+import { twilioWebhook, type TwilioWebhookDeps, type TwilioWebhookState } from "../voice/twilio-webhook.js";
 import { VERIFICATION_WEBHOOK_PATH, type ForwardingVerificationService } from "./forwarding-verification.service.js";
 
 export interface VerificationRoutesDeps {
-  config: WebhookAuthConfig & { maxBodyBytes: number };
+  webhook: TwilioWebhookDeps;
   verification: ForwardingVerificationService;
 }
 
@@ -20,10 +20,8 @@ function field(body: FormFields, name: string): string {
  */
 export function verificationRoutes(deps: VerificationRoutesDeps): Router {
   const router = new Router();
-  router.post(`${VERIFICATION_WEBHOOK_PATH}/:id`, async (ctx) => {
-    assertFormContentType(ctx.get("content-type"));
-    const body = parseForm(await readBody(ctx.req, deps.config.maxBodyBytes));
-    requireTwilioSignature(ctx, body, deps.config);
+  router.post<{ webhook: TwilioWebhookState }>(`${VERIFICATION_WEBHOOK_PATH}/:id`, twilioWebhook(deps.webhook, { auth: "signature" }), async (ctx) => {
+    const { body } = ctx.state.webhook;
     const twiml = await deps.verification.submit({
       verificationId: ctx.params.id ?? "",
       digits: field(body, "Digits"),

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
-import { RedisScript } from "../../schema/lib/redis-script.js";
+import type { Redis, Result } from "ioredis";
+import { defineScripts } from "../../schema/lib/redis-scripts.js";
 
 /**
  * Pending forwarding-number verifications, in Redis: a code is worth something for ten minutes,
@@ -62,9 +62,11 @@ export interface CallLimits {
   windowMs: number;
 }
 
-/** KEYS: hash, pointer, account counter, number counter. Returns 0 when a limit is reached. */
-const START = new RedisScript(
-  `
+const SCRIPTS = {
+  /** KEYS: hash, pointer, account counter, number counter. Returns 0 when a limit is reached. */
+  c247VerificationStart: {
+    numberOfKeys: 4,
+    lua: `
 if tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[9]) then return 0 end
 if tonumber(redis.call('GET', KEYS[4]) or '0') >= tonumber(ARGV[10]) then return 0 end
 for _, k in ipairs({KEYS[3], KEYS[4]}) do
@@ -76,16 +78,15 @@ redis.call('PEXPIRE', KEYS[1], ARGV[8])
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[8])
 return 1
 `,
-  4,
-);
-
-/**
- * KEYS: hash, pointer. ARGV: id, hash of the entered digits, now (ms), CallSid of the entry.
- * Counts the try and compares in one step, so five tries are five tries however they arrive.
- * Returns {outcome, attempts left}.
- */
-const SUBMIT = new RedisScript(
-  `
+  },
+  /**
+   * KEYS: hash, pointer. ARGV: id, hash of the entered digits, now (ms), CallSid of the entry.
+   * Counts the try and compares in one step, so five tries are five tries however they arrive.
+   * Returns {outcome, attempts left}.
+   */
+  c247VerificationSubmit: {
+    numberOfKeys: 2,
+    lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'unknown', 0} end
 local h = redis.call('HMGET', KEYS[1], 'status', 'tries', 'maxTries', 'expiresAt', 'callSid', 'codeHash')
 local tries, max = tonumber(h[2]), tonumber(h[3])
@@ -107,36 +108,69 @@ if tries >= max then
 end
 return {'wrong', max - tries}
 `,
-  2,
-);
-
-/** KEYS: hash. ARGV: field, value, required status or ''. Writes only to an existing record. */
-const SET_FIELD = new RedisScript(
-  `
+  },
+  /** KEYS: hash. ARGV: field, value, required status or ''. Writes only to an existing record. */
+  c247VerificationSetField: {
+    numberOfKeys: 1,
+    lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'status') ~= ARGV[3] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 `,
-  1,
-);
+  },
+};
+
+declare module "ioredis" {
+  interface RedisCommander<Context> {
+    /** 1 when stored, 0 when a call limit is reached. */
+    c247VerificationStart(
+      hash: string,
+      pointer: string,
+      accountCounter: string,
+      numberCounter: string,
+      id: string,
+      accountId: string,
+      e164: string,
+      codeHash: string,
+      createdAtMs: number,
+      expiresAtMs: number,
+      maxTries: number,
+      retentionMs: number,
+      perAccount: number,
+      perNumber: number,
+      windowMs: number,
+    ): Result<number, Context>;
+    /** [outcome, attempts left]. */
+    c247VerificationSubmit(
+      hash: string,
+      pointer: string,
+      id: string,
+      digitsHash: string,
+      nowMs: number,
+      callSid: string,
+    ): Result<[outcome: string, attemptsLeft: number], Context>;
+    /** 1 when written, 0 when the record is gone or not in `requiredStatus` ('' for any). */
+    c247VerificationSetField(hash: string, field: string, value: string, requiredStatus: string): Result<number, Context>;
+  }
+}
 
 export class VerificationStore {
   constructor(
     private readonly redis: Redis,
     private readonly limits: CallLimits,
-  ) {}
+  ) {
+    defineScripts(redis, SCRIPTS);
+  }
 
   /** Stores a new verification and makes it the current one of its number; false when a call limit is reached. */
   async start(v: NewVerification): Promise<boolean> {
     const window = Math.floor(v.createdAtMs / this.limits.windowMs);
-    const keys = [
+    const stored = await this.redis.c247VerificationStart(
       hashKey(v.id),
       pointerKey(v.accountId, v.e164),
       `${PREFIX}:rate:a:${v.accountId}:${window}`,
       `${PREFIX}:rate:n:${v.accountId}:${v.e164}:${window}`,
-    ];
-    const args = [
       v.id,
       v.accountId,
       v.e164,
@@ -148,8 +182,8 @@ export class VerificationStore {
       this.limits.perAccount,
       this.limits.perNumber,
       this.limits.windowMs,
-    ];
-    return (await START.run(this.redis, keys, args)) === 1;
+    );
+    return stored === 1;
   }
 
   async get(id: string): Promise<StoredVerification | null> {
@@ -172,21 +206,18 @@ export class VerificationStore {
 
   /** One keypad entry for the verification `v` (read with get). */
   async submit(v: StoredVerification, digitsHash: string, nowMs: number, callSid: string): Promise<SubmitResult> {
-    const [outcome, left] = (await SUBMIT.run(this.redis, [hashKey(v.id), pointerKey(v.accountId, v.e164)], [v.id, digitsHash, nowMs, callSid])) as [
-      string,
-      number,
-    ];
+    const [outcome, left] = await this.redis.c247VerificationSubmit(hashKey(v.id), pointerKey(v.accountId, v.e164), v.id, digitsHash, nowMs, callSid);
     return { outcome: outcome as SubmitOutcome, attemptsLeft: Math.max(0, Number(left)) };
   }
 
   /** The call Twilio placed for the verification: later entries must come from it. */
   async setCallSid(id: string, callSid: string): Promise<void> {
-    await SET_FIELD.run(this.redis, [hashKey(id)], ["callSid", callSid, ""]);
+    await this.redis.c247VerificationSetField(hashKey(id), "callSid", callSid, "");
   }
 
   /** Moves a verification out of `from` (pending: the call failed; correct: the claim was written or refused). */
   async settle(id: string, from: StoredStatus, to: StoredStatus): Promise<void> {
-    await SET_FIELD.run(this.redis, [hashKey(id)], ["status", to, from]);
+    await this.redis.c247VerificationSetField(hashKey(id), "status", to, from);
   }
 }
 

@@ -6,7 +6,7 @@ import { TooManyFailedAuthenticationsError } from "../../schema/lib/errors.js";
 import type { ApiKeyService } from "../auth/api-key.service.js";
 import type { AuthFailures } from "../auth/auth-failures.js";
 import type { Principal } from "../auth/principal.js";
-import { InternalServerError, TooManyFailedAuthenticationsGraphqlError, UnauthenticatedError } from "./errors.js";
+import { InternalServerError, TooManyFailedAuthenticationsGraphqlError } from "./errors.js";
 import { createLoaders, type Loaders } from "./loaders.js";
 
 /** Per-request GraphQL context. `principal` is null for a missing or refused key. */
@@ -17,16 +17,10 @@ export interface GraphqlContext {
   requestId: string;
 }
 
-/** What services get: an authenticated caller and the request's loaders. */
+/** What services get: an authenticated caller and the request's loaders (resolvers: @CurrentViewer()). */
 export interface Viewer {
   principal: Principal;
   loaders: Loaders;
-}
-
-export function viewerOf(ctx: GraphqlContext): Viewer {
-  // The auth plugin already refused such requests; this keeps resolvers safe on their own.
-  if (!ctx.principal) throw new UnauthenticatedError();
-  return { principal: ctx.principal, loaders: ctx.loaders };
 }
 
 /**

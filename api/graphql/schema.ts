@@ -7,6 +7,7 @@ import { CallResolver } from "../calls/call.resolver.js";
 import { ForwardingNumberResolver, ForwardingNumberVerificationResolver } from "../forwarding-numbers/forwarding-number.resolver.js";
 import { LedgerResolver } from "../ledger/ledger.resolver.js";
 import { PhoneNumberResolver } from "../phone-numbers/phone-number.resolver.js";
+import { authChecker } from "./auth-checker.js";
 
 export const RESOLVERS = [
   AccountResolver,
@@ -21,5 +22,5 @@ export const RESOLVERS = [
 
 /** The admin API's schema. Without a container it can be printed but not executed. */
 export function buildGraphqlSchema(container?: ContainerType): GraphQLSchema {
-  return buildSchemaSync({ resolvers: [...RESOLVERS], validate: false, ...(container ? { container } : {}) });
+  return buildSchemaSync({ resolvers: [...RESOLVERS], validate: false, authChecker, ...(container ? { container } : {}) });
 }

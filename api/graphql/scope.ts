@@ -1,16 +1,12 @@
 import type { Types } from "mongoose";
 import { AccountModel } from "../../schema/models/account.model.js";
 import type { Principal } from "../auth/principal.js";
-import { BadUserInputError, ForbiddenError, NotFoundError } from "./errors.js";
+import { BadUserInputError, NotFoundError } from "./errors.js";
 import { optionalObjectId } from "./validate.js";
 
-/**
- * Tenancy rules in one place. An account key acts on its own account only; anything of another
- * account answers NOT_FOUND, exactly like an id that does not exist.
- */
-export function requireAdmin(principal: Principal): void {
-  if (principal.kind !== "admin") throw new ForbiddenError("This operation needs an admin key");
-}
+// Tenancy rules in one place. An account key acts on its own account only; anything of another
+// account answers NOT_FOUND, exactly like an id that does not exist. Operations that only admin
+// keys may run say so with @Authorized("ADMIN") (auth-checker.ts).
 
 /**
  * The one account an operation acts on: an account key's own (naming another answers

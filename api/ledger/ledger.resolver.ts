@@ -1,9 +1,10 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import { formatUsd } from "../../schema/lib/money.js";
 import { Account, type AccountRecord } from "../accounts/account.type.js";
 import { Call, type CallRecord } from "../calls/call.type.js";
 import { PageArgs, pageComplexity, type ConnectionResult } from "../graphql/connection.type.js";
-import { viewerOf, type GraphqlContext } from "../graphql/context.js";
+import type { GraphqlContext, Viewer } from "../graphql/context.js";
+import { CurrentViewer } from "../graphql/current-viewer.js";
 import { BalanceMovementArgs } from "./ledger.input.js";
 import type { AccountLedgerService } from "./ledger.service.js";
 import { LedgerEntry, LedgerEntryConnection, type LedgerEntryRecord } from "./ledger-entry.type.js";
@@ -16,19 +17,21 @@ export class LedgerResolver {
   ledger(
     @Args() page: PageArgs,
     @Arg("accountId", () => ID, { nullable: true, description: "Required for admin keys; account keys read their own." }) accountId: string | null,
-    @Ctx() ctx: GraphqlContext,
+    @CurrentViewer() viewer: Viewer,
   ): Promise<ConnectionResult<LedgerEntryRecord>> {
-    return this.service.list(viewerOf(ctx), page, accountId);
+    return this.service.list(viewer, page, accountId);
   }
 
+  @Authorized("ADMIN")
   @Mutation(() => Account, { description: "Admin keys only. Adds money to the balance." })
-  creditBalance(@Args() args: BalanceMovementArgs, @Ctx() ctx: GraphqlContext): Promise<AccountRecord> {
-    return this.service.credit(viewerOf(ctx), args);
+  creditBalance(@Args() args: BalanceMovementArgs, @CurrentViewer() viewer: Viewer): Promise<AccountRecord> {
+    return this.service.credit(viewer, args);
   }
 
+  @Authorized("ADMIN")
   @Mutation(() => Account, { description: "Admin keys only. A manual adjustment; the balance never goes below zero." })
-  debitBalance(@Args() args: BalanceMovementArgs, @Ctx() ctx: GraphqlContext): Promise<AccountRecord> {
-    return this.service.debit(viewerOf(ctx), args);
+  debitBalance(@Args() args: BalanceMovementArgs, @CurrentViewer() viewer: Viewer): Promise<AccountRecord> {
+    return this.service.debit(viewer, args);
   }
 
   @FieldResolver(() => String, { description: "Signed: negative for debits and call charges." })

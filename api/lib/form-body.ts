@@ -33,6 +33,12 @@ export function assertFormContentType(contentType: string | undefined): void {
  * Parses application/x-www-form-urlencoded text. Names that are not plain identifiers
  * (`agent_id[$ne]`, `__proto__` tricks) are refused rather than ignored: no real Twilio field
  * looks like that, and silently dropping them would hide an attack.
+ * Deliberately not `qs` (what @koa/bodyparser parses forms with): qs turns `a[b]=1` into nested
+ * objects and an operator-like key such as `agent_id[$ne]=x` into `{ agent_id: { $ne: "x" } }`,
+ * where the webhook must see the name as sent to refuse it as INVALID_PARAMS; and prototype keys
+ * (`__proto__`, `toString`, `hasOwnProperty`) it drops without a word, or with allowPrototypes
+ * writes. URLSearchParams keeps every name as sent, and repeated names too, which the signature
+ * check needs.
  */
 export function parseForm(text: string): FormFields {
   const fields: FormFields = Object.create(null) as FormFields;

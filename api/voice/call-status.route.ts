@@ -1,12 +1,10 @@
 import { Router } from "@koa/router";
-import { assertFormContentType, parseForm, readBody } from "../lib/form-body.js";
 import { parseCallStatusParams } from "./call-status.params.js";
 import type { CallStatusService } from "./call-status.service.js";
-import { authenticateTwilioOrAdmin, type WebhookAuthConfig, type WebhookAuthDeps } from "./webhook-auth.js";
+import { twilioWebhook, type TwilioWebhookDeps, type TwilioWebhookState } from "./twilio-webhook.js";
 
 export interface CallStatusRoutesDeps {
-  config: WebhookAuthConfig & { maxBodyBytes: number };
-  auth: WebhookAuthDeps;
+  webhook: TwilioWebhookDeps;
   callStatus: CallStatusService;
 }
 
@@ -16,11 +14,8 @@ export interface CallStatusRoutesDeps {
  */
 export function callStatusRoutes(deps: CallStatusRoutesDeps): Router {
   const router = new Router();
-  router.post("/call_status", async (ctx) => {
-    assertFormContentType(ctx.get("content-type"));
-    const body = parseForm(await readBody(ctx.req, deps.config.maxBodyBytes));
-    await authenticateTwilioOrAdmin(ctx, body, deps.config, deps.auth);
-    const result = await deps.callStatus.handle(parseCallStatusParams(body));
+  router.post<{ webhook: TwilioWebhookState }>("/call_status", twilioWebhook(deps.webhook, { auth: "signature-or-admin-key" }), async (ctx) => {
+    const result = await deps.callStatus.handle(parseCallStatusParams(ctx.state.webhook.body));
     ctx.status = 200;
     ctx.body = { success: true, callId: result.callId, outcome: result.outcome };
   });

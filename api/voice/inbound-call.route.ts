@@ -1,13 +1,11 @@
 import { Router } from "@koa/router";
-import { assertFormContentType, parseForm, readBody } from "../lib/form-body.js";
 import { parseInboundParams } from "./inbound-call.params.js";
 import type { InboundCallService } from "./inbound-call.service.js";
+import { twilioWebhook, type TwilioWebhookDeps, type TwilioWebhookState } from "./twilio-webhook.js";
 import { fallbackTwiml } from "./twiml.js";
-import { authenticateWebhook, type WebhookAuthConfig, type WebhookAuthDeps } from "./webhook-auth.js";
 
 export interface VoiceRoutesDeps {
-  config: WebhookAuthConfig & { maxBodyBytes: number };
-  auth: WebhookAuthDeps;
+  webhook: TwilioWebhookDeps;
   inboundCalls: InboundCallService;
 }
 
@@ -15,11 +13,9 @@ export interface VoiceRoutesDeps {
 export function voiceRoutes(deps: VoiceRoutesDeps): Router {
   const router = new Router();
 
-  router.post("/inbound_call", async (ctx) => {
-    assertFormContentType(ctx.get("content-type"));
-    const body = parseForm(await readBody(ctx.req, deps.config.maxBodyBytes));
-    const query = parseForm(ctx.querystring);
-    const caller = await authenticateWebhook(ctx, body, deps.config, deps.auth);
+  // Twilio or any API key; the query string carries agent_id.
+  router.post<{ webhook: TwilioWebhookState }>("/inbound_call", twilioWebhook(deps.webhook, { auth: "signature-or-key", query: true }), async (ctx) => {
+    const { body, query, caller } = ctx.state.webhook;
     const result = await deps.inboundCalls.admit(parseInboundParams(body, query), caller);
     ctx.status = 200;
     ctx.type = "text/xml";

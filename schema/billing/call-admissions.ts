@@ -1,15 +1,15 @@
-import type { Redis } from "ioredis";
+import type { Redis, Result } from "ioredis";
 import { storedVoiceConfig, type AgentVoiceConfig } from "../agents/agent-config.js";
 import { InsertBatcher } from "../lib/insert-batcher.js";
 import { isDuplicateKeyError } from "../lib/mongo-errors.js";
-import { RedisScript } from "../lib/redis-script.js";
+import { defineScripts } from "../lib/redis-scripts.js";
 import type { Agent } from "../models/agent.model.js";
 import { Types } from "mongoose";
 import { CallModel, newCallDocument } from "../models/call.model.js";
 import { ROUTING_VERSION_KEY } from "../lib/routing-version.js";
 import { ADMIT_SCRIPT } from "./admission.scripts.js";
 import { OPEN_CALLS_KEY } from "./open-calls.js";
-import { reservationKeys } from "./reservation.service.js";
+import { reservationKeys, type ReservationKeys } from "./reservation.service.js";
 
 /** How long an admission record outlives its start: longer than any call plus late callbacks. */
 const RECORD_TTL_MS = 2 * 24 * 3600 * 1000;
@@ -56,16 +56,46 @@ export function agentSnapshot(agent: Pick<Agent, "name" | "instructions" | "lang
   };
 }
 
-/** SET NX, else the record that won: one round trip, and every delivery learns the winner. */
-const CLAIM = new RedisScript(
-  `
+const SCRIPTS = {
+  /** SET NX, else the record that won: one round trip, and every delivery learns the winner. */
+  c247AdmissionClaim: {
+    numberOfKeys: 1,
+    lua: `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, ARGV[1]} end
 return {0, redis.call('GET', KEYS[1])}
 `,
-  1,
-);
+  },
+  c247Admit: { numberOfKeys: 9, lua: ADMIT_SCRIPT },
+};
 
-const ADMIT = new RedisScript(ADMIT_SCRIPT, 9);
+declare module "ioredis" {
+  interface RedisCommander<Context> {
+    /** [1 created, 0 admitted before; the record JSON that stands]. */
+    c247AdmissionClaim(recordKey: string, json: string, ttlMs: number): Result<[created: number, json: string], Context>;
+    /** [outcome (admission.scripts.ts), the earlier record JSON or '']. */
+    c247Admit(
+      ...args: [
+        ...reservation: ReservationKeys,
+        recordKey: string,
+        pending: string,
+        openCalls: string,
+        routingVersion: string,
+        callId: string,
+        json: string,
+        recordTtlMs: number,
+        pendingScore: number,
+        openCallScore: number,
+        cachedRoutingVersion: string,
+        callKey: string,
+        amountMicros: number,
+        holdTtlMs: number,
+        requiredMicros: number,
+        snapshotMaxAgeMs: number,
+        maxConcurrentCalls: number,
+      ]
+    ): Result<[outcome: number, json: string], Context>;
+  }
+}
 
 /** The first minute's hold that admission takes, as ReservationService.reserve takes it. */
 export interface AdmissionHold {
@@ -112,7 +142,9 @@ export class CallAdmissions {
   /** Writes in flight in this process, so a drain and a stream never queue the same insert twice. */
   private readonly writing = new Map<string, Promise<boolean>>();
 
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: Redis) {
+    defineScripts(redis, SCRIPTS);
+  }
 
   /**
    * Records the admission unless the call was admitted before. Returns the record that stands
@@ -122,9 +154,9 @@ export class CallAdmissions {
   async admit(record: AdmissionRecord): Promise<{ record: AdmissionRecord; created: boolean }> {
     const [, claimed] = await Promise.all([
       this.redis.zadd(PENDING_KEY, "NX", Date.now() + FIRST_WRITE_GRACE_MS, record.callId),
-      CLAIM.run(this.redis, [recordKey(record.callId)], [JSON.stringify(record), RECORD_TTL_MS]),
+      this.redis.c247AdmissionClaim(recordKey(record.callId), JSON.stringify(record), RECORD_TTL_MS),
     ]);
-    const [created, json] = claimed as [number, string];
+    const [created, json] = claimed;
     return { record: Number(created) === 1 ? record : (JSON.parse(json) as AdmissionRecord), created: Number(created) === 1 };
   }
 
@@ -135,24 +167,25 @@ export class CallAdmissions {
    */
   async admitHolding(record: AdmissionRecord, hold: AdmissionHold, routingVersion: string): Promise<QuickAdmission> {
     const now = Date.now();
-    const [code, json] = (await ADMIT.run(
-      this.redis,
-      [...reservationKeys(record.accountId), recordKey(record.callId), PENDING_KEY, OPEN_CALLS_KEY, ROUTING_VERSION_KEY],
-      [
-        record.callId,
-        JSON.stringify(record),
-        RECORD_TTL_MS,
-        now + FIRST_WRITE_GRACE_MS,
-        now,
-        routingVersion,
-        record.callSid,
-        hold.amountMicros,
-        hold.ttlMs,
-        hold.requiredMicros,
-        hold.snapshotMaxAgeMs,
-        hold.maxConcurrentCalls,
-      ],
-    )) as [number, string];
+    const [code, json] = await this.redis.c247Admit(
+      ...reservationKeys(record.accountId),
+      recordKey(record.callId),
+      PENDING_KEY,
+      OPEN_CALLS_KEY,
+      ROUTING_VERSION_KEY,
+      record.callId,
+      JSON.stringify(record),
+      RECORD_TTL_MS,
+      now + FIRST_WRITE_GRACE_MS,
+      now,
+      routingVersion,
+      record.callSid,
+      hold.amountMicros,
+      hold.ttlMs,
+      hold.requiredMicros,
+      hold.snapshotMaxAgeMs,
+      hold.maxConcurrentCalls,
+    );
     if (code === 1) return { outcome: "admitted", record };
     if (code === 2) return { outcome: "earlier", record: JSON.parse(json) as AdmissionRecord };
     const refusal = QUICK_REFUSALS[code as keyof typeof QUICK_REFUSALS];

@@ -1,5 +1,5 @@
-import type { ChainableCommander, Redis } from "ioredis";
-import { RedisScript } from "../lib/redis-script.js";
+import type { Redis, Result } from "ioredis";
+import { defineScripts } from "../lib/redis-scripts.js";
 
 /** How long a call's state outlives its start: longer than any call plus late callbacks. */
 const STATE_TTL_MS = 2 * 24 * 3600 * 1000;
@@ -8,19 +8,16 @@ const STATE_TTL_MS = 2 * 24 * 3600 * 1000;
 export const STREAM_OWNER_PREFIX = "stream:";
 
 /**
- * ARGV: owner, stateTtlMs, heartbeatTtlMs (0: none), progressMs. Claims the call for one owner:
- * the first media stream, or a status callback / sweeper that found no stream. Setting the
- * heartbeat in the same script leaves no instant where a claimed stream looks dead.
+ * KEYS: state, heartbeat. ARGV: owner, stateTtlMs, heartbeatTtlMs (0: none), progressMs. Claims
+ * the call for one owner: the first media stream, or a status callback / sweeper that found no
+ * stream. Setting the heartbeat in the same script leaves no instant where a claimed stream looks dead.
  */
-const CLAIM = new RedisScript(
-  `
+const CLAIM_LUA = `
 if redis.call('HSETNX', KEYS[1], 'owner', ARGV[1]) == 0 then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[3]) end
 return 1
-`,
-  2,
-);
+`;
 
 /**
  * KEYS: state, heartbeat. ARGV: owner, progressMs, heartbeatTtlMs, stateTtlMs. Returns 1 (beat),
@@ -40,6 +37,20 @@ redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 redis.call('HSET', KEYS[1], 'progressMs', ARGV[2])
 return result
 `;
+
+const SCRIPTS = {
+  c247LivenessClaim: { numberOfKeys: 2, lua: CLAIM_LUA },
+  c247Beat: { numberOfKeys: 2, lua: BEAT_LUA },
+};
+
+declare module "ioredis" {
+  interface RedisCommander<Context> {
+    /** 1 claimed, 0 someone else owns the call. */
+    c247LivenessClaim(state: string, heartbeat: string, owner: string, stateTtlMs: number, heartbeatTtlMs: number, progressMs: number): Result<number, Context>;
+    /** 1 beat, 2 the state was gone and the session took its call back, 0 someone else owns the call. */
+    c247Beat(state: string, heartbeat: string, owner: string, progressMs: number, heartbeatTtlMs: number, stateTtlMs: number): Result<number, Context>;
+  }
+}
 
 function keysOf(callId: string): [state: string, heartbeat: string] {
   // One hash tag per call keeps both keys in one slot on Redis Cluster.
@@ -62,8 +73,7 @@ export interface Beat {
  */
 export class CallLiveness {
   constructor(private readonly redis: Redis) {
-    // ioredis runs it by SHA and loads it on NOSCRIPT, in pipelines too.
-    if (!("c247Beat" in redis)) redis.defineCommand("c247Beat", { numberOfKeys: 2, lua: BEAT_LUA });
+    defineScripts(redis, SCRIPTS);
   }
 
   /**
@@ -71,8 +81,7 @@ export class CallLiveness {
    * live from the same instant. Returns false when someone else already owns the call.
    */
   async claim(callId: string, owner: string, heartbeatTtlMs = 0): Promise<boolean> {
-    const result = await CLAIM.run(this.redis, keysOf(callId), [owner, STATE_TTL_MS, heartbeatTtlMs, 0]);
-    return Number(result) === 1;
+    return (await this.redis.c247LivenessClaim(...keysOf(callId), owner, STATE_TTL_MS, heartbeatTtlMs, 0)) === 1;
   }
 
   async owner(callId: string): Promise<string | null> {
@@ -88,7 +97,7 @@ export class CallLiveness {
    */
   async beat(beats: Beat[], heartbeatTtlMs: number): Promise<{ fenced: string[] }> {
     if (beats.length === 0) return { fenced: [] };
-    const pipeline = this.redis.pipeline() as ChainableCommander & { c247Beat(...args: (string | number)[]): ChainableCommander };
+    const pipeline = this.redis.pipeline();
     for (const b of beats) pipeline.c247Beat(...keysOf(b.callId), b.owner, b.progressMs, heartbeatTtlMs, STATE_TTL_MS);
     const results = (await pipeline.exec()) ?? [];
     const fenced: string[] = [];

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { Redis, Result } from "ioredis";
 import type { Types } from "mongoose";
 import { AppError, ConcurrencyLimitError, DatabaseUnavailableError, InsufficientBalanceError } from "../lib/errors.js";
 import { ledger as defaultLedger, type AppendInput, type AppendResult, type Balance, type LedgerService } from "../ledger/ledger.service.js";
-import { RedisScript } from "../lib/redis-script.js";
+import { defineScripts } from "../lib/redis-scripts.js";
 import { withinBudget } from "../lib/time-budget.js";
 import {
   CALL_AMOUNT_SCRIPT,
@@ -14,11 +14,43 @@ import {
   TOUCH_SCRIPT,
 } from "./reservation.scripts.js";
 
-const reserveScript = new RedisScript(RESERVE_SCRIPT, 5);
-const releaseScript = new RedisScript(RELEASE_SCRIPT, 5);
-const totalScript = new RedisScript(TOTAL_SCRIPT, 5);
-const touchScript = new RedisScript(TOUCH_SCRIPT, 5);
-const callAmountScript = new RedisScript(CALL_AMOUNT_SCRIPT, 5);
+/** An account's reservation keys, in the order the scripts take them (reservation.scripts.ts). */
+export type ReservationKeys = [amounts: string, expiries: string, releasedSeq: string, total: string, snapshot: string];
+
+const SCRIPTS = {
+  c247Reserve: { numberOfKeys: 5, lua: RESERVE_SCRIPT },
+  c247ReservationRelease: { numberOfKeys: 5, lua: RELEASE_SCRIPT },
+  c247ReservationTotal: { numberOfKeys: 5, lua: TOTAL_SCRIPT },
+  c247ReservationTouch: { numberOfKeys: 5, lua: TOUCH_SCRIPT },
+  c247ReservationCallAmount: { numberOfKeys: 5, lua: CALL_AMOUNT_SCRIPT },
+};
+
+declare module "ioredis" {
+  interface RedisCommander<Context> {
+    /** [status (1 held, 0 not enough money, -1 stale balance, -2 no young snapshot, -3 call limit), available micro-dollars]. */
+    c247Reserve(
+      ...args: [
+        ...keys: ReservationKeys,
+        callKey: string,
+        amountMicros: number,
+        ttlMs: number,
+        balanceMicros: number | "",
+        seq: number,
+        requiredMicros: number,
+        once: "1" | "0",
+        maxAgeMs: number,
+        maxConcurrentCalls: number | "",
+      ]
+    ): Result<[status: number, availableMicros: number], Context>;
+    c247ReservationRelease(...args: [...keys: ReservationKeys, callKey: string, chargeSeq: number]): Result<number, Context>;
+    /** Micro-dollars all live reservations of the account hold. */
+    c247ReservationTotal(...keys: ReservationKeys): Result<number, Context>;
+    /** 1, or 0 when the call holds nothing. */
+    c247ReservationTouch(...args: [...keys: ReservationKeys, callKey: string, ttlMs: number]): Result<number, Context>;
+    /** Micro-dollars the call holds. */
+    c247ReservationCallAmount(...args: [...keys: ReservationKeys, callKey: string]): Result<number, Context>;
+  }
+}
 
 export interface ReserveInput {
   accountId: Types.ObjectId;
@@ -44,8 +76,8 @@ export interface ReserveResult {
   availableMicros: number;
 }
 
-/** The account's reservation keys, in the order the scripts take them (reservation.scripts.ts). */
-export const reservationKeys = (accountId: Types.ObjectId | string): string[] => {
+/** The account's reservation keys. */
+export const reservationKeys = (accountId: Types.ObjectId | string): ReservationKeys => {
   // One hash tag per account keeps the keys in one slot on Redis Cluster.
   const tag = `{acct:${String(accountId)}}`;
   return [`c247:resv:${tag}:amt`, `c247:resv:${tag}:exp`, `c247:resv:${tag}:seq`, `c247:resv:${tag}:total`, `c247:resv:${tag}:snap`];
@@ -90,6 +122,7 @@ export class ReservationService {
     options: Partial<ReservationOptions> = {},
   ) {
     this.options = { ...DEFAULT_OPTIONS, ...options };
+    defineScripts(redis, SCRIPTS);
   }
 
   /** Milliseconds old a balance snapshot may be and still be used without reading the ledger. */
@@ -186,7 +219,8 @@ export class ReservationService {
   }
 
   private async run(input: ReserveInput, read: Balance | null, maxAgeMs: number): Promise<{ status: Status; available: number }> {
-    const [status, available] = (await reserveScript.run(this.redis, reservationKeys(input.accountId), [
+    const [status, available] = (await this.redis.c247Reserve(
+      ...reservationKeys(input.accountId),
       input.callKey,
       input.amountMicros,
       input.ttlMs,
@@ -196,7 +230,7 @@ export class ReservationService {
       input.once ? "1" : "0",
       maxAgeMs,
       input.maxConcurrentCalls ?? "",
-    ])) as [Status, number];
+    )) as [Status, number];
     return { status, available };
   }
 
@@ -205,21 +239,21 @@ export class ReservationService {
    * Returns false when the call holds no reservation any more.
    */
   async touch(accountId: Types.ObjectId, callKey: string, ttlMs: number): Promise<boolean> {
-    return Number(await touchScript.run(this.redis, reservationKeys(accountId), [callKey, ttlMs])) === 1;
+    return (await this.redis.c247ReservationTouch(...reservationKeys(accountId), callKey, ttlMs)) === 1;
   }
 
   /** Micro-dollars this call holds right now (0 when none or lapsed). */
   async heldByCall(accountId: Types.ObjectId, callKey: string): Promise<number> {
-    return Number(await callAmountScript.run(this.redis, reservationKeys(accountId), [callKey]));
+    return this.redis.c247ReservationCallAmount(...reservationKeys(accountId), callKey);
   }
 
   /** Drops the call's reservation; pass the seq of its ledger charge once it is written. */
   async release(accountId: Types.ObjectId, callKey: string, chargeSeq = 0): Promise<void> {
-    await releaseScript.run(this.redis, reservationKeys(accountId), [callKey, chargeSeq]);
+    await this.redis.c247ReservationRelease(...reservationKeys(accountId), callKey, chargeSeq);
   }
 
   async reservedMicros(accountId: Types.ObjectId): Promise<number> {
-    return Number(await totalScript.run(this.redis, reservationKeys(accountId), []));
+    return this.redis.c247ReservationTotal(...reservationKeys(accountId));
   }
 
   /** Ledger balance minus live reservations. */

@@ -1,16 +1,30 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { Redis, Result } from "ioredis";
 import { AppError } from "./errors.js";
 import { KeyedMutex } from "./keyed-mutex.js";
-import { RedisScript } from "./redis-script.js";
+import { defineScripts } from "./redis-scripts.js";
 
-/** KEYS[1] the lock, ARGV[1] the holder's token: deletes the lock only while that holder has it. */
-const RELEASE = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`, 1);
-/** KEYS[1] the lock, ARGV[1] the token, ARGV[2] ms: extends the lock only while that holder has it. */
-const EXTEND = new RedisScript(
-  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`,
-  1,
-);
+const SCRIPTS = {
+  /** KEYS[1] the lock, ARGV[1] the holder's token: deletes the lock only while that holder has it. */
+  c247LockRelease: {
+    numberOfKeys: 1,
+    lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
+  },
+  /** KEYS[1] the lock, ARGV[1] the token, ARGV[2] ms: extends the lock only while that holder has it. */
+  c247LockExtend: {
+    numberOfKeys: 1,
+    lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`,
+  },
+};
+
+declare module "ioredis" {
+  interface RedisCommander<Context> {
+    /** 1 when the lock was the token's and is gone, else 0. */
+    c247LockRelease(lock: string, token: string): Result<number, Context>;
+    /** 1 when the lock is the token's and now lives `ttlMs` more, else 0. */
+    c247LockExtend(lock: string, token: string, ttlMs: number): Result<number, Context>;
+  }
+}
 
 export interface DocumentLockOptions {
   /** Milliseconds a lock lives unless its holder extends it: what a dead process blocks a document for. */
@@ -51,6 +65,7 @@ export class DocumentLocks {
     options: Partial<DocumentLockOptions> = {},
   ) {
     this.options = { ...DEFAULT_OPTIONS, ...options };
+    defineScripts(redis, SCRIPTS);
   }
 
   /** Runs `task` holding the lock of document `id` of `model`; DOCUMENT_BUSY when it cannot be had in time. */
@@ -62,12 +77,12 @@ export class DocumentLocks {
     return this.local.run(key, async () => {
       const token = await this.acquire(key, name, deadline);
       const { ttlMs } = this.options;
-      const keeper = setInterval(() => void EXTEND.run(this.redis, [key], [token, ttlMs]).catch(() => undefined), ttlMs / 3).unref();
+      const keeper = setInterval(() => void this.redis.c247LockExtend(key, token, ttlMs).catch(() => undefined), ttlMs / 3).unref();
       try {
         return await task();
       } finally {
         clearInterval(keeper);
-        await RELEASE.run(this.redis, [key], [token]).catch(() => undefined);
+        await this.redis.c247LockRelease(key, token).catch(() => undefined);
       }
     });
   }
