@@ -7,9 +7,9 @@ import { CallLiveness } from "../schema/billing/call-liveness.js";
 import { OpenCalls } from "../schema/billing/open-calls.js";
 import { CallRecoveryService } from "../schema/billing/call-recovery.service.js";
 import { ReservationService } from "../schema/billing/reservation.service.js";
-import { DocumentLocks } from "../schema/lib/document-lock.js";
-import type { Logger } from "../schema/lib/logger.js";
-import { ApiKeyService } from "./auth/api-key.service.js";
+import { DocumentLocks } from "../schema/infra/document-lock.js";
+import type { Logger } from "../schema/infra/logger.js";
+import { ApiKeyAuthenticator } from "./auth/api-key-authenticator.js";
 import { AuthFailures } from "./auth/auth-failures.js";
 import type { ApiConfig } from "./config.js";
 import { ForwardingVerificationService } from "./forwarding-numbers/forwarding-verification.service.js";
@@ -45,7 +45,7 @@ const VERIFICATION_CALL_LIMITS = { perAccount: 10, perNumber: 3, windowMs: 60 * 
 
 export interface App {
   koa: Koa;
-  apiKeys: ApiKeyService;
+  apiKeys: ApiKeyAuthenticator;
   reservations: ReservationService;
   admissions: CallAdmissions;
   /** Writes the Call documents of admitted calls nobody has written yet (started by createApp). */
@@ -56,7 +56,7 @@ export interface App {
 
 /** Builds the web process's Koa app; tests start it on port 0. */
 export function createApp(deps: AppDeps): App {
-  const apiKeys = new ApiKeyService(deps.config.adminApiKey);
+  const apiKeys = new ApiKeyAuthenticator(deps.config.adminApiKey);
   const authFailures = new AuthFailures(deps.redis, deps.logger.child({ component: "auth-failures" }), {
     maxFailures: deps.config.authFailuresPerMinute,
     windowMs: AUTH_FAILURE_WINDOW_MS,

@@ -1,9 +1,9 @@
 import { loadCloseOutPolicy, type CloseOutPolicy } from "../schema/billing/closeout-queue.js";
-import { ConfigError } from "../schema/lib/config-error.js";
-import { bool, int, optionalStr, requireInProduction, str, url, type Env } from "../schema/lib/env.js";
-import { parseUsd } from "../schema/lib/money.js";
-import { DEFAULT_RATE_PER_MINUTE_MICROS } from "../schema/lib/rating.js";
-import { DEV_STREAM_TOKEN_SECRET } from "../schema/lib/stream-token.js";
+import { ConfigError } from "../schema/infra/config-error.js";
+import { bool, int, optionalStr, requireInProduction, str, url, type Env } from "../schema/infra/env.js";
+import { parseUsd } from "../schema/billing/money.js";
+import { DEFAULT_RATE_PER_MINUTE_MICROS } from "../schema/billing/rating.js";
+import { DEV_STREAM_TOKEN_SECRET } from "../schema/infra/stream-token.js";
 
 /** Configuration of the web process, read once at boot. */
 export interface ApiConfig {

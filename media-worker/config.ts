@@ -1,7 +1,7 @@
 import { loadCloseOutPolicy, type CloseOutPolicy } from "../schema/billing/closeout-queue.js";
-import { ConfigError } from "../schema/lib/config-error.js";
-import { bool, int, optionalStr, requireInProduction, str, url, type Env } from "../schema/lib/env.js";
-import { DEV_STREAM_TOKEN_SECRET } from "../schema/lib/stream-token.js";
+import { ConfigError } from "../schema/infra/config-error.js";
+import { bool, int, optionalStr, requireInProduction, str, url, type Env } from "../schema/infra/env.js";
+import { DEV_STREAM_TOKEN_SECRET } from "../schema/infra/stream-token.js";
 import { loadEngineConfig, type EngineConfig } from "./engines/engine-config.js";
 
 /** Configuration of the media worker process, read once at boot. */

@@ -2,12 +2,12 @@
 import "reflect-metadata";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { connectForProcess, disconnectDatabase } from "../schema/db.js";
-import { ConfigError } from "../schema/lib/config-error.js";
-import { exitOnFatalErrors } from "../schema/lib/fatal-errors.js";
-import { createLogger } from "../schema/lib/logger.js";
-import { CALL_EVENTS_QUEUE } from "../schema/lib/queues.js";
-import { checkEvictionPolicy } from "../schema/lib/redis-checks.js";
+import { connectForProcess, disconnectDatabase } from "../schema/infra/db.js";
+import { ConfigError } from "../schema/infra/config-error.js";
+import { exitOnFatalErrors } from "../schema/infra/fatal-errors.js";
+import { createLogger } from "../schema/infra/logger.js";
+import { CALL_EVENTS_QUEUE } from "../schema/infra/queues.js";
+import { checkEvictionPolicy } from "../schema/infra/redis-checks.js";
 import { loadMediaConfig } from "./config.js";
 import { createMediaServer } from "./server.js";
 

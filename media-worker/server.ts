@@ -10,7 +10,7 @@ import { CallRecoveryService, type TwilioCallLookup } from "../schema/billing/ca
 import { FailedCloseOuts } from "../schema/billing/closeout-queue.js";
 import { OpenCalls } from "../schema/billing/open-calls.js";
 import { ReservationService } from "../schema/billing/reservation.service.js";
-import type { Logger } from "../schema/lib/logger.js";
+import type { Logger } from "../schema/infra/logger.js";
 import { startCallEventsWorker } from "./billing/call-events.worker.js";
 import { CloseOutService } from "./billing/closeout.service.js";
 import { Reconciler } from "./billing/reconciler.js";

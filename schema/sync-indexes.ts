@@ -1,5 +1,5 @@
 // The `release` process: create the indexes declared in the schemas before new code serves.
-import { connectDatabase, disconnectDatabase, syncIndexes } from "./db.js";
+import { connectDatabase, disconnectDatabase, syncIndexes } from "./infra/db.js";
 
 const uri = process.env.MONGODB_URI;
 if (!uri) {

@@ -48,7 +48,7 @@ build();
 const dist = (p) => import(pathToFileURL(path.join(ROOT, "dist", p)).href);
 
 const svc = await startServices({ name: "bench-engines" });
-const { connectDatabase, disconnectDatabase, syncIndexes } = await dist("schema/db.js");
+const { connectDatabase, disconnectDatabase, syncIndexes } = await dist("schema/infra/db.js");
 const { AccountModel } = await dist("schema/models/account.model.js");
 const { AgentModel } = await dist("schema/models/agent.model.js");
 const { PhoneNumberModel } = await dist("schema/models/phone-number.model.js");

@@ -49,15 +49,15 @@ build();
 await import("reflect-metadata");
 const [{ connectDatabase, disconnectDatabase, syncIndexes }, { createApp }, { loadApiConfig }, { createLogger }, { CallModel }, mongoose, { Redis }, { Queue }, { CALL_EVENTS_QUEUE }] =
   await Promise.all([
-    dist("schema/db.js"),
+    dist("schema/infra/db.js"),
     dist("api/app.js"),
     dist("api/config.js"),
-    dist("schema/lib/logger.js"),
+    dist("schema/infra/logger.js"),
     dist("schema/models/call.model.js"),
     import("mongoose"),
     import("ioredis"),
     import("bullmq"),
-    dist("schema/lib/queues.js"),
+    dist("schema/infra/queues.js"),
   ]);
 
 const svc = await startServices({ name: "bench" });

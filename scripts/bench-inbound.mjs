@@ -43,7 +43,7 @@ const env = {
 };
 process.env.MONGODB_URI = svc.mongodbUri;
 
-const { connectDatabase, disconnectDatabase, syncIndexes } = await import(path.join(ROOT, "dist/schema/db.js"));
+const { connectDatabase, disconnectDatabase, syncIndexes } = await import(path.join(ROOT, "dist/schema/infra/db.js"));
 const { AccountModel } = await import(path.join(ROOT, "dist/schema/models/account.model.js"));
 const { AgentModel } = await import(path.join(ROOT, "dist/schema/models/agent.model.js"));
 const { PhoneNumberModel } = await import(path.join(ROOT, "dist/schema/models/phone-number.model.js"));

@@ -146,12 +146,12 @@ async function main() {
   const { freePort, startServices } = await import("./lib/services.mjs");
   ensureNodeModules();
   build();
-  const { connectDatabase, disconnectDatabase, syncIndexes } = await dist("schema/db.js");
+  const { connectDatabase, disconnectDatabase, syncIndexes } = await dist("schema/infra/db.js");
   const { AccountModel } = await dist("schema/models/account.model.js");
   const { AgentModel } = await dist("schema/models/agent.model.js");
   const { PhoneNumberModel } = await dist("schema/models/phone-number.model.js");
   const { ledger } = await dist("schema/ledger/ledger.service.js");
-  const { CALL_EVENTS_QUEUE, closeOutJobId } = await dist("schema/lib/queues.js");
+  const { CALL_EVENTS_QUEUE, closeOutJobId } = await dist("schema/infra/queues.js");
   const { admitCall } = await dist("media-worker/simulator/simulate-call.js");
   const { Redis } = await import("ioredis");
 

@@ -1,5 +1,5 @@
 import { Field, InputType, Int } from "type-graphql";
-import { DEFAULT_ACCOUNT_LIMITS as D, MAX_ACCOUNT_LIMIT } from "../../schema/accounts/account-limits.js";
+import { DEFAULT_ACCOUNT_LIMITS as D, MAX_ACCOUNT_LIMIT } from "../../schema/models/account-limits.js";
 
 const range = `0 to ${MAX_ACCOUNT_LIMIT.toLocaleString("en-US")}`;
 

@@ -1,5 +1,5 @@
 import { Field, Int, ObjectType } from "type-graphql";
-import { DEFAULT_ACCOUNT_LIMITS as D } from "../../schema/accounts/account-limits.js";
+import { DEFAULT_ACCOUNT_LIMITS as D } from "../../schema/models/account-limits.js";
 
 @ObjectType({ description: "What the account may have at once: the limits an admin set, the platform defaults elsewhere." })
 export class AccountLimits {

@@ -1,6 +1,6 @@
 import type { Types } from "mongoose";
-import { effectiveLimits, type AccountLimitName } from "../../schema/accounts/account-limits.js";
-import type { DocumentLocks } from "../../schema/lib/document-lock.js";
+import { effectiveLimits, type AccountLimitName } from "../../schema/models/account-limits.js";
+import type { DocumentLocks } from "../../schema/infra/document-lock.js";
 import { AccountModel } from "../../schema/models/account.model.js";
 import { AgentModel } from "../../schema/models/agent.model.js";
 import { ApiKeyModel } from "../../schema/models/api-key.model.js";

@@ -1,6 +1,6 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
-import { effectiveLimits } from "../../schema/accounts/account-limits.js";
-import { formatUsd } from "../../schema/lib/money.js";
+import { effectiveLimits } from "../../schema/models/account-limits.js";
+import { formatUsd } from "../../schema/billing/money.js";
 import { Agent, type AgentRecord } from "../agents/agent.type.js";
 import { PageArgs, pageComplexity, type ConnectionResult } from "../graphql/connection.type.js";
 import type { GraphqlContext, Viewer } from "../graphql/context.js";

@@ -1,9 +1,9 @@
 import { Types } from "mongoose";
-import { ACCOUNT_LIMIT_NAMES, MAX_ACCOUNT_LIMIT } from "../../schema/accounts/account-limits.js";
-import type { DocumentLocks } from "../../schema/lib/document-lock.js";
+import { ACCOUNT_LIMIT_NAMES, MAX_ACCOUNT_LIMIT } from "../../schema/models/account-limits.js";
+import type { DocumentLocks } from "../../schema/infra/document-lock.js";
 import { AccountModel, type Account as AccountFields } from "../../schema/models/account.model.js";
 import { ForwardingNumberModel } from "../../schema/models/forwarding-number.model.js";
-import type { ApiKeyService } from "../auth/api-key.service.js";
+import type { ApiKeyAuthenticator } from "../auth/api-key-authenticator.js";
 import { MAX_FORWARDING_NUMBERS, replaceForwardingNumbers, verifiedNumbersOf } from "../forwarding-numbers/forwarding-number.claims.js";
 import type { Viewer } from "../graphql/context.js";
 import type { ConnectionResult, PageArgs } from "../graphql/connection.type.js";
@@ -28,7 +28,7 @@ type AccountWritable = Partial<Pick<AccountFields, "name" | "email" | "ratePerMi
 export class AccountService {
   constructor(
     private readonly config: AccountServiceConfig,
-    private readonly apiKeys: ApiKeyService,
+    private readonly apiKeys: ApiKeyAuthenticator,
     private readonly locks: DocumentLocks,
   ) {}
 

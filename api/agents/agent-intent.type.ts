@@ -1,5 +1,5 @@
 import { Field, InputType, ObjectType } from "type-graphql";
-import { VOICE_ENGINES } from "../../schema/agents/agent-config.js";
+import { VOICE_ENGINES } from "../../schema/models/agent-config.js";
 import { modelEnum } from "../graphql/enums.js";
 
 export const VoiceEngineEnum = modelEnum(

@@ -1,5 +1,5 @@
 import { Field, ID, InputType, Int } from "type-graphql";
-import type { VoiceEngineName } from "../../schema/agents/agent-config.js";
+import type { VoiceEngineName } from "../../schema/models/agent-config.js";
 import type { AgentStatus } from "../../schema/models/agent.model.js";
 import { AgentIntentInput, VoiceEngineEnum } from "./agent-intent.type.js";
 import { AgentStatusEnum } from "./agent.type.js";

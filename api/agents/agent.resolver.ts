@@ -1,5 +1,5 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
-import type { VoiceEngineName } from "../../schema/agents/agent-config.js";
+import type { VoiceEngineName } from "../../schema/models/agent-config.js";
 import { Account, type AccountRecord } from "../accounts/account.type.js";
 import { PageArgs, pageComplexity, type ConnectionResult } from "../graphql/connection.type.js";
 import type { GraphqlContext, Viewer } from "../graphql/context.js";

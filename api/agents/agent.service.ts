@@ -6,8 +6,8 @@ import {
   validateAgentConfig,
   type AgentVoiceConfig,
   type VoiceEngineName,
-} from "../../schema/agents/agent-config.js";
-import type { DocumentLocks } from "../../schema/lib/document-lock.js";
+} from "../../schema/models/agent-config.js";
+import type { DocumentLocks } from "../../schema/infra/document-lock.js";
 import type { AccountQuotas } from "../accounts/account-quotas.js";
 import { AccountModel } from "../../schema/models/account.model.js";
 import { AgentModel, type Agent as AgentFields } from "../../schema/models/agent.model.js";

@@ -1,7 +1,7 @@
 import type { Types } from "mongoose";
 import { Field, ID, Int, ObjectType } from "type-graphql";
 import { AGENT_STATUSES, type Agent as AgentFields, type AgentStatus } from "../../schema/models/agent.model.js";
-import type { VoiceEngineName } from "../../schema/agents/agent-config.js";
+import type { VoiceEngineName } from "../../schema/models/agent-config.js";
 import { Connection } from "../graphql/connection.type.js";
 import { modelEnum } from "../graphql/enums.js";
 import { AgentIntent, VoiceEngineEnum } from "./agent-intent.type.js";

@@ -1,7 +1,7 @@
 import type { Types } from "mongoose";
 import { ApiKeyModel, type ApiKeyScope } from "../../schema/models/api-key.model.js";
 import type { AccountQuotas } from "../accounts/account-quotas.js";
-import type { ApiKeyService } from "../auth/api-key.service.js";
+import type { ApiKeyAuthenticator } from "../auth/api-key-authenticator.js";
 import type { Viewer } from "../graphql/context.js";
 import type { ConnectionResult, PageArgs } from "../graphql/connection.type.js";
 import { BadUserInputError, ForbiddenError, NotFoundError } from "../graphql/errors.js";
@@ -11,11 +11,11 @@ import { objectId, text } from "../graphql/validate.js";
 import type { CreateApiKeyArgs } from "./api-key.input.js";
 import type { ApiKeyRecord } from "./api-key.type.js";
 
-/** Key management for the GraphQL API; creation and checking are auth/ApiKeyService's. */
+/** Key management for the GraphQL API; creation and checking are auth/ApiKeyAuthenticator's. */
 export class ApiKeyManagementService {
   constructor(
     private readonly limits: { maxPageSize: number },
-    private readonly apiKeys: ApiKeyService,
+    private readonly apiKeys: ApiKeyAuthenticator,
     private readonly quotas: AccountQuotas,
   ) {}
 

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import type { Redis, Result } from "ioredis";
-import { TooManyFailedAuthenticationsError } from "../../schema/lib/errors.js";
-import type { Logger } from "../../schema/lib/logger.js";
-import { defineScripts } from "../../schema/lib/redis-scripts.js";
+import { TooManyFailedAuthenticationsError } from "../../schema/infra/errors.js";
+import type { Logger } from "../../schema/infra/logger.js";
+import { defineScripts } from "../../schema/infra/redis-scripts.js";
 
 const SCRIPTS = {
   /** KEYS[1] the address's counter. Returns {failures so far, milliseconds left in the window}. */

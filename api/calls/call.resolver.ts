@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from "graphql";
 import { Arg, Args, Ctx, FieldResolver, ID, Info, Query, Resolver, Root } from "type-graphql";
-import { formatUsd } from "../../schema/lib/money.js";
+import { formatUsd } from "../../schema/billing/money.js";
 import { Account, type AccountRecord } from "../accounts/account.type.js";
 import { Agent, type AgentRecord } from "../agents/agent.type.js";
 import { PageArgs, pageComplexity, type ConnectionResult } from "../graphql/connection.type.js";

@@ -1,5 +1,5 @@
 import type { Types } from "mongoose";
-import { isDuplicateKeyError } from "../../schema/lib/mongo-errors.js";
+import { isDuplicateKeyError } from "../../schema/infra/mongo-errors.js";
 import { ForwardingNumberModel, type ForwardingNumberMethod } from "../../schema/models/forwarding-number.model.js";
 import { ConflictError } from "../graphql/errors.js";
 

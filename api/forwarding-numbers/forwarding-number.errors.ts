@@ -1,4 +1,4 @@
-import { AppError } from "../../schema/lib/errors.js";
+import { AppError } from "../../schema/infra/errors.js";
 
 /** Verification calls need Twilio credentials and a caller ID; development runs have neither. */
 export class VerificationCallsNotConfiguredError extends AppError {

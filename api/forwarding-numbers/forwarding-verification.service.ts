@@ -1,5 +1,5 @@
 import { Types } from "mongoose";
-import type { Logger } from "../../schema/lib/logger.js";
+import type { Logger } from "../../schema/infra/logger.js";
 import { claimForwardingNumber } from "./forwarding-number.claims.js";
 import { VerificationCallsNotConfiguredError, VerificationRateLimitedError } from "./forwarding-number.errors.js";
 import type { VerificationCallClient } from "./verification-call.client.js";

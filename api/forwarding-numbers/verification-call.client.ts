@@ -1,5 +1,5 @@
 import { VerificationCallFailedError } from "./forwarding-number.errors.js";
-import { TWILIO_CALL_SID } from "../../schema/lib/twilio-ids.js";
+import { TWILIO_CALL_SID } from "../../schema/infra/twilio-ids.js";
 
 export interface VerificationCallClientOptions {
   /** e.g. https://api.twilio.com (TWILIO_API_BASE_URL), no trailing slash. */

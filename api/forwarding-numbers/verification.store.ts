@@ -1,5 +1,5 @@
 import type { Redis, Result } from "ioredis";
-import { defineScripts } from "../../schema/lib/redis-scripts.js";
+import { defineScripts } from "../../schema/infra/redis-scripts.js";
 
 /**
  * Pending forwarding-number verifications, in Redis: a code is worth something for ten minutes,

@@ -1,9 +1,9 @@
 import type { Context as KoaContext } from "koa";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
-import type { Logger } from "../../schema/lib/logger.js";
+import type { Logger } from "../../schema/infra/logger.js";
 import { bearerToken } from "../auth/api-key.crypto.js";
-import { TooManyFailedAuthenticationsError } from "../../schema/lib/errors.js";
-import type { ApiKeyService } from "../auth/api-key.service.js";
+import { TooManyFailedAuthenticationsError } from "../../schema/infra/errors.js";
+import type { ApiKeyAuthenticator } from "../auth/api-key-authenticator.js";
 import type { AuthFailures } from "../auth/auth-failures.js";
 import type { Principal } from "../auth/principal.js";
 import { InternalServerError, TooManyFailedAuthenticationsGraphqlError } from "./errors.js";
@@ -30,7 +30,7 @@ export interface Viewer {
  * (the database down) is logged with its cause and answered INTERNAL_ERROR with the request id:
  * Apollo would otherwise send the cause's message and log nothing.
  */
-export function contextFactory(apiKeys: ApiKeyService, reservations: ReservationService, failures: AuthFailures) {
+export function contextFactory(apiKeys: ApiKeyAuthenticator, reservations: ReservationService, failures: AuthFailures) {
   return async ({ ctx }: { ctx: KoaContext }): Promise<GraphqlContext> => {
     const log = ctx.state.log as Logger;
     const requestId = String(ctx.state.requestId);

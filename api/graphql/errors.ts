@@ -1,6 +1,6 @@
 import { HeaderMap } from "@apollo/server";
 import { GraphQLError } from "graphql";
-import type { TooManyFailedAuthenticationsError } from "../../schema/lib/errors.js";
+import type { TooManyFailedAuthenticationsError } from "../../schema/infra/errors.js";
 
 /**
  * Client-facing errors of the GraphQL API. `extensions.code` is the stable contract; messages

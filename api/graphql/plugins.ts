@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
-import { AppError } from "../../schema/lib/errors.js";
+import { AppError } from "../../schema/infra/errors.js";
 import type { GraphqlContext } from "./context.js";
 import { INTERNAL_CODE, INTERNAL_MESSAGE, UnauthenticatedError } from "./errors.js";
 import { assertComplexity } from "./limits.js";

@@ -4,8 +4,8 @@ import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin
 import { koaMiddleware } from "@as-integrations/koa";
 import { Router } from "@koa/router";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
-import type { DocumentLocks } from "../../schema/lib/document-lock.js";
-import type { Logger } from "../../schema/lib/logger.js";
+import type { DocumentLocks } from "../../schema/infra/document-lock.js";
+import type { Logger } from "../../schema/infra/logger.js";
 import { AccountQuotas } from "../accounts/account-quotas.js";
 import { AccountResolver } from "../accounts/account.resolver.js";
 import { AccountService } from "../accounts/account.service.js";
@@ -13,7 +13,7 @@ import { AgentResolver } from "../agents/agent.resolver.js";
 import { AgentService } from "../agents/agent.service.js";
 import { ApiKeyResolver } from "../api-keys/api-key.resolver.js";
 import { ApiKeyManagementService } from "../api-keys/api-key.service.js";
-import type { ApiKeyService } from "../auth/api-key.service.js";
+import type { ApiKeyAuthenticator } from "../auth/api-key-authenticator.js";
 import type { AuthFailures } from "../auth/auth-failures.js";
 import { CallResolver } from "../calls/call.resolver.js";
 import { CallService } from "../calls/call.service.js";
@@ -22,7 +22,7 @@ import { ForwardingNumberResolver, ForwardingNumberVerificationResolver } from "
 import { ForwardingNumberService } from "../forwarding-numbers/forwarding-number.service.js";
 import type { ForwardingVerificationService } from "../forwarding-numbers/forwarding-verification.service.js";
 import { LedgerResolver } from "../ledger/ledger.resolver.js";
-import { AccountLedgerService } from "../ledger/ledger.service.js";
+import { AccountLedgerService } from "../ledger/account-ledger.service.js";
 import { graphqlBody } from "./graphql-body.js";
 import { PhoneNumberResolver } from "../phone-numbers/phone-number.resolver.js";
 import { numberWebhooks } from "../phone-numbers/number-webhooks.js";
@@ -44,7 +44,7 @@ export interface GraphqlApiDeps {
   /** Agents without an engine of their own use OPENAI_REALTIME when true, else LOCAL. */
   openaiConfigured: boolean;
   logger: Logger;
-  apiKeys: ApiKeyService;
+  apiKeys: ApiKeyAuthenticator;
   /** Failed authentications per client address: past the limit, requests with a key answer 429. */
   authFailures: AuthFailures;
   reservations: ReservationService;

@@ -1,7 +1,7 @@
 import { Types } from "mongoose";
-import { MoneyFormatError, parseUsd } from "../../schema/lib/money.js";
+import { MoneyFormatError, parseUsd } from "../../schema/billing/money.js";
 import { BadUserInputError } from "./errors.js";
-import { CONTROL_CHARS } from "../../schema/lib/text.js";
+import { CONTROL_CHARS } from "../../schema/infra/text.js";
 
 /**
  * Input checks shared by the services. Each throws BadUserInputError naming the field, before

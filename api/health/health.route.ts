@@ -1,7 +1,7 @@
 import { Router } from "@koa/router";
 import type { Redis } from "ioredis";
 import { FailedCloseOuts } from "../../schema/billing/closeout-queue.js";
-import { pingDatabase } from "../../schema/db.js";
+import { pingDatabase } from "../../schema/infra/db.js";
 
 const PING_TIMEOUT_MS = 1_000;
 

@@ -1,12 +1,12 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
-import { formatUsd } from "../../schema/lib/money.js";
+import { formatUsd } from "../../schema/billing/money.js";
 import { Account, type AccountRecord } from "../accounts/account.type.js";
 import { Call, type CallRecord } from "../calls/call.type.js";
 import { PageArgs, pageComplexity, type ConnectionResult } from "../graphql/connection.type.js";
 import type { GraphqlContext, Viewer } from "../graphql/context.js";
 import { CurrentViewer } from "../graphql/current-viewer.js";
 import { BalanceMovementArgs } from "./ledger.input.js";
-import type { AccountLedgerService } from "./ledger.service.js";
+import type { AccountLedgerService } from "./account-ledger.service.js";
 import { LedgerEntry, LedgerEntryConnection, type LedgerEntryRecord } from "./ledger-entry.type.js";
 
 @Resolver(() => LedgerEntry)

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Middleware } from "koa";
-import { AppError, PayloadTooLargeError } from "../../schema/lib/errors.js";
-import type { Logger } from "../../schema/lib/logger.js";
+import { AppError, PayloadTooLargeError } from "../../schema/infra/errors.js";
+import type { Logger } from "../../schema/infra/logger.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
 

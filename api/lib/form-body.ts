@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
-import { InvalidParamsError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../../schema/lib/errors.js";
-import { CONTROL_CHARS } from "../../schema/lib/text.js";
+import { InvalidParamsError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../../schema/infra/errors.js";
+import { CONTROL_CHARS } from "../../schema/infra/text.js";
 
 /** Form fields as received: one value, or several for a repeated name (kept for signatures). */
 export type FormFields = Record<string, string | string[]>;

@@ -1,5 +1,5 @@
-import type { Logger } from "../../schema/lib/logger.js";
-import { TwilioApiError } from "../../schema/lib/twilio-api-error.js";
+import type { Logger } from "../../schema/infra/logger.js";
+import { TwilioApiError } from "../../schema/infra/twilio-api-error.js";
 import { NumberNotHeldError, TwilioNotConfiguredError } from "../graphql/errors.js";
 import { clearOurs, pointAtUs, type NumberWebhooks } from "./number-webhooks.js";
 import type { AvailableNumber, IncomingNumber, LocalSearch, TwilioNumbersClient } from "./twilio-numbers.client.js";

@@ -1,7 +1,7 @@
 import type { Types } from "mongoose";
-import type { Logger } from "../../schema/lib/logger.js";
-import type { DocumentLocks } from "../../schema/lib/document-lock.js";
-import { isDuplicateKeyError } from "../../schema/lib/mongo-errors.js";
+import type { Logger } from "../../schema/infra/logger.js";
+import type { DocumentLocks } from "../../schema/infra/document-lock.js";
+import { isDuplicateKeyError } from "../../schema/infra/mongo-errors.js";
 import { PhoneNumberModel, type PhoneNumberSource } from "../../schema/models/phone-number.model.js";
 import type { AccountQuotas } from "../accounts/account-quotas.js";
 import type { Viewer } from "../graphql/context.js";

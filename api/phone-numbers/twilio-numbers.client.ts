@@ -1,4 +1,4 @@
-import { TwilioApiError } from "../../schema/lib/twilio-api-error.js";
+import { TwilioApiError } from "../../schema/infra/twilio-api-error.js";
 
 export interface TwilioNumbersOptions {
   /** e.g. https://api.twilio.com, no trailing slash. */

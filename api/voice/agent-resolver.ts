@@ -1,5 +1,5 @@
 import { isValidObjectId, type Types } from "mongoose";
-import { AgentNotFoundError } from "../../schema/lib/errors.js";
+import { AgentNotFoundError } from "../../schema/infra/errors.js";
 import { AccountModel, type Account } from "../../schema/models/account.model.js";
 import { AgentModel, type Agent } from "../../schema/models/agent.model.js";
 import { ForwardingNumberModel } from "../../schema/models/forwarding-number.model.js";

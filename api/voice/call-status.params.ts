@@ -1,5 +1,5 @@
-import { InvalidParamsError, MissingParamsError } from "../../schema/lib/errors.js";
-import { CALL_SID } from "../../schema/lib/twilio-ids.js";
+import { InvalidParamsError, MissingParamsError } from "../../schema/infra/errors.js";
+import { CALL_SID } from "../../schema/infra/twilio-ids.js";
 import { singleField, type FormFields } from "../lib/form-body.js";
 
 export const TWILIO_CALL_STATUSES = ["queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"] as const;

@@ -1,10 +1,10 @@
 import type { Types } from "mongoose";
 import type { CallAdmissions } from "../../schema/billing/call-admissions.js";
 import type { CallRecoveryService, RecoveryOutcome } from "../../schema/billing/call-recovery.service.js";
-import { CallNotFoundError } from "../../schema/lib/errors.js";
-import type { Logger } from "../../schema/lib/logger.js";
-import { serializedWrite } from "../../schema/lib/write-gate.js";
-import { isDuplicateKeyError } from "../../schema/lib/mongo-errors.js";
+import { CallNotFoundError } from "../../schema/infra/errors.js";
+import type { Logger } from "../../schema/infra/logger.js";
+import { serializedWrite } from "../../schema/infra/write-gate.js";
+import { isDuplicateKeyError } from "../../schema/infra/mongo-errors.js";
 import { CallModel, callIdForSid, type Call } from "../../schema/models/call.model.js";
 import { CallStatusReportModel } from "../../schema/models/call-status-report.model.js";
 import { FINAL_STATUSES, type CallStatusParams } from "./call-status.params.js";

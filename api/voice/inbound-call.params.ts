@@ -1,6 +1,6 @@
-import { InvalidParamsError, MissingParamsError } from "../../schema/lib/errors.js";
+import { InvalidParamsError, MissingParamsError } from "../../schema/infra/errors.js";
 import { MAX_IDENTITY_LENGTH } from "../../schema/models/call.model.js";
-import { ACCOUNT_SID, CALL_SID } from "../../schema/lib/twilio-ids.js";
+import { ACCOUNT_SID, CALL_SID } from "../../schema/infra/twilio-ids.js";
 import { singleField, type FormFields } from "../lib/form-body.js";
 
 /** What /inbound_call needs from Twilio's form and our query string, validated. */

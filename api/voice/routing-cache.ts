@@ -1,9 +1,9 @@
 import type { Redis } from "ioredis";
 import type { Types } from "mongoose";
-import { AppError, DatabaseUnavailableError } from "../../schema/lib/errors.js";
-import type { Logger } from "../../schema/lib/logger.js";
-import { withinBudget } from "../../schema/lib/time-budget.js";
-import { ROUTING_VERSION_KEY, onRoutingChange } from "../../schema/lib/routing-version.js";
+import { AppError, DatabaseUnavailableError } from "../../schema/infra/errors.js";
+import type { Logger } from "../../schema/infra/logger.js";
+import { withinBudget } from "../../schema/infra/time-budget.js";
+import { ROUTING_VERSION_KEY, onRoutingChange } from "../../schema/infra/routing-version.js";
 import { resolveAgent, type ResolvedAgent } from "./agent-resolver.js";
 import type { InboundCallParams } from "./inbound-call.params.js";
 

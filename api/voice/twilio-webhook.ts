@@ -1,8 +1,8 @@
 import type { Context, Middleware } from "koa";
-import { ForbiddenError, UnauthorizedError } from "../../schema/lib/errors.js";
-import { withinBudget } from "../../schema/lib/time-budget.js";
+import { ForbiddenError, UnauthorizedError } from "../../schema/infra/errors.js";
+import { withinBudget } from "../../schema/infra/time-budget.js";
 import { bearerToken } from "../auth/api-key.crypto.js";
-import type { ApiKeyService } from "../auth/api-key.service.js";
+import type { ApiKeyAuthenticator } from "../auth/api-key-authenticator.js";
 import type { AuthFailures } from "../auth/auth-failures.js";
 import { assertFormContentType, parseForm, readBody, type FormFields } from "../lib/form-body.js";
 import type { WebhookCaller } from "./inbound-call.service.js";
@@ -18,7 +18,7 @@ export interface TwilioWebhookDeps {
     /** Largest request body read, bytes. */
     maxBodyBytes: number;
   };
-  apiKeys: ApiKeyService;
+  apiKeys: ApiKeyAuthenticator;
   /** Failed authentications per client address. */
   failures: AuthFailures;
 }

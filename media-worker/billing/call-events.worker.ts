@@ -2,8 +2,8 @@ import { UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { FailedCloseOuts } from "../../schema/billing/closeout-queue.js";
 import type { OpenCalls } from "../../schema/billing/open-calls.js";
-import type { Logger } from "../../schema/lib/logger.js";
-import { CALL_CLOSEOUT_JOB, CALL_CREATED_JOB, CALL_EVENTS_QUEUE, type CallCreatedJob } from "../../schema/lib/queues.js";
+import type { Logger } from "../../schema/infra/logger.js";
+import { CALL_CLOSEOUT_JOB, CALL_CREATED_JOB, CALL_EVENTS_QUEUE, type CallCreatedJob } from "../../schema/infra/queues.js";
 import { parseCloseOutJob } from "./closeout.job.js";
 import type { CloseOutService } from "./closeout.service.js";
 

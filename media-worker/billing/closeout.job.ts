@@ -1,5 +1,5 @@
 import { UnrecoverableError } from "bullmq";
-import { CLOSEOUT_SOURCES, type CallCloseOutJob, type CloseOutSource } from "../../schema/lib/queues.js";
+import { CLOSEOUT_SOURCES, type CallCloseOutJob, type CloseOutSource } from "../../schema/infra/queues.js";
 import { ENDED_REASONS, type EndedReason } from "../../schema/models/call.model.js";
 
 /** Validates a close-out job's data; malformed data will never succeed, so it is not retried. */

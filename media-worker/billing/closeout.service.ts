@@ -3,12 +3,12 @@ import type { CallAdmissions } from "../../schema/billing/call-admissions.js";
 import type { OpenCalls } from "../../schema/billing/open-calls.js";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
 import { ledger as defaultLedger, type LedgerEntryRecord, type LedgerService } from "../../schema/ledger/ledger.service.js";
-import { CallNotStoredError, IdempotencyConflictError } from "../../schema/lib/errors.js";
-import type { Logger } from "../../schema/lib/logger.js";
-import { formatUsd } from "../../schema/lib/money.js";
-import { serializedWrite } from "../../schema/lib/write-gate.js";
-import type { CallCloseOutJob } from "../../schema/lib/queues.js";
-import { DEFAULT_RATE_PER_MINUTE_MICROS, billedSeconds, costMicros } from "../../schema/lib/rating.js";
+import { CallNotStoredError, IdempotencyConflictError } from "../../schema/infra/errors.js";
+import type { Logger } from "../../schema/infra/logger.js";
+import { formatUsd } from "../../schema/billing/money.js";
+import { serializedWrite } from "../../schema/infra/write-gate.js";
+import type { CallCloseOutJob } from "../../schema/infra/queues.js";
+import { DEFAULT_RATE_PER_MINUTE_MICROS, billedSeconds, costMicros } from "../../schema/billing/rating.js";
 import { AccountModel } from "../../schema/models/account.model.js";
 import { CallModel, type Call } from "../../schema/models/call.model.js";
 

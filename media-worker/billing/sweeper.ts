@@ -4,7 +4,7 @@ import type { Types } from "mongoose";
 import type { CallLiveness } from "../../schema/billing/call-liveness.js";
 import type { CallRecoveryService, RecoveredCall } from "../../schema/billing/call-recovery.service.js";
 import type { OpenCalls } from "../../schema/billing/open-calls.js";
-import type { Logger } from "../../schema/lib/logger.js";
+import type { Logger } from "../../schema/infra/logger.js";
 import { Periodic } from "../lib/periodic.js";
 import { CallModel } from "../../schema/models/call.model.js";
 

@@ -1,4 +1,4 @@
-import { normalizePhrase, type AgentIntent } from "../../schema/agents/agent-config.js";
+import { normalizePhrase, type AgentIntent } from "../../schema/models/agent-config.js";
 
 /** True when `phrase` (normalized) occurs in `text` as whole words. */
 export function containsPhrase(text: string, phrase: string): boolean {

@@ -1,5 +1,5 @@
-import { ConfigError } from "../../schema/lib/config-error.js";
-import { int, optionalStr, str, url, type Env } from "../../schema/lib/env.js";
+import { ConfigError } from "../../schema/infra/config-error.js";
+import { int, optionalStr, str, url, type Env } from "../../schema/infra/env.js";
 
 /** Engines a worker can be told to use for every call, whatever the agent says. */
 export const ENGINE_OVERRIDES = ["LOCAL", "OPENAI_REALTIME", "echo"] as const;

@@ -1,4 +1,4 @@
-import { resolveEngine } from "../../schema/agents/agent-config.js";
+import { resolveEngine } from "../../schema/models/agent-config.js";
 import { CallControl } from "../conversation/call-control.js";
 import { EchoEngine } from "./echo.engine.js";
 import type { EngineConfig } from "./engine-config.js";

@@ -1,5 +1,5 @@
-import type { AgentIntent, VoiceEngineName } from "../../schema/agents/agent-config.js";
-import type { Logger } from "../../schema/lib/logger.js";
+import type { AgentIntent, VoiceEngineName } from "../../schema/models/agent-config.js";
+import type { Logger } from "../../schema/infra/logger.js";
 import type { EndedReason, TranscriptKind, TranscriptRole } from "../../schema/models/call.model.js";
 
 /** A 20 ms (usually) frame of caller audio: base64 8 kHz mono mu-law, as Twilio sent it. */

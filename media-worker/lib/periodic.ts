@@ -1,4 +1,4 @@
-import type { Logger } from "../../schema/lib/logger.js";
+import type { Logger } from "../../schema/infra/logger.js";
 
 /**
  * Runs a background pass every `intervalMs`, never two at once (a tick while a pass still runs is

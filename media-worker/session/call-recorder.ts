@@ -1,7 +1,7 @@
 import { FRAME_MS, base64Bytes } from "../audio/mulaw.js";
 import { MAX_TURN_CHARS, MAX_TURNS, type TranscriptKind, type TranscriptRole } from "../../schema/models/call.model.js";
 import type { EngineUsage, TurnInput } from "../engines/voice-engine.js";
-import type { CallRecord } from "../../schema/lib/queues.js";
+import type { CallRecord } from "../../schema/infra/queues.js";
 
 export interface StoredTurn {
   role: TranscriptRole;

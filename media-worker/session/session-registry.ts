@@ -1,6 +1,6 @@
 import type { CallLiveness } from "../../schema/billing/call-liveness.js";
 import type { ReservationService } from "../../schema/billing/reservation.service.js";
-import type { Logger } from "../../schema/lib/logger.js";
+import type { Logger } from "../../schema/infra/logger.js";
 import type { MediaSession } from "./media-session.js";
 
 export interface RegistryOptions {

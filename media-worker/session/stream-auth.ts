@@ -1,9 +1,9 @@
 import { Types, isValidObjectId } from "mongoose";
 import { agentSnapshot, type AgentSnapshot, type CallAdmissions } from "../../schema/billing/call-admissions.js";
 import type { CallLiveness } from "../../schema/billing/call-liveness.js";
-import type { AgentVoiceConfig } from "../../schema/agents/agent-config.js";
-import { verifyStreamToken, type StreamClaims } from "../../schema/lib/stream-token.js";
-import { DEFAULT_RATE_PER_MINUTE_MICROS } from "../../schema/lib/rating.js";
+import type { AgentVoiceConfig } from "../../schema/models/agent-config.js";
+import { verifyStreamToken, type StreamClaims } from "../../schema/infra/stream-token.js";
+import { DEFAULT_RATE_PER_MINUTE_MICROS } from "../../schema/billing/rating.js";
 import { AccountModel, type Account } from "../../schema/models/account.model.js";
 import { AgentModel, type Agent } from "../../schema/models/agent.model.js";
 import { CallModel, type Call } from "../../schema/models/call.model.js";

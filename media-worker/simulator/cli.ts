@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import mongoose from "mongoose";
 import { renderTones } from "../audio/tone.js";
 import { mulawToWav, wavToMulaw } from "../audio/wav.js";
-import { formatUsd } from "../../schema/lib/money.js";
+import { formatUsd } from "../../schema/billing/money.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { SimulatorError, simulateCall } from "./simulate-call.js";
 

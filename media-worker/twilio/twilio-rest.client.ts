@@ -1,4 +1,4 @@
-import { TwilioApiError } from "../../schema/lib/twilio-api-error.js";
+import { TwilioApiError } from "../../schema/infra/twilio-api-error.js";
 
 // Shared with the web process's phone-number client; re-exported for the worker's callers.
 export { TwilioApiError };

@@ -1,4 +1,4 @@
-import type { Logger } from "../lib/logger.js";
+import type { Logger } from "../infra/logger.js";
 import type { CallAdmissions } from "./call-admissions.js";
 
 export interface AdmissionDrainOptions {

@@ -1,12 +1,12 @@
 import type { Redis, Result } from "ioredis";
-import { storedVoiceConfig, type AgentVoiceConfig } from "../agents/agent-config.js";
-import { InsertBatcher } from "../lib/insert-batcher.js";
-import { isDuplicateKeyError } from "../lib/mongo-errors.js";
-import { defineScripts } from "../lib/redis-scripts.js";
+import { storedVoiceConfig, type AgentVoiceConfig } from "../models/agent-config.js";
+import { InsertBatcher } from "../infra/insert-batcher.js";
+import { isDuplicateKeyError } from "../infra/mongo-errors.js";
+import { defineScripts } from "../infra/redis-scripts.js";
 import type { Agent } from "../models/agent.model.js";
 import { Types } from "mongoose";
 import { CallModel, newCallDocument } from "../models/call.model.js";
-import { ROUTING_VERSION_KEY } from "../lib/routing-version.js";
+import { ROUTING_VERSION_KEY } from "../infra/routing-version.js";
 import { ADMIT_SCRIPT } from "./admission.scripts.js";
 import { OPEN_CALLS_KEY } from "./open-calls.js";
 import { reservationKeys, type ReservationKeys } from "./reservation.service.js";

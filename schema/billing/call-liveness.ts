@@ -1,5 +1,5 @@
 import type { Redis, Result } from "ioredis";
-import { defineScripts } from "../lib/redis-scripts.js";
+import { defineScripts } from "../infra/redis-scripts.js";
 
 /** How long a call's state outlives its start: longer than any call plus late callbacks. */
 const STATE_TTL_MS = 2 * 24 * 3600 * 1000;

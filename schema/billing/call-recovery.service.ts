@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
 import type { Types } from "mongoose";
-import type { Logger } from "../lib/logger.js";
-import { closeOutJobId, type CallCloseOutJob, type CloseOutSource } from "../lib/queues.js";
+import type { Logger } from "../infra/logger.js";
+import { closeOutJobId, type CallCloseOutJob, type CloseOutSource } from "../infra/queues.js";
 import type { Call } from "../models/call.model.js";
 import { CallStatusReportModel } from "../models/call-status-report.model.js";
 import { CallLiveness, STREAM_OWNER_PREFIX } from "./call-liveness.js";

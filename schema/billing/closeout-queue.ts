@@ -1,7 +1,7 @@
 import type { JobsOptions, Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { int, type Env } from "../lib/env.js";
-import { CALL_CLOSEOUT_JOB, closeOutJobId, type CallCloseOutJob } from "../lib/queues.js";
+import { int, type Env } from "../infra/env.js";
+import { CALL_CLOSEOUT_JOB, closeOutJobId, type CallCloseOutJob } from "../infra/queues.js";
 
 /** How hard BullMQ tries one close-out before handing it to the reconciler. */
 export interface CloseOutPolicy {

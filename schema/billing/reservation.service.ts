@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Redis, Result } from "ioredis";
 import type { Types } from "mongoose";
-import { AppError, ConcurrencyLimitError, DatabaseUnavailableError, InsufficientBalanceError } from "../lib/errors.js";
+import { AppError, ConcurrencyLimitError, DatabaseUnavailableError, InsufficientBalanceError } from "../infra/errors.js";
 import { ledger as defaultLedger, type AppendInput, type AppendResult, type Balance, type LedgerService } from "../ledger/ledger.service.js";
-import { defineScripts } from "../lib/redis-scripts.js";
-import { withinBudget } from "../lib/time-budget.js";
+import { defineScripts } from "../infra/redis-scripts.js";
+import { withinBudget } from "../infra/time-budget.js";
 import {
   CALL_AMOUNT_SCRIPT,
   DEBIT_HOLD_PREFIX,

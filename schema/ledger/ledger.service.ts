@@ -1,8 +1,8 @@
 import type { Types } from "mongoose";
-import { AppError, IdempotencyConflictError, InsufficientBalanceError } from "../lib/errors.js";
-import { KeyedMutex } from "../lib/keyed-mutex.js";
-import { isDuplicateKeyError } from "../lib/mongo-errors.js";
-import { serializedWrite } from "../lib/write-gate.js";
+import { AppError, IdempotencyConflictError, InsufficientBalanceError } from "../infra/errors.js";
+import { KeyedMutex } from "../infra/keyed-mutex.js";
+import { isDuplicateKeyError } from "../infra/mongo-errors.js";
+import { serializedWrite } from "../infra/write-gate.js";
 import {
   LedgerEntryModel,
   LedgerHeadModel,

@@ -1,7 +1,7 @@
 import { Schema, model, type InferSchemaType, type HydratedDocument, Types } from "mongoose";
-import { MAX_ACCOUNT_LIMIT } from "../accounts/account-limits.js";
-import { DEFAULT_RATE_PER_MINUTE_MICROS } from "../lib/rating.js";
-import { announceRoutingWrites } from "../lib/routing-version.js";
+import { MAX_ACCOUNT_LIMIT } from "./account-limits.js";
+import { DEFAULT_RATE_PER_MINUTE_MICROS } from "../billing/rating.js";
+import { announceRoutingWrites } from "../infra/routing-version.js";
 
 export const ACCOUNT_STATUSES = ["active", "suspended"] as const;
 export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
@@ -25,7 +25,7 @@ const accountSchema = new Schema(
     status: { type: String, enum: ACCOUNT_STATUSES, required: true, default: "active" },
     /**
      * Limits an admin set for this account; unset (absent or null) means the platform default
-     * (schema/accounts/account-limits.ts). Read them through effectiveLimits().
+     * (schema/models/account-limits.ts). Read them through effectiveLimits().
      */
     limits: {
       maxApiKeys: limitField(),
@@ -45,6 +45,6 @@ accountSchema.index({ email: 1 });
 
 export type Account = InferSchemaType<typeof accountSchema>;
 export type AccountDoc = HydratedDocument<Account>;
-// Web processes cache routing data; every write tells them (schema/lib/routing-version.ts).
+// Web processes cache routing data; every write tells them (schema/infra/routing-version.ts).
 announceRoutingWrites(accountSchema);
 export const AccountModel = model("Account", accountSchema);

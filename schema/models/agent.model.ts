@@ -1,11 +1,11 @@
 import { Schema, model, type InferSchemaType, type HydratedDocument, Types } from "mongoose";
-import { AgentConfigError, DEFAULT_VOICE_CONFIG, LIMITS, VOICE_ENGINES, storedVoiceConfig, validateAgentConfig, voiceFits } from "../agents/agent-config.js";
-import { announceRoutingWrites } from "../lib/routing-version.js";
+import { AgentConfigError, DEFAULT_VOICE_CONFIG, LIMITS, VOICE_ENGINES, storedVoiceConfig, validateAgentConfig, voiceFits } from "./agent-config.js";
+import { announceRoutingWrites } from "../infra/routing-version.js";
 
 export const AGENT_STATUSES = ["active", "inactive"] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
 
-/** Something the caller may say and what the agent answers (see schema/agents/agent-config.ts). */
+/** Something the caller may say and what the agent answers (see schema/models/agent-config.ts). */
 const intentSchema = new Schema(
   {
     phrases: { type: [{ type: String, maxlength: LIMITS.phraseChars }], required: true },
@@ -75,6 +75,6 @@ agentSchema.index({ accountId: 1, createdAt: -1, _id: -1 });
 
 export type Agent = InferSchemaType<typeof agentSchema>;
 export type AgentDoc = HydratedDocument<Agent>;
-// Web processes cache routing data; every write tells them (schema/lib/routing-version.ts).
+// Web processes cache routing data; every write tells them (schema/infra/routing-version.ts).
 announceRoutingWrites(agentSchema);
 export const AgentModel = model("Agent", agentSchema);

@@ -1,5 +1,5 @@
 import { Schema, model, type InferSchemaType, Types } from "mongoose";
-import { announceRoutingWrites } from "../lib/routing-version.js";
+import { announceRoutingWrites } from "../infra/routing-version.js";
 
 export const FORWARDING_NUMBER_METHODS = ["call", "admin"] as const;
 export type ForwardingNumberMethod = (typeof FORWARDING_NUMBER_METHODS)[number];
@@ -26,6 +26,6 @@ forwardingNumberSchema.index({ e164: 1 }, { unique: true });
 forwardingNumberSchema.index({ accountId: 1, createdAt: -1, _id: -1 });
 
 export type ForwardingNumber = InferSchemaType<typeof forwardingNumberSchema>;
-// Web processes cache routing data; every write tells them (schema/lib/routing-version.ts).
+// Web processes cache routing data; every write tells them (schema/infra/routing-version.ts).
 announceRoutingWrites(forwardingNumberSchema);
 export const ForwardingNumberModel = model("ForwardingNumber", forwardingNumberSchema);

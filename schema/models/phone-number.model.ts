@@ -1,5 +1,5 @@
 import { Schema, model, type InferSchemaType, type HydratedDocument, Types } from "mongoose";
-import { announceRoutingWrites } from "../lib/routing-version.js";
+import { announceRoutingWrites } from "../infra/routing-version.js";
 
 /**
  * How a number came to an account: "verified" (an account key registered it and Twilio showed
@@ -36,6 +36,6 @@ phoneNumberSchema.index({ agentId: 1 });
 
 export type PhoneNumber = InferSchemaType<typeof phoneNumberSchema>;
 export type PhoneNumberDoc = HydratedDocument<PhoneNumber>;
-// Web processes cache routing data; every write tells them (schema/lib/routing-version.ts).
+// Web processes cache routing data; every write tells them (schema/infra/routing-version.ts).
 announceRoutingWrites(phoneNumberSchema);
 export const PhoneNumberModel = model("PhoneNumber", phoneNumberSchema);

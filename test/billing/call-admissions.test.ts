@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 import { Types } from "mongoose";
 import { AdmissionDrain } from "../../schema/billing/admission-drain.js";
 import { CallAdmissions, type AdmissionRecord } from "../../schema/billing/call-admissions.js";
-import { createLogger } from "../../schema/lib/logger.js";
+import { createLogger } from "../../schema/infra/logger.js";
 import { CallModel, callIdForSid } from "../../schema/models/call.model.js";
 import { testEnv } from "../helpers/env.js";
 import { uniqueCallSid } from "../helpers/fixtures.js";

@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 import { Types } from "mongoose";
 import { ReservationService } from "../../schema/billing/reservation.service.js";
 import { LedgerService, type Balance } from "../../schema/ledger/ledger.service.js";
-import { DatabaseUnavailableError } from "../../schema/lib/errors.js";
+import { DatabaseUnavailableError } from "../../schema/infra/errors.js";
 import { LedgerEntryModel } from "../../schema/models/ledger-entry.model.js";
 import { testEnv } from "../helpers/env.js";
 

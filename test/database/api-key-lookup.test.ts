@@ -4,7 +4,7 @@
 import { expect } from "chai";
 import type { Document } from "mongodb";
 import mongoose, { Types } from "mongoose";
-import { ApiKeyService } from "../../api/auth/api-key.service.js";
+import { ApiKeyAuthenticator } from "../../api/auth/api-key-authenticator.js";
 import { ApiKeyModel } from "../../schema/models/api-key.model.js";
 import { withDbCommands } from "../helpers/db-commands.js";
 
@@ -14,7 +14,7 @@ interface Explained {
 }
 
 describe("API key lookup", () => {
-  const service = new ApiKeyService(undefined);
+  const service = new ApiKeyAuthenticator(undefined);
   let key = "";
 
   before(async () => {

@@ -3,7 +3,7 @@
 // connection reset) while Redis still answers. Short server-selection and buffering timeouts keep
 // each failure under a second.
 import { expect } from "chai";
-import { connectDatabase, disconnectDatabase } from "../../schema/db.js";
+import { connectDatabase, disconnectDatabase } from "../../schema/infra/db.js";
 import { startTestApp, TEST_ADMIN_KEY, type TestApp } from "../helpers/app.js";
 import { testEnv } from "../helpers/env.js";
 import { createFixture, uniqueCallSid, uniqueNumber, type Fixture } from "../helpers/fixtures.js";

@@ -2,8 +2,8 @@
 // unordered insertMany, and each caller still gets its own outcome.
 import { expect } from "chai";
 import mongoose, { Types } from "mongoose";
-import { InsertBatcher } from "../../schema/lib/insert-batcher.js";
-import { isDuplicateKeyError } from "../../schema/lib/mongo-errors.js";
+import { InsertBatcher } from "../../schema/infra/insert-batcher.js";
+import { isDuplicateKeyError } from "../../schema/infra/mongo-errors.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { withDbCommands } from "../helpers/db-commands.js";
 import { testEnv } from "../helpers/env.js";

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import mongoose from "mongoose";
-import { assertMoneyIndexes } from "../../schema/db.js";
+import { assertMoneyIndexes } from "../../schema/infra/db.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { ForwardingNumberModel } from "../../schema/models/forwarding-number.model.js";
 import { LedgerEntryModel } from "../../schema/models/ledger-entry.model.js";

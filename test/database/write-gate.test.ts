@@ -2,9 +2,9 @@
 // asks the server what it is when it connects; a real MongoDB gets its writes concurrently.
 import { expect } from "chai";
 import mongoose, { Types } from "mongoose";
-import { adaptToServer, isFerretDB } from "../../schema/db.js";
-import { InsertBatcher } from "../../schema/lib/insert-batcher.js";
-import { serializedWrite, setWritesSerialized, writesSerialized } from "../../schema/lib/write-gate.js";
+import { adaptToServer, isFerretDB } from "../../schema/infra/db.js";
+import { InsertBatcher } from "../../schema/infra/insert-batcher.js";
+import { serializedWrite, setWritesSerialized, writesSerialized } from "../../schema/infra/write-gate.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { withDbCommands } from "../helpers/db-commands.js";
 import { uniqueCallSid } from "../helpers/fixtures.js";

@@ -1,4 +1,4 @@
-import { closeOutJobId } from "../../schema/lib/queues.js";
+import { closeOutJobId } from "../../schema/infra/queues.js";
 import { sleep } from "./processes.js";
 import { alternate, dial, type Scenario } from "./scenario.js";
 

@@ -1,6 +1,6 @@
 import { enqueueCloseOut } from "../../schema/billing/closeout-queue.js";
-import { CALL_CLOSEOUT_JOB, closeOutJobId } from "../../schema/lib/queues.js";
-import { DEFAULT_RATE_PER_MINUTE_MICROS } from "../../schema/lib/rating.js";
+import { CALL_CLOSEOUT_JOB, closeOutJobId } from "../../schema/infra/queues.js";
+import { DEFAULT_RATE_PER_MINUTE_MICROS } from "../../schema/billing/rating.js";
 import { sleep } from "./processes.js";
 import { alternate, closeOutFacts, dial, type Scenario } from "./scenario.js";
 

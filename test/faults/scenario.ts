@@ -1,4 +1,4 @@
-import type { CallCloseOutJob } from "../../schema/lib/queues.js";
+import type { CallCloseOutJob } from "../../schema/infra/queues.js";
 import { sleep } from "./processes.js";
 import { SimCall } from "./sim-call.js";
 import type { FaultStack, StackOptions, Worker } from "./stack.js";

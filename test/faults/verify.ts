@@ -1,7 +1,7 @@
 import type { Types } from "mongoose";
 import { ReservationService } from "../../schema/billing/reservation.service.js";
 import { LedgerService } from "../../schema/ledger/ledger.service.js";
-import { costMicros, DEFAULT_RATE_PER_MINUTE_MICROS } from "../../schema/lib/rating.js";
+import { costMicros, DEFAULT_RATE_PER_MINUTE_MICROS } from "../../schema/billing/rating.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { LedgerEntryModel } from "../../schema/models/ledger-entry.model.js";
 import { sleep, within } from "./processes.js";

@@ -10,7 +10,7 @@ import { assertFormContentType, parseForm } from "../../api/lib/form-body.js";
 import { parseCallStatusParams } from "../../api/voice/call-status.params.js";
 import { parseInboundParams } from "../../api/voice/inbound-call.params.js";
 import { parseTwilioMessage } from "../../media-worker/protocol/inbound.js";
-import { signStreamToken, verifyStreamToken } from "../../schema/lib/stream-token.js";
+import { signStreamToken, verifyStreamToken } from "../../schema/infra/stream-token.js";
 import type { FuzzContext } from "./context.js";
 import { formFields, type FormRequest } from "./form.js";
 import { graphqlArbitrary, type GqlInput } from "./graphql.door.js";

@@ -2,7 +2,7 @@
 // fixtures: balance, agent, number, forwarding number) a working ACCOUNT key, one revoked key,
 // and one call that was admitted, streamed, hung up, reported by a status callback and billed.
 // Its stream token stays valid through the run: replaying it must still be refused.
-import { ApiKeyService } from "../../api/auth/api-key.service.js";
+import { ApiKeyAuthenticator } from "../../api/auth/api-key-authenticator.js";
 import { AccountModel } from "../../schema/models/account.model.js";
 import { AgentModel } from "../../schema/models/agent.model.js";
 import { ApiKeyModel } from "../../schema/models/api-key.model.js";
@@ -18,7 +18,7 @@ import type { FuzzContext, SeededAccount, SeededCall } from "./context.js";
 const SETTLE_TIMEOUT_MS = 30_000;
 
 export async function seed(stack: FaultStack): Promise<FuzzContext> {
-  const keys = new ApiKeyService(undefined);
+  const keys = new ApiKeyAuthenticator(undefined);
   const accounts: SeededAccount[] = [];
   for (const f of stack.fixtures) {
     const { apiKey, key } = await keys.create({ accountId: f.accountId, scope: "account", name: "fuzz" });

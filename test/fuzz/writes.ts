@@ -11,7 +11,7 @@ import { AUTH_FAILURE_KEY_PREFIX } from "../../api/auth/auth-failures.js";
 const TIMER_KEYS = new Set(["c247:sweeper:lock", "c247:reconciler:lock"]);
 /**
  * lastUsedAt of a key is rewritten at most once a minute per key and process when the key
- * authenticates (api/auth/api-key.service.ts): only its document count is compared.
+ * authenticates (api/auth/api-key-authenticator.ts): only its document count is compared.
  */
 const COUNT_ONLY = new Set(["apikeyusages"]);
 /**

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { Redis } from "ioredis";
-import { DocumentLocks } from "../../schema/lib/document-lock.js";
+import { DocumentLocks } from "../../schema/infra/document-lock.js";
 import { AccountModel } from "../../schema/models/account.model.js";
 import { AgentModel } from "../../schema/models/agent.model.js";
 import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";

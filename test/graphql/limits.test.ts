@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { loadApiConfig } from "../../api/config.js";
-import { ConfigError } from "../../schema/lib/config-error.js";
+import { ConfigError } from "../../schema/infra/config-error.js";
 import { TEST_ADMIN_KEY, startTestApp, type TestApp } from "../helpers/app.js";
 import { createAccount, createAgent, gql, gqlOk } from "../helpers/graphql.js";
 

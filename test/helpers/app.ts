@@ -4,8 +4,8 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { createApp, type App } from "../../api/app.js";
 import { loadApiConfig, type ApiConfig } from "../../api/config.js";
-import { createLogger, type Logger } from "../../schema/lib/logger.js";
-import { CALL_EVENTS_QUEUE } from "../../schema/lib/queues.js";
+import { createLogger, type Logger } from "../../schema/infra/logger.js";
+import { CALL_EVENTS_QUEUE } from "../../schema/infra/queues.js";
 import { testEnv } from "./env.js";
 
 export const TEST_AUTH_TOKEN = "test-twilio-auth-token-0123456789";

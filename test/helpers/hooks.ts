@@ -1,6 +1,6 @@
 // Mocha root hooks: one database connection for the whole run, indexes in place before tests.
 import "reflect-metadata";
-import { connectDatabase, disconnectDatabase, syncIndexes } from "../../schema/db.js";
+import { connectDatabase, disconnectDatabase, syncIndexes } from "../../schema/infra/db.js";
 import { testEnv } from "./env.js";
 
 export const mochaHooks = {

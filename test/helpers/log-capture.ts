@@ -1,5 +1,5 @@
 import { pino } from "pino";
-import type { Logger } from "../../schema/lib/logger.js";
+import type { Logger } from "../../schema/infra/logger.js";
 
 /** One line the app logged, parsed from pino's JSON. */
 export interface LogLine {

@@ -11,8 +11,8 @@ import { admitCall, openStream, type AdmittedCall, type SimulateCallOptions, typ
 import type { TwilioStreamClient } from "../../media-worker/simulator/stream-client.js";
 import { ReservationService } from "../../schema/billing/reservation.service.js";
 import { ledger } from "../../schema/ledger/ledger.service.js";
-import { createLogger } from "../../schema/lib/logger.js";
-import { CALL_EVENTS_QUEUE } from "../../schema/lib/queues.js";
+import { createLogger } from "../../schema/infra/logger.js";
+import { CALL_EVENTS_QUEUE } from "../../schema/infra/queues.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { LedgerEntryModel } from "../../schema/models/ledger-entry.model.js";
 import { TEST_AUTH_TOKEN, type TestApp } from "./app.js";

@@ -2,7 +2,7 @@ import type { MediaServer } from "../../media-worker/server.js";
 import { admitCall, type AdmittedCall, type WebTarget } from "../../media-worker/simulator/simulate-call.js";
 import { Timers } from "../../media-worker/lib/timers.js";
 import { liveChildProcesses } from "../../media-worker/lib/processes.js";
-import { validateAgentConfig, storedVoiceConfig, type AgentVoiceConfigInput } from "../../schema/agents/agent-config.js";
+import { validateAgentConfig, storedVoiceConfig, type AgentVoiceConfigInput } from "../../schema/models/agent-config.js";
 import { AgentModel } from "../../schema/models/agent.model.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { TEST_AUTH_TOKEN, startTestApp, type TestApp } from "./app.js";

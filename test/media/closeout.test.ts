@@ -6,9 +6,9 @@ import { CloseOutService, chargeReference } from "../../media-worker/billing/clo
 import { enqueueCloseOut } from "../../schema/billing/closeout-queue.js";
 import { OpenCalls } from "../../schema/billing/open-calls.js";
 import { LedgerService, ledger } from "../../schema/ledger/ledger.service.js";
-import { createLogger } from "../../schema/lib/logger.js";
-import { formatUsd } from "../../schema/lib/money.js";
-import { closeOutJobId, type CallCloseOutJob } from "../../schema/lib/queues.js";
+import { createLogger } from "../../schema/infra/logger.js";
+import { formatUsd } from "../../schema/billing/money.js";
+import { closeOutJobId, type CallCloseOutJob } from "../../schema/infra/queues.js";
 import { AccountModel } from "../../schema/models/account.model.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { TEST_AUTH_TOKEN } from "../helpers/app.js";

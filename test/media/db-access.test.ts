@@ -2,7 +2,7 @@ import { expect } from "chai";
 import mongoose from "mongoose";
 import { admitCall, openStream } from "../../media-worker/simulator/simulate-call.js";
 import { renderTones, toFramePayloads } from "../../media-worker/audio/tone.js";
-import { closeOutJobId } from "../../schema/lib/queues.js";
+import { closeOutJobId } from "../../schema/infra/queues.js";
 import { useMediaStack } from "../helpers/media-stack.js";
 import { createFixture } from "../helpers/fixtures.js";
 import { simulatorTarget, waitFor, waitForClosedCall } from "../helpers/media.js";

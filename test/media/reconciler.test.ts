@@ -3,7 +3,7 @@ import { Types } from "mongoose";
 import { postCallStatus, type AdmittedCall } from "../../media-worker/simulator/simulate-call.js";
 import { enqueueCloseOut } from "../../schema/billing/closeout-queue.js";
 import { OpenCalls } from "../../schema/billing/open-calls.js";
-import { closeOutJobId } from "../../schema/lib/queues.js";
+import { closeOutJobId } from "../../schema/infra/queues.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { startTestApp, TEST_AUTH_TOKEN, type TestApp } from "../helpers/app.js";
 import { FakeTwilioRest } from "../helpers/fake-twilio.js";

@@ -3,7 +3,7 @@ import { admitCall, openStream, postCallStatus, type AdmittedCall } from "../../
 import type { TwilioStreamClient } from "../../media-worker/simulator/stream-client.js";
 import { CallLiveness } from "../../schema/billing/call-liveness.js";
 import { ledger } from "../../schema/ledger/ledger.service.js";
-import { closeOutJobId } from "../../schema/lib/queues.js";
+import { closeOutJobId } from "../../schema/infra/queues.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { CallStatusReportModel } from "../../schema/models/call-status-report.model.js";
 import { startTestApp, TEST_ADMIN_KEY, TEST_AUTH_TOKEN, type TestApp } from "../helpers/app.js";

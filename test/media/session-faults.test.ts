@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { admitCall, openStream, type AdmittedCall } from "../../media-worker/simulator/simulate-call.js";
 import type { TwilioStreamClient } from "../../media-worker/simulator/stream-client.js";
 import { CallLiveness, STREAM_OWNER_PREFIX } from "../../schema/billing/call-liveness.js";
-import { closeOutJobId } from "../../schema/lib/queues.js";
+import { closeOutJobId } from "../../schema/infra/queues.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { startTestApp, TEST_AUTH_TOKEN, type TestApp } from "../helpers/app.js";
 import { FakeTwilioRest } from "../helpers/fake-twilio.js";

@@ -5,7 +5,7 @@ import { TwilioStreamClient, type StreamClientOptions } from "../../media-worker
 import { admitCall, openStream, randomSid, reachableStreamUrl, type AdmittedCall } from "../../media-worker/simulator/simulate-call.js";
 import { CallLiveness } from "../../schema/billing/call-liveness.js";
 import { CallAdmissions } from "../../schema/billing/call-admissions.js";
-import { signStreamToken, verifyStreamToken, type StreamClaims } from "../../schema/lib/stream-token.js";
+import { signStreamToken, verifyStreamToken, type StreamClaims } from "../../schema/infra/stream-token.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { TEST_AUTH_TOKEN } from "../helpers/app.js";
 import { useMediaStack } from "../helpers/media-stack.js";

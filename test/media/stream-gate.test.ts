@@ -6,7 +6,7 @@ import { TwilioStreamClient } from "../../media-worker/simulator/stream-client.j
 import { admitCall, reachableStreamUrl, type AdmittedCall } from "../../media-worker/simulator/simulate-call.js";
 import { clientAddress } from "../../media-worker/session/upgrade-gate.js";
 import { CallLiveness } from "../../schema/billing/call-liveness.js";
-import { DEV_STREAM_TOKEN_SECRET } from "../../schema/lib/stream-token.js";
+import { DEV_STREAM_TOKEN_SECRET } from "../../schema/infra/stream-token.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { startTestApp, TEST_AUTH_TOKEN, type TestApp } from "../helpers/app.js";
 import { FakeTwilioRest } from "../helpers/fake-twilio.js";

@@ -6,7 +6,7 @@ import { Writable } from "node:stream";
 import { expect } from "chai";
 import { Redis } from "ioredis";
 import { pino } from "pino";
-import { checkEvictionPolicy, evictionPolicyVerdict } from "../../schema/lib/redis-checks.js";
+import { checkEvictionPolicy, evictionPolicyVerdict } from "../../schema/infra/redis-checks.js";
 import { testEnv } from "../helpers/env.js";
 import { freePort } from "../helpers/free-port.js";
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { expect } from "chai";
 import { Redis, type Result } from "ioredis";
-import { defineScripts } from "../../schema/lib/redis-scripts.js";
+import { defineScripts } from "../../schema/infra/redis-scripts.js";
 import { testEnv } from "../helpers/env.js";
 
 const SCRIPTS = {

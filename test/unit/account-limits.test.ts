@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { DEFAULT_ACCOUNT_LIMITS, effectiveLimits } from "../../schema/accounts/account-limits.js";
+import { DEFAULT_ACCOUNT_LIMITS, effectiveLimits } from "../../schema/models/account-limits.js";
 
 describe("account limits", () => {
   it("when an account has no limits stored, then the platform defaults apply: 20 keys, 200 agents, 100 numbers, 10 calls", () => {

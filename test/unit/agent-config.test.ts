@@ -6,7 +6,7 @@ import {
   resolveEngine,
   validateAgentConfig,
   type AgentVoiceConfigInput,
-} from "../../schema/agents/agent-config.js";
+} from "../../schema/models/agent-config.js";
 import { AgentModel } from "../../schema/models/agent.model.js";
 import { Types } from "mongoose";
 

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { GraphQLError, locatedError } from "graphql";
 import { ForbiddenError } from "../../api/graphql/errors.js";
 import { formatError } from "../../api/graphql/plugins.js";
-import { InsufficientBalanceError } from "../../schema/lib/errors.js";
+import { InsufficientBalanceError } from "../../schema/infra/errors.js";
 
 /** What Apollo passes formatError: the error as JSON (code INTERNAL_SERVER_ERROR when it has none) and the error. */
 function format(error: GraphQLError) {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { formatUsd, parseUsd } from "../../schema/lib/money.js";
-import { billedSeconds, costMicros } from "../../schema/lib/rating.js";
+import { formatUsd, parseUsd } from "../../schema/billing/money.js";
+import { billedSeconds, costMicros } from "../../schema/billing/rating.js";
 
 describe("money", () => {
   it("when parsing decimal strings, then they become exact micro-dollars", () => {

@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { expect } from "chai";
-import { signStreamToken, verifyStreamToken, type StreamClaims } from "../../schema/lib/stream-token.js";
+import { signStreamToken, verifyStreamToken, type StreamClaims } from "../../schema/infra/stream-token.js";
 
 describe("stream token", () => {
   const secret = "s".repeat(32);

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { CallLiveness } from "../../schema/billing/call-liveness.js";
 import { enqueueCloseOut } from "../../schema/billing/closeout-queue.js";
-import { closeOutJobId } from "../../schema/lib/queues.js";
+import { closeOutJobId } from "../../schema/infra/queues.js";
 import { ledger } from "../../schema/ledger/ledger.service.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { CallStatusReportModel } from "../../schema/models/call-status-report.model.js";

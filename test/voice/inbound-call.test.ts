@@ -4,7 +4,7 @@ import { AccountModel } from "../../schema/models/account.model.js";
 import { AgentModel } from "../../schema/models/agent.model.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";
-import { verifyStreamToken } from "../../schema/lib/stream-token.js";
+import { verifyStreamToken } from "../../schema/infra/stream-token.js";
 import { OpenCalls } from "../../schema/billing/open-calls.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { createFixture, uniqueNumber, type Fixture } from "../helpers/fixtures.js";

@@ -7,7 +7,7 @@ import { renderTones, toFramePayloads } from "../../media-worker/audio/tone.js";
 import { admitCall, openStream, type AdmittedCall } from "../../media-worker/simulator/simulate-call.js";
 import { parseStreamTwiml } from "../../media-worker/simulator/twiml.js";
 import { CallAdmissions } from "../../schema/billing/call-admissions.js";
-import { connectDatabase, disconnectDatabase } from "../../schema/db.js";
+import { connectDatabase, disconnectDatabase } from "../../schema/infra/db.js";
 import { CallModel } from "../../schema/models/call.model.js";
 import { testEnv } from "../helpers/env.js";
 import { createFixture, type Fixture } from "../helpers/fixtures.js";

@@ -7,7 +7,7 @@ import { CallAdmissions } from "../../schema/billing/call-admissions.js";
 import { OpenCalls } from "../../schema/billing/open-calls.js";
 import { ReservationService, reservationKeys } from "../../schema/billing/reservation.service.js";
 import { ledger } from "../../schema/ledger/ledger.service.js";
-import { ROUTING_VERSION_KEY } from "../../schema/lib/routing-version.js";
+import { ROUTING_VERSION_KEY } from "../../schema/infra/routing-version.js";
 import { AgentModel } from "../../schema/models/agent.model.js";
 import { callIdForSid } from "../../schema/models/call.model.js";
 import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";

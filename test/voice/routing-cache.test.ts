@@ -1,7 +1,7 @@
 // A busy number's routing (number -> agent -> account) is cached per web process, and every
 // write to that data, in this process or another, takes effect on the very next call.
 import { expect } from "chai";
-import { ROUTING_VERSION_KEY } from "../../schema/lib/routing-version.js";
+import { ROUTING_VERSION_KEY } from "../../schema/infra/routing-version.js";
 import { AccountModel } from "../../schema/models/account.model.js";
 import { AgentModel } from "../../schema/models/agent.model.js";
 import { PhoneNumberModel } from "../../schema/models/phone-number.model.js";

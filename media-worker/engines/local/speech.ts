@@ -1,4 +1,4 @@
-import { isEspeakVoice } from "../../../schema/agents/agent-config.js";
+import { isEspeakVoice } from "../../../schema/models/agent-config.js";
 import { FRAME_BYTES, MULAW_SILENCE } from "../../audio/mulaw.js";
 import { runPipeline } from "../../lib/processes.js";
 import type { LocalEngineConfig } from "../engine-config.js";

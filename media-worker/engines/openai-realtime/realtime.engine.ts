@@ -1,5 +1,5 @@
 import { WebSocket, type RawData } from "ws";
-import { OPENAI_VOICES } from "../../../schema/agents/agent-config.js";
+import { OPENAI_VOICES } from "../../../schema/models/agent-config.js";
 import type { SayOptions, SayOutcome, TalkingEngine } from "../../conversation/call-control.js";
 import { Timers } from "../../lib/timers.js";
 import { realtimeSocketUrl, type OpenAIRealtimeConfig } from "../engine-config.js";

@@ -10,7 +10,7 @@ import { KeyedMutex } from "./keyed-mutex.js";
 const gate = new KeyedMutex();
 let serialized = true;
 
-/** Set once the server is known (schema/db.ts asks it at connect): true for FerretDB. */
+/** Set once the server is known (schema/infra/db.ts asks it at connect): true for FerretDB. */
 export function setWritesSerialized(on: boolean): void {
   serialized = on;
 }

@@ -1,4 +1,4 @@
-import { AppError } from "../lib/errors.js";
+import { AppError } from "../infra/errors.js";
 
 /**
  * How an agent talks: its voice engine and the call-control settings every engine honours.

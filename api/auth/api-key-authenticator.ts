@@ -13,7 +13,7 @@ export interface CreateKeyInput {
   name: string;
 }
 
-export class ApiKeyService {
+export class ApiKeyAuthenticator {
   private readonly lastTouched = new Map<string, number>();
 
   constructor(private readonly adminApiKey: string | undefined) {}

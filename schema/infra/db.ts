@@ -1,15 +1,15 @@
 import mongoose from "mongoose";
-import type { Logger } from "./lib/logger.js";
-import { setWritesSerialized } from "./lib/write-gate.js";
-import { AccountModel } from "./models/account.model.js";
-import { AgentModel } from "./models/agent.model.js";
-import { ApiKeyModel } from "./models/api-key.model.js";
-import { ApiKeyUsageModel } from "./models/api-key-usage.model.js";
-import { CallModel } from "./models/call.model.js";
-import { CallStatusReportModel } from "./models/call-status-report.model.js";
-import { ForwardingNumberModel } from "./models/forwarding-number.model.js";
-import { LedgerEntryModel, LedgerHeadModel } from "./models/ledger-entry.model.js";
-import { PhoneNumberModel } from "./models/phone-number.model.js";
+import type { Logger } from "./logger.js";
+import { setWritesSerialized } from "./write-gate.js";
+import { AccountModel } from "../models/account.model.js";
+import { AgentModel } from "../models/agent.model.js";
+import { ApiKeyModel } from "../models/api-key.model.js";
+import { ApiKeyUsageModel } from "../models/api-key-usage.model.js";
+import { CallModel } from "../models/call.model.js";
+import { CallStatusReportModel } from "../models/call-status-report.model.js";
+import { ForwardingNumberModel } from "../models/forwarding-number.model.js";
+import { LedgerEntryModel, LedgerHeadModel } from "../models/ledger-entry.model.js";
+import { PhoneNumberModel } from "../models/phone-number.model.js";
 
 export const ALL_MODELS = [AccountModel, AgentModel, ApiKeyModel, ApiKeyUsageModel, CallModel, CallStatusReportModel, ForwardingNumberModel, LedgerEntryModel, LedgerHeadModel, PhoneNumberModel];
 
@@ -24,7 +24,7 @@ export interface ConnectOptions {
 
 /**
  * Connects the process-wide mongoose connection. Fails fast when the server is unreachable.
- * Asks the server what it is: writes are serialized in this process (schema/lib/write-gate.ts)
+ * Asks the server what it is: writes are serialized in this process (schema/infra/write-gate.ts)
  * only on FerretDB, whose SQLite backend has one writer; a real MongoDB gets them concurrently.
  */
 export async function connectDatabase(uri: string, opts: ConnectOptions = {}): Promise<typeof mongoose> {
