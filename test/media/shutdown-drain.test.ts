@@ -88,8 +88,8 @@ describe("media worker process: SIGTERM lets live calls finish for SHUTDOWN_DRAI
     const sigtermAt = performance.now();
     worker!.kill("SIGTERM");
     const close = await client.closed;
-    // Timers fire late on a busy machine, never early.
-    expect(performance.now() - sigtermAt).to.be.at.least(DRAIN_MS);
+    // Timers fire late on a busy machine, never early (the drain's deadline is on Date.now(), whole ms).
+    expect(performance.now() - sigtermAt).to.be.at.least(DRAIN_MS - 5);
     stopAudio();
     expect(close.code).to.equal(1000);
     expect(await worker!.exited).to.deep.equal({ code: 0, signal: null });
