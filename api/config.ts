@@ -83,9 +83,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
   const adminApiKey = optionalStr(env, "ADMIN_API_KEY");
   if (adminApiKey && adminApiKey.length < 24) throw new ConfigError("ADMIN_API_KEY", "must be at least 24 characters");
   if (production && !adminApiKey) throw new ConfigError("ADMIN_API_KEY", "is required in production");
-  const streamTokenSecret = production
-    ? str(env, "STREAM_TOKEN_SECRET")
-    : str(env, "STREAM_TOKEN_SECRET", DEV_STREAM_TOKEN_SECRET);
+  const streamTokenSecret = production ? str(env, "STREAM_TOKEN_SECRET") : str(env, "STREAM_TOKEN_SECRET", DEV_STREAM_TOKEN_SECRET);
   if (streamTokenSecret.length < 16) throw new ConfigError("STREAM_TOKEN_SECRET", "must be at least 16 characters");
   // Without them TwiML would point Twilio at localhost, and no webhook signature could be checked.
   requireInProduction(env, production, ["PUBLIC_BASE_URL", "MEDIA_PUBLIC_URL", "TWILIO_AUTH_TOKEN"]);

@@ -31,7 +31,11 @@ exitOnFatalErrors({ log: logger, cleanup: async () => undefined });
 
 await connectForProcess(config.mongodbUri, logger);
 // Producers fail fast instead of queueing commands while Redis is away.
-const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: config.redisCommandTimeoutMs });
+const redis = new Redis(config.redisUrl, {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  commandTimeout: config.redisCommandTimeoutMs,
+});
 await new Promise<void>((resolve, reject) => {
   redis.once("ready", resolve);
   redis.once("error", reject);

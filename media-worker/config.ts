@@ -89,9 +89,7 @@ function listenPort(env: Env): number {
 export function loadMediaConfig(env: Env = process.env): MediaConfig {
   const production = env.NODE_ENV === "production";
   const port = listenPort(env);
-  const streamTokenSecret = production
-    ? str(env, "STREAM_TOKEN_SECRET")
-    : str(env, "STREAM_TOKEN_SECRET", DEV_STREAM_TOKEN_SECRET);
+  const streamTokenSecret = production ? str(env, "STREAM_TOKEN_SECRET") : str(env, "STREAM_TOKEN_SECRET", DEV_STREAM_TOKEN_SECRET);
   if (streamTokenSecret.length < 16) throw new ConfigError("STREAM_TOKEN_SECRET", "must be at least 16 characters");
   const twilioAccountSid = optionalStr(env, "TWILIO_ACCOUNT_SID");
   if (twilioAccountSid && !/^AC[0-9a-fA-F]{32}$/.test(twilioAccountSid)) {

@@ -22,7 +22,8 @@ try {
   throw err;
 }
 const logger = createLogger({ name: "worker", level: config.logLevel, redactPii: config.redactPii });
-if (!config.twilioAuthToken) logger.warn("TWILIO_AUTH_TOKEN unset: stream signatures are not checked and calls cannot be hung up through Twilio");
+if (!config.twilioAuthToken)
+  logger.warn("TWILIO_AUTH_TOKEN unset: stream signatures are not checked and calls cannot be hung up through Twilio");
 
 await connectForProcess(config.mongodbUri, logger);
 // The worker queues commands through short Redis blips rather than fail a call's close-out.

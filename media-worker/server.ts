@@ -63,8 +63,7 @@ export const heartbeatTtl = (config: MediaConfig): number => config.heartbeatInt
 export const staleRecordMs = (config: MediaConfig): number => 2 * config.checkpointIntervalMs + heartbeatTtl(config);
 
 /** A live call's reservation outlives a dead worker until the sweeper has surely charged the call. */
-const reservationTtl = (config: MediaConfig): number =>
-  Math.max(120_000, 4 * (heartbeatTtl(config) + config.sweepIntervalMs));
+const reservationTtl = (config: MediaConfig): number => Math.max(120_000, 4 * (heartbeatTtl(config) + config.sweepIntervalMs));
 
 /** Builds the media worker: a `ws` server for Twilio Media Streams plus its billing workers. */
 export function createMediaServer(deps: MediaServerDeps): MediaServer {
@@ -132,27 +131,30 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
   };
 
   // Sockets that have not finished their upgrade request get the same time as those waiting for `start`.
-  const http: Server = createServer({
-    headersTimeout: config.streamStartTimeoutMs,
-    requestTimeout: config.streamStartTimeoutMs,
-    connectionsCheckingInterval: Math.max(50, Math.min(1_000, config.streamStartTimeoutMs / 4)),
-  }, (req, res) => {
-    if (req.method === "GET" && req.url === "/healthz") {
-      void failedCloseOuts.count().then(
-        (closeoutsFailed) => {
-          res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify({ status: "ok", liveCalls: registry.size, closeoutsFailed }));
-        },
-        () => {
-          res.writeHead(503, { "content-type": "application/json" });
-          res.end(JSON.stringify({ status: "degraded", liveCalls: registry.size, closeoutsFailed: null, redis: "down" }));
-        },
-      );
-      return;
-    }
-    res.writeHead(426, { "content-type": "application/json" });
-    res.end(JSON.stringify({ success: false, error: "Connect with a Twilio Media Stream WebSocket", code: "UPGRADE_REQUIRED" }));
-  });
+  const http: Server = createServer(
+    {
+      headersTimeout: config.streamStartTimeoutMs,
+      requestTimeout: config.streamStartTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, config.streamStartTimeoutMs / 4)),
+    },
+    (req, res) => {
+      if (req.method === "GET" && req.url === "/healthz") {
+        void failedCloseOuts.count().then(
+          (closeoutsFailed) => {
+            res.writeHead(200, { "content-type": "application/json" });
+            res.end(JSON.stringify({ status: "ok", liveCalls: registry.size, closeoutsFailed }));
+          },
+          () => {
+            res.writeHead(503, { "content-type": "application/json" });
+            res.end(JSON.stringify({ status: "degraded", liveCalls: registry.size, closeoutsFailed: null, redis: "down" }));
+          },
+        );
+        return;
+      }
+      res.writeHead(426, { "content-type": "application/json" });
+      res.end(JSON.stringify({ success: false, error: "Connect with a Twilio Media Stream WebSocket", code: "UPGRADE_REQUIRED" }));
+    },
+  );
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageBytes, perMessageDeflate: false });
   let accepting = true;
   /** Every session not yet settled, including those still authorizing. */
@@ -213,7 +215,14 @@ export function createMediaServer(deps: MediaServerDeps): MediaServer {
       });
       port = (http.address() as AddressInfo).port;
       workerConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-      worker = startCallEventsWorker({ connection: workerConnection, closeOuts, openCalls, failedCloseOuts, concurrency: config.closeOutConcurrency, log: logger });
+      worker = startCallEventsWorker({
+        connection: workerConnection,
+        closeOuts,
+        openCalls,
+        failedCloseOuts,
+        concurrency: config.closeOutConcurrency,
+        log: logger,
+      });
       registry.start();
       sweeper.start();
       reconciler.start();

@@ -31,7 +31,10 @@ import { freePort, startServices } from "./lib/services.mjs";
 
 const TURNS = Number(process.env.BENCH_TURNS ?? 20);
 const LOCAL_TURNS = Number(process.env.BENCH_LOCAL_TURNS ?? TURNS);
-const LEVELS = (process.env.BENCH_LEVELS ?? "4,8,16,32").split(",").map(Number).filter((n) => n > 1);
+const LEVELS = (process.env.BENCH_LEVELS ?? "4,8,16,32")
+  .split(",")
+  .map(Number)
+  .filter((n) => n > 1);
 const LEVEL_TURNS = Number(process.env.BENCH_LEVEL_TURNS ?? 3);
 const BARGE_INS = Number(process.env.BENCH_BARGE_INS ?? TURNS);
 const HANGUPS = Number(process.env.BENCH_HANGUPS ?? 10);
@@ -110,7 +113,14 @@ const agents = {
     silenceTimeoutSeconds: 600,
     silenceReminderSeconds: 0,
   }),
-  openai: await AgentModel.create({ accountId: account._id, name: "OpenAI bench", engine: "OPENAI_REALTIME", greeting: "Hi.", silenceTimeoutSeconds: 600, silenceReminderSeconds: 0 }),
+  openai: await AgentModel.create({
+    accountId: account._id,
+    name: "OpenAI bench",
+    engine: "OPENAI_REALTIME",
+    greeting: "Hi.",
+    silenceTimeoutSeconds: 600,
+    silenceReminderSeconds: 0,
+  }),
   // Answers with a reply long enough to be talked over.
   barge: await AgentModel.create({
     accountId: account._id,
@@ -295,7 +305,9 @@ let base = null;
 if (runs(2) || runs(3)) {
   const single = await localTurns(LOCAL_TURNS);
   base = stats(single.latencies);
-  console.log(`Local engine, end of the caller's phrase to first agent audio: ${fmt(base)}${single.missed ? `, ${single.missed} unanswered` : ""} (target p95 < 1,500 ms)`);
+  console.log(
+    `Local engine, end of the caller's phrase to first agent audio: ${fmt(base)}${single.missed ? `, ${single.missed} unanswered` : ""} (target p95 < 1,500 ms)`,
+  );
 }
 
 // ---- 3. local engine concurrency ---------------------------------------------------------------
@@ -306,7 +318,9 @@ for (const level of runs(3) ? LEVELS : []) {
   const all = stats(runs.flatMap((r) => r.latencies));
   const missed = runs.reduce((n, r) => n + r.missed, 0);
   const slower = all.p95 / base.p95 - 1;
-  console.log(`  ${level} concurrent local calls: ${fmt(all)}${missed ? `, ${missed} unanswered` : ""}, p95 ${slower >= 0 ? "+" : ""}${(slower * 100).toFixed(0)}% vs one call`);
+  console.log(
+    `  ${level} concurrent local calls: ${fmt(all)}${missed ? `, ${missed} unanswered` : ""}, p95 ${slower >= 0 ? "+" : ""}${(slower * 100).toFixed(0)}% vs one call`,
+  );
   if (slower > 0.2 || missed > 0) {
     broke = true;
     break;
@@ -371,7 +385,9 @@ if (runs(4)) {
     `Local engine barge-in, caller's first frame of speech to the clear: ${fmt(stats(fromSpeech))}${missed ? `, ${missed} not cleared` : ""} ` +
       `(the turn opens on the phrase's frame ${opensAt}, which goes out ${(opensAt - 1) * FRAME_MS} ms after its first: LOCAL_BARGE_IN_MS of speech)`,
   );
-  console.log(`Local engine barge-in, frame that opens the caller's turn to the clear (the worker's own reaction): ${fmt(stats(fromTurn))}`);
+  console.log(
+    `Local engine barge-in, frame that opens the caller's turn to the clear (the worker's own reaction): ${fmt(stats(fromTurn))}`,
+  );
 
   const next = fake.nextSession();
   const openai = await openCall("openai");
@@ -426,7 +442,11 @@ if (runs(5)) {
   const engines = {
     local: (call) => call.say(goodbyePhrase).then(() => goodbyeMs),
     openai: async (_call, session) => {
-      void session.respond({ audio: Buffer.alloc(8_000, 0x55), transcript: "Goodbye!", functionCall: { name: "end_call", arguments: "{}" } });
+      void session.respond({
+        audio: Buffer.alloc(8_000, 0x55),
+        transcript: "Goodbye!",
+        functionCall: { name: "end_call", arguments: "{}" },
+      });
       return 1_000;
     },
   };

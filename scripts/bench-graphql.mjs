@@ -47,18 +47,27 @@ ensureNodeModules();
 const { default: autocannon } = await import("autocannon");
 build();
 await import("reflect-metadata");
-const [{ connectDatabase, disconnectDatabase, syncIndexes }, { createApp }, { loadApiConfig }, { createLogger }, { CallModel }, mongoose, { Redis }, { Queue }, { CALL_EVENTS_QUEUE }] =
-  await Promise.all([
-    dist("schema/infra/db.js"),
-    dist("api/app.js"),
-    dist("api/config.js"),
-    dist("schema/infra/logger.js"),
-    dist("schema/models/call.model.js"),
-    import("mongoose"),
-    import("ioredis"),
-    import("bullmq"),
-    dist("schema/infra/queues.js"),
-  ]);
+const [
+  { connectDatabase, disconnectDatabase, syncIndexes },
+  { createApp },
+  { loadApiConfig },
+  { createLogger },
+  { CallModel },
+  mongoose,
+  { Redis },
+  { Queue },
+  { CALL_EVENTS_QUEUE },
+] = await Promise.all([
+  dist("schema/infra/db.js"),
+  dist("api/app.js"),
+  dist("api/config.js"),
+  dist("schema/infra/logger.js"),
+  dist("schema/models/call.model.js"),
+  import("mongoose"),
+  import("ioredis"),
+  import("bullmq"),
+  dist("schema/infra/queues.js"),
+]);
 
 const svc = await startServices({ name: "bench" });
 const mongodbUri = svc.mongodbUri.replace(/\/[^/?]*(\?|$)/, `/call24x7_bench_${Date.now().toString(36)}$1`);
@@ -213,15 +222,17 @@ try {
     });
     const used = cpu();
     const perRequest = (ms) => (Number.isFinite(ms) ? Number((ms / (loop.sent + loop.warmup)).toFixed(2)) : "-");
-    results.push(row(scenario.name, "open loop", idle[i], {
-      "web cpu ms/req": perRequest(used.web),
-      "db cpu ms/req": perRequest(used.ferretdb),
-      "req/s": Math.round(loop.ok / loop.seconds),
-      "p50 ms": Number(percentile(loop.latenciesMs, 50).toFixed(1)),
-      "p99 ms": Number(percentile(loop.latenciesMs, 99).toFixed(1)),
-      "max ms": Number(percentile(loop.latenciesMs, 100).toFixed(1)),
-      errors: loop.errors,
-    }));
+    results.push(
+      row(scenario.name, "open loop", idle[i], {
+        "web cpu ms/req": perRequest(used.web),
+        "db cpu ms/req": perRequest(used.ferretdb),
+        "req/s": Math.round(loop.ok / loop.seconds),
+        "p50 ms": Number(percentile(loop.latenciesMs, 50).toFixed(1)),
+        "p99 ms": Number(percentile(loop.latenciesMs, 99).toFixed(1)),
+        "max ms": Number(percentile(loop.latenciesMs, 100).toFixed(1)),
+        errors: loop.errors,
+      }),
+    );
     console.error(`bench: ${scenario.name} at ${RATE} req/s for ${DURATION} s, autocannon`);
     const result = await autocannon({
       url,
@@ -233,13 +244,15 @@ try {
       duration: DURATION,
       workers: 1,
     });
-    results.push(row(scenario.name, "autocannon (bursty)", idle[i], {
-      "req/s": Math.round(result.requests.average),
-      "p50 ms": result.latency.p50,
-      "p99 ms": result.latency.p99,
-      "max ms": result.latency.max,
-      errors: result.non2xx + result.errors + result.timeouts,
-    }));
+    results.push(
+      row(scenario.name, "autocannon (bursty)", idle[i], {
+        "req/s": Math.round(result.requests.average),
+        "p50 ms": result.latency.p50,
+        "p99 ms": result.latency.p99,
+        "max ms": result.latency.max,
+        errors: result.non2xx + result.errors + result.timeouts,
+      }),
+    );
   }
 
   console.log(`\nGraphQL admin API over loopback: ${RATE} req/s target, ${CONNECTIONS} connections, ${DURATION} s per scenario`);
@@ -261,7 +274,7 @@ try {
     await new Promise((resolve) => server.close(resolve));
     // A request whose client has gone still runs its resolvers: let their queries finish
     // before the database goes away, and count quiet only after a short lull.
-    for (let quiet = 0; quiet < 5; ) {
+    for (let quiet = 0; quiet < 5;) {
       await new Promise((resolve) => setTimeout(resolve, 20));
       quiet = inFlight === 0 ? quiet + 1 : 0;
     }

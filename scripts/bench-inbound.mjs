@@ -55,7 +55,11 @@ await syncIndexes();
 const numbers = [];
 for (let i = 0; i < ACCOUNTS; i++) {
   // Admitted calls are never closed out here, so each account collects hundreds of holds: no call limit.
-  const account = await AccountModel.create({ name: `Bench ${i}`, email: `bench${i}@example.com`, limits: { maxConcurrentCalls: 1_000_000 } });
+  const account = await AccountModel.create({
+    name: `Bench ${i}`,
+    email: `bench${i}@example.com`,
+    limits: { maxConcurrentCalls: 1_000_000 },
+  });
   const agent = await AgentModel.create({ accountId: account._id, name: "Bench agent" });
   account.activeInboundAgentId = agent._id;
   await account.save();
@@ -66,7 +70,11 @@ for (let i = 0; i < ACCOUNTS; i++) {
 }
 await disconnectDatabase();
 
-const web = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean), "dist/api/main.js"], { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
+const web = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean), "dist/api/main.js"], {
+  cwd: ROOT,
+  env,
+  stdio: ["ignore", "inherit", "inherit"],
+});
 let stopping = false;
 web.once("exit", async (code, signal) => {
   if (stopping) return;
@@ -75,7 +83,9 @@ web.once("exit", async (code, signal) => {
   process.exit(1);
 });
 for (let i = 0; i < 100; i++) {
-  const up = await fetch(`${base}/healthz`).then((r) => r.ok).catch(() => false);
+  const up = await fetch(`${base}/healthz`)
+    .then((r) => r.ok)
+    .catch(() => false);
   if (up) break;
   await new Promise((r) => setTimeout(r, 100));
 }
@@ -130,9 +140,8 @@ function inboundSpec() {
 
 function run(title, requests) {
   return new Promise((resolve, reject) => {
-    autocannon(
-      { url: base, connections: CONNECTIONS, overallRate: RATE, duration: SECONDS, requests },
-      (err, result) => (err ? reject(err) : resolve({ title, result })),
+    autocannon({ url: base, connections: CONNECTIONS, overallRate: RATE, duration: SECONDS, requests }, (err, result) =>
+      err ? reject(err) : resolve({ title, result }),
     );
   });
 }

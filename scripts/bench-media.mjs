@@ -57,7 +57,7 @@ async function generatorThread({ calls, mediaUrl, seconds, n, offset }) {
   const onMedia = (local, payload, at) => {
     const head = Buffer.from(payload.slice(0, 16), "base64");
     if (head.length < 12 || head.readUInt32BE(0) !== MAGIC) {
-      if (Number.isNaN(startLatency[local])) (startLatency[local] = at - startSentAt[local]), greeted++;
+      if (Number.isNaN(startLatency[local])) ((startLatency[local] = at - startSentAt[local]), greeted++);
       return;
     }
     const call = head.readUInt32BE(4) - offset;
@@ -134,7 +134,10 @@ async function generatorThread({ calls, mediaUrl, seconds, n, offset }) {
 // ---- main thread: services, processes, admission, aggregation ---------------------------------
 
 async function main() {
-  const CALLS = (process.env.BENCH_CALLS ?? "100,200,300,400,500,600,800").split(",").map(Number).filter((n) => n > 0);
+  const CALLS = (process.env.BENCH_CALLS ?? "100,200,300,400,500,600,800")
+    .split(",")
+    .map(Number)
+    .filter((n) => n > 0);
   const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
   const THREADS = Math.max(1, Number(process.env.BENCH_THREADS ?? 1));
   const KEEP_GOING = Boolean(process.env.BENCH_KEEP_GOING);
@@ -217,7 +220,11 @@ async function main() {
     for (let i = 0; i < count; i++) {
       const a = accounts++;
       // CALLS_PER_ACCOUNT calls at once per account: above the default limit of concurrent calls.
-      const account = await AccountModel.create({ name: `Bench ${a}`, email: `bench${a}@example.com`, limits: { maxConcurrentCalls: 1_000_000 } });
+      const account = await AccountModel.create({
+        name: `Bench ${a}`,
+        email: `bench${a}@example.com`,
+        limits: { maxConcurrentCalls: 1_000_000 },
+      });
       const agent = await AgentModel.create({ accountId: account._id, name: "Echo", maxCallDurationSeconds: 4 * 3600 });
       const e164 = `+1556${String(1_000_000 + a).slice(1)}`;
       await PhoneNumberModel.create({ e164, accountId: account._id, agentId: agent._id });
@@ -230,7 +237,11 @@ async function main() {
   async function runCalls(n, worker, redis) {
     const numbers = await fundedNumbers(Math.ceil(n / CALLS_PER_ACCOUNT));
     const target = { webUrl, publicBaseUrl: webUrl, authToken: AUTH_TOKEN };
-    const admitted = await pool(Array.from({ length: n }, (_, i) => i), 20, (i) => admitCall(target, { to: numbers[i % numbers.length] }));
+    const admitted = await pool(
+      Array.from({ length: n }, (_, i) => i),
+      20,
+      (i) => admitCall(target, { to: numbers[i % numbers.length] }),
+    );
     const threads = Math.min(THREADS, n);
     const share = Math.ceil(n / threads);
     const generators = Array.from({ length: threads }, (_, k) => {
@@ -326,7 +337,11 @@ async function main() {
     await syncIndexes();
     web = await launch("dist/api/main.js", async () => (await fetch(`${webUrl}/healthz`)).ok);
     const workerArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-    worker = await launch("dist/media-worker/main.js", async () => (await fetch(`${mediaUrl.replace("ws:", "http:")}/healthz`)).ok, workerArgs);
+    worker = await launch(
+      "dist/media-worker/main.js",
+      async () => (await fetch(`${mediaUrl.replace("ws:", "http:")}/healthz`)).ok,
+      workerArgs,
+    );
     const idle = workerStats(worker.pid);
     console.log(
       `\nOne worker process, echo engine, ${SECONDS} s of real-time 20 ms frames per N, generator in ${THREADS} thread(s); ` +

@@ -17,7 +17,30 @@ const dbName = `call24x7_test_${Date.now().toString(36)}`;
 const mongodbUri = svc.mongodbUri.replace(/\/[^/?]*(\?|$)/, `/${dbName}$1`);
 const extra = process.argv.slice(2);
 /** Mocha options whose value is the next argument (`--grep ledger`): that value is not a spec file. */
-const TAKES_VALUE = new Set(["--grep", "-g", "--fgrep", "-f", "--timeout", "-t", "--slow", "-s", "--reporter", "-R", "--reporter-option", "-O", "--require", "-r", "--ui", "-u", "--ignore", "--exclude", "--file", "--retries", "--jobs", "-j"]);
+const TAKES_VALUE = new Set([
+  "--grep",
+  "-g",
+  "--fgrep",
+  "-f",
+  "--timeout",
+  "-t",
+  "--slow",
+  "-s",
+  "--reporter",
+  "-R",
+  "--reporter-option",
+  "-O",
+  "--require",
+  "-r",
+  "--ui",
+  "-u",
+  "--ignore",
+  "--exclude",
+  "--file",
+  "--retries",
+  "--jobs",
+  "-j",
+]);
 const namesSpecs = extra.includes("--spec") || extra.some((a, i) => !a.startsWith("-") && !TAKES_VALUE.has(extra[i - 1] ?? ""));
 const specs = namesSpecs ? [] : ["dist/test/**/*.test.js"];
 const mocha = spawn(

@@ -78,9 +78,18 @@ describe("LOG_REDACT_PII in the real processes", function () {
 
   /** The worker process, and a stream it refuses: it logs the peer's address under `pii`. */
   async function refusedStreamLog(redact: string) {
-    const started = await AppProcess.start("dist/media-worker/main.js", mediaEnv(twilio.url, { LOG_LEVEL: "info", LOG_REDACT_PII: redact }), /"port":(\d+)[^\n]*"msg":"media worker listening"/);
+    const started = await AppProcess.start(
+      "dist/media-worker/main.js",
+      mediaEnv(twilio.url, { LOG_LEVEL: "info", LOG_REDACT_PII: redact }),
+      /"port":(\d+)[^\n]*"msg":"media worker listening"/,
+    );
     proc = started.proc;
-    const refused = TwilioStreamClient.connect({ url: `ws://127.0.0.1:${started.ready[1]}/not-a-call`, callSid: "CA0", accountSid: TEST_ACCOUNT_SID, customParameters: {} });
+    const refused = TwilioStreamClient.connect({
+      url: `ws://127.0.0.1:${started.ready[1]}/not-a-call`,
+      callSid: "CA0",
+      accountSid: TEST_ACCOUNT_SID,
+      customParameters: {},
+    });
     await refused.then(
       () => expect.fail("the worker accepted a stream on a path that is no call"),
       (err: Error) => expect(err.message).to.contain("HTTP 404"),
@@ -98,6 +107,8 @@ describe("LOG_REDACT_PII in the real processes", function () {
     const line = await refusedStreamLog("false");
     expect(line).to.include({ reason: "bad-path" });
     // The worker listens on every interface: an IPv4 peer shows as ::ffff:127.0.0.1.
-    expect(line.pii).to.have.property("address").that.matches(/^(::ffff:)?127\.0\.0\.1$/);
+    expect(line.pii)
+      .to.have.property("address")
+      .that.matches(/^(::ffff:)?127\.0\.0\.1$/);
   });
 });

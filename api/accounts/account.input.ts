@@ -41,6 +41,9 @@ export class UpdateAccountInput {
   @Field(() => AccountStatusEnum, { nullable: true, description: "Admin keys only." })
   status?: AccountStatus | null;
 
-  @Field(() => AccountLimitsInput, { nullable: true, description: "Admin keys only. The limits to change; those left out stay as they are." })
+  @Field(() => AccountLimitsInput, {
+    nullable: true,
+    description: "Admin keys only. The limits to change; those left out stay as they are.",
+  })
   limits?: AccountLimitsInput | null;
 }

@@ -71,10 +71,7 @@ export class AccountResolver {
 
   @FieldResolver(() => String, { description: "The ledger balance minus what live calls hold; new calls need this." })
   async availableBalanceUsd(@Root() account: AccountRecord, @Ctx() ctx: GraphqlContext): Promise<string> {
-    const [balance, reserved] = await Promise.all([
-      ctx.loaders.balance.load(account._id),
-      ctx.loaders.reserved.load(account._id),
-    ]);
+    const [balance, reserved] = await Promise.all([ctx.loaders.balance.load(account._id), ctx.loaders.reserved.load(account._id)]);
     return formatUsd(balance.balanceMicros - reserved);
   }
 

@@ -120,7 +120,11 @@ export class AccountService {
     }
     // Locked: on FerretDB a concurrent update of another field (a rename while an admin suspends) could be lost.
     const updated = await this.locks.run(AccountModel, accountId, () =>
-      AccountModel.findOneAndUpdate({ _id: accountId }, { $set: fields }, { returnDocument: "after", runValidators: true }).lean<AccountRecord>(),
+      AccountModel.findOneAndUpdate(
+        { _id: accountId },
+        { $set: fields },
+        { returnDocument: "after", runValidators: true },
+      ).lean<AccountRecord>(),
     );
     if (!updated) throw new NotFoundError("Account", accountId.toHexString());
     return updated;

@@ -47,7 +47,12 @@ export class AgentService {
     return agent;
   }
 
-  list(v: Viewer, args: PageArgs, filter: AgentFilter | null | undefined, accountId?: string | null): Promise<ConnectionResult<AgentRecord>> {
+  list(
+    v: Viewer,
+    args: PageArgs,
+    filter: AgentFilter | null | undefined,
+    accountId?: string | null,
+  ): Promise<ConnectionResult<AgentRecord>> {
     const query: Record<string, unknown> = scopeFilter(listScope(v.principal, accountId));
     if (filter?.status) query.status = filter.status;
     if (filter?.nameContains) {
@@ -103,7 +108,9 @@ export class AgentService {
       );
     }
     if (activeFor) {
-      throw new ConflictError(`Agent ${id} is the account's active inbound agent: call setActiveInboundAgent with another agent or null first`);
+      throw new ConflictError(
+        `Agent ${id} is the account's active inbound agent: call setActiveInboundAgent with another agent or null first`,
+      );
     }
     await AgentModel.deleteOne({ _id: agent._id });
     v.loaders.agent.clear(agent._id);
@@ -111,7 +118,9 @@ export class AgentService {
   }
 }
 
-type AgentWritable = Partial<Pick<AgentFields, "name" | "instructions" | "greeting" | "voice" | "language" | "maxCallDurationSeconds" | "status">>;
+type AgentWritable = Partial<
+  Pick<AgentFields, "name" | "instructions" | "greeting" | "voice" | "language" | "maxCallDurationSeconds" | "status">
+>;
 
 /** The validated fields present in the input (null and absent both mean "not given"). */
 function agentFields(input: UpdateAgentInput): AgentWritable {
@@ -146,9 +155,19 @@ function pick(fields: AgentWritable): Partial<AgentVoiceConfig> {
  * this input's basic fields applied) and returns the fields to store; none when the input names none.
  */
 function voiceFields(input: UpdateAgentInput, current: AgentVoiceConfig): Partial<AgentVoiceConfig> {
-  const named = (["engine", "voice", "greeting", "intents", "fallbackReply", "endCallPhrases", "silenceReminderSeconds", "silenceTimeoutSeconds", "maxCallDurationSeconds"] as const).filter(
-    (k) => input[k] != null,
-  );
+  const named = (
+    [
+      "engine",
+      "voice",
+      "greeting",
+      "intents",
+      "fallbackReply",
+      "endCallPhrases",
+      "silenceReminderSeconds",
+      "silenceTimeoutSeconds",
+      "maxCallDurationSeconds",
+    ] as const
+  ).filter((k) => input[k] != null);
   if (named.length === 0) return {};
   let next: AgentVoiceConfig;
   try {

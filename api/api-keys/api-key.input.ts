@@ -9,7 +9,8 @@ export class CreateApiKeyArgs {
 
   @Field(() => ApiKeyScopeEnum, {
     nullable: true,
-    description: "Default: the scope of the key in use (ACCOUNT for account keys; for admin keys ACCOUNT when accountId is given, else ADMIN). Only admin keys create ADMIN keys.",
+    description:
+      "Default: the scope of the key in use (ACCOUNT for account keys; for admin keys ACCOUNT when accountId is given, else ADMIN). Only admin keys create ADMIN keys.",
   })
   scope?: ApiKeyScope | null;
 

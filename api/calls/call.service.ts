@@ -32,7 +32,14 @@ export class CallService {
     projection?: Record<string, 1>,
   ): Promise<ConnectionResult<CallRecord>> {
     const query = { ...scopeFilter(listScope(v.principal, accountId)), ...callFilter(filter) };
-    return paginate<CallRecord>({ model: CallModel, filter: query, sortField: "startedAt", args, maxPageSize: this.limits.maxPageSize, projection });
+    return paginate<CallRecord>({
+      model: CallModel,
+      filter: query,
+      sortField: "startedAt",
+      args,
+      maxPageSize: this.limits.maxPageSize,
+      projection,
+    });
   }
 }
 
@@ -70,7 +77,8 @@ function callFilter(filter: CallFilter | null | undefined): Record<string, unkno
   for (const field of ["from", "to", "externalCallId"] as const) {
     const value = filter[field];
     if (value == null) continue;
-    if (value.length > MAX_IDENTITY_LENGTH) throw new BadUserInputError(`filter.${field}`, `must have at most ${MAX_IDENTITY_LENGTH} characters`);
+    if (value.length > MAX_IDENTITY_LENGTH)
+      throw new BadUserInputError(`filter.${field}`, `must have at most ${MAX_IDENTITY_LENGTH} characters`);
     query[field] = value;
   }
   const startedAt: Record<string, Date> = {};
@@ -107,6 +115,8 @@ export function transcriptTurns(call: CallRecord): TranscriptTurn[] {
   return t.flatMap((turn: unknown) => {
     const x = (turn ?? {}) as Partial<TranscriptTurn>;
     if (typeof x.role !== "string" || typeof x.text !== "string" || !(x.at instanceof Date)) return [];
-    return [{ role: x.role, kind: x.kind ?? "speech", text: x.text, at: x.at, offsetMs: x.offsetMs ?? 0, interrupted: x.interrupted === true }];
+    return [
+      { role: x.role, kind: x.kind ?? "speech", text: x.text, at: x.at, offsetMs: x.offsetMs ?? 0, interrupted: x.interrupted === true },
+    ];
   });
 }

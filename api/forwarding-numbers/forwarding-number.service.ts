@@ -19,11 +19,21 @@ export class ForwardingNumberService {
 
   list(v: Viewer, args: PageArgs, accountId?: string | null): Promise<ConnectionResult<ForwardingNumberRecord>> {
     const filter = scopeFilter(listScope(v.principal, accountId));
-    return paginate<ForwardingNumberRecord>({ model: ForwardingNumberModel, filter, sortField: "createdAt", args, maxPageSize: this.limits.maxPageSize });
+    return paginate<ForwardingNumberRecord>({
+      model: ForwardingNumberModel,
+      filter,
+      sortField: "createdAt",
+      args,
+      maxPageSize: this.limits.maxPageSize,
+    });
   }
 
   /** Calls the number with a new code (any earlier code of the account for it stops working). */
-  async start(v: Viewer, e164Arg: string, accountIdArg: string | null | undefined): Promise<{ code: string; verification: VerificationView }> {
+  async start(
+    v: Viewer,
+    e164Arg: string,
+    accountIdArg: string | null | undefined,
+  ): Promise<{ code: string; verification: VerificationView }> {
     const number = e164("e164", e164Arg);
     const accountId = await targetAccount(v.principal, accountIdArg);
     this.verification.assertConfigured();

@@ -108,7 +108,10 @@ export class ForwardingVerificationService {
       throw err;
     }
     await this.deps.store.setCallSid(id, callSid);
-    this.deps.logger.info({ verificationId: id, accountId: String(accountId), callSid, pii: { e164 } }, "forwarding number verification call placed");
+    this.deps.logger.info(
+      { verificationId: id, accountId: String(accountId), callSid, pii: { e164 } },
+      "forwarding number verification call placed",
+    );
     const verification = await this.get(id);
     if (!verification) throw new Error("verification vanished right after it was stored");
     return { code, verification };
@@ -148,7 +151,10 @@ export class ForwardingVerificationService {
     const result = await claimForwardingNumber(new Types.ObjectId(stored.accountId), stored.e164, "call");
     const status = result === "taken" ? "conflict" : "verified";
     await this.deps.store.settle(stored.id, "correct", status);
-    this.deps.logger.info({ verificationId: stored.id, accountId: stored.accountId, status, pii: { e164: stored.e164 } }, "forwarding number verification settled");
+    this.deps.logger.info(
+      { verificationId: stored.id, accountId: stored.accountId, status, pii: { e164: stored.e164 } },
+      "forwarding number verification settled",
+    );
     return status;
   }
 

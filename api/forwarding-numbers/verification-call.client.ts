@@ -29,7 +29,6 @@ export interface CreatedCall {
   status: string;
 }
 
-
 /**
  * Places outbound calls through Twilio's REST API: POST /2010-04-01/Accounts/{AccountSid}/Calls.json.
  * Never retried: a request that timed out may still have placed the call, and a second attempt

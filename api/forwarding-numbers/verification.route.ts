@@ -20,16 +20,20 @@ function field(body: FormFields, name: string): string {
  */
 export function verificationRoutes(deps: VerificationRoutesDeps): Router {
   const router = new Router();
-  router.post<{ webhook: TwilioWebhookState }>(`${VERIFICATION_WEBHOOK_PATH}/:id`, twilioWebhook(deps.webhook, { auth: "signature" }), async (ctx) => {
-    const { body } = ctx.state.webhook;
-    const twiml = await deps.verification.submit({
-      verificationId: ctx.params.id ?? "",
-      digits: field(body, "Digits"),
-      callSid: field(body, "CallSid"),
-    });
-    ctx.status = 200;
-    ctx.type = "text/xml";
-    ctx.body = twiml;
-  });
+  router.post<{ webhook: TwilioWebhookState }>(
+    `${VERIFICATION_WEBHOOK_PATH}/:id`,
+    twilioWebhook(deps.webhook, { auth: "signature" }),
+    async (ctx) => {
+      const { body } = ctx.state.webhook;
+      const twiml = await deps.verification.submit({
+        verificationId: ctx.params.id ?? "",
+        digits: field(body, "Digits"),
+        callSid: field(body, "CallSid"),
+      });
+      ctx.status = 200;
+      ctx.type = "text/xml";
+      ctx.body = twiml;
+    },
+  );
   return router;
 }

@@ -206,7 +206,14 @@ export class VerificationStore {
 
   /** One keypad entry for the verification `v` (read with get). */
   async submit(v: StoredVerification, digitsHash: string, nowMs: number, callSid: string): Promise<SubmitResult> {
-    const [outcome, left] = await this.redis.c247VerificationSubmit(hashKey(v.id), pointerKey(v.accountId, v.e164), v.id, digitsHash, nowMs, callSid);
+    const [outcome, left] = await this.redis.c247VerificationSubmit(
+      hashKey(v.id),
+      pointerKey(v.accountId, v.e164),
+      v.id,
+      digitsHash,
+      nowMs,
+      callSid,
+    );
     return { outcome: outcome as SubmitOutcome, attemptsLeft: Math.max(0, Number(left)) };
   }
 

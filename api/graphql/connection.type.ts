@@ -39,7 +39,10 @@ export function Connection<TItem extends object>(itemClass: ClassType<TItem>) {
 
 @ArgsType()
 export class PageArgs {
-  @Field(() => Int, { nullable: true, description: `Page size, from 1 to the server's maximum (100 unless configured); default ${DEFAULT_PAGE_SIZE}.` })
+  @Field(() => Int, {
+    nullable: true,
+    description: `Page size, from 1 to the server's maximum (100 unless configured); default ${DEFAULT_PAGE_SIZE}.`,
+  })
   first?: number | null;
 
   @Field(() => String, { nullable: true, description: "The endCursor of the previous page." })

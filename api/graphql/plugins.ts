@@ -58,7 +58,12 @@ export function internalErrorPlugin(): ApolloServerPlugin<GraphqlContext> {
  */
 function thrownError(error: unknown): unknown {
   const original = unwrapResolverError(error);
-  if (original instanceof GraphQLError && original.extensions.code === undefined && original.originalError && !(original.originalError instanceof GraphQLError)) {
+  if (
+    original instanceof GraphQLError &&
+    original.extensions.code === undefined &&
+    original.originalError &&
+    !(original.originalError instanceof GraphQLError)
+  ) {
     return original.originalError;
   }
   return original;

@@ -12,7 +12,12 @@ export type FieldSources = Readonly<Record<string, readonly string[]>>;
  * documents", when a selected field has no entry in `sources`: a field added to the type but not
  * to its sources then costs a wider read, never a missing value.
  */
-export function projectionFor(info: GraphQLResolveInfo, path: readonly string[], sources: FieldSources, always: readonly string[]): Record<string, 1> | undefined {
+export function projectionFor(
+  info: GraphQLResolveInfo,
+  path: readonly string[],
+  sources: FieldSources,
+  always: readonly string[],
+): Record<string, 1> | undefined {
   const names = selectedFieldNames(info, path);
   const projection: Record<string, 1> = {};
   for (const p of always) projection[p] = 1;

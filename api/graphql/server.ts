@@ -71,7 +71,9 @@ export function createGraphqlApi(deps: GraphqlApiDeps): GraphqlApi {
   const provisioning = new NumberProvisioning(deps.twilioNumbers, numberWebhooks(deps.publicBaseUrl), numbersLog);
   const quotas = new AccountQuotas(deps.locks);
   const container = new InstanceContainer([
-    new AccountResolver(new AccountService({ ...limits, defaultRatePerMinuteMicros: deps.defaultRatePerMinuteMicros }, deps.apiKeys, deps.locks)),
+    new AccountResolver(
+      new AccountService({ ...limits, defaultRatePerMinuteMicros: deps.defaultRatePerMinuteMicros }, deps.apiKeys, deps.locks),
+    ),
     new AgentResolver(new AgentService({ ...limits, openaiConfigured: deps.openaiConfigured }, deps.locks, quotas)),
     new ApiKeyResolver(new ApiKeyManagementService(limits, deps.apiKeys, quotas)),
     new CallResolver(new CallService(limits)),

@@ -9,7 +9,8 @@ export class BalanceMovementArgs {
   amountUsd!: string;
 
   @Field({
-    description: 'Idempotency key per account, 1 to 150 characters: a movement with a reference already used is applied once. Stored as "manual:<reference>".',
+    description:
+      'Idempotency key per account, 1 to 150 characters: a movement with a reference already used is applied once. Stored as "manual:<reference>".',
   })
   reference!: string;
 

@@ -16,7 +16,8 @@ export class LedgerResolver {
   @Query(() => LedgerEntryConnection, { complexity: pageComplexity, description: "The account's balance movements, newest first." })
   ledger(
     @Args() page: PageArgs,
-    @Arg("accountId", () => ID, { nullable: true, description: "Required for admin keys; account keys read their own." }) accountId: string | null,
+    @Arg("accountId", () => ID, { nullable: true, description: "Required for admin keys; account keys read their own." })
+    accountId: string | null,
     @CurrentViewer() viewer: Viewer,
   ): Promise<ConnectionResult<LedgerEntryRecord>> {
     return this.service.list(viewer, page, accountId);

@@ -15,7 +15,10 @@ const AREA_CODE_COUNTRIES = new Set(["US", "CA"]);
 const CONTAINS = /^[0-9A-Za-z*]{2,16}$/;
 
 /** The checked inputs of availablePhoneNumbers, in the form Twilio's Local search takes them. */
-export function localSearch(args: { country: string; areaCode?: number | null; contains?: string | null }): { country: string; search: LocalSearch } {
+export function localSearch(args: { country: string; areaCode?: number | null; contains?: string | null }): {
+  country: string;
+  search: LocalSearch;
+} {
   const country = args.country.trim().toUpperCase();
   if (!/^[A-Z]{2}$/.test(country) || NOT_COUNTRIES.has(country) || regionNames.of(country) === country) {
     throw new BadUserInputError("country", `must be an ISO 3166-1 alpha-2 country code like "US", got "${args.country.slice(0, 8)}"`);

@@ -63,7 +63,10 @@ export class NumberProvisioning {
         this.warn("purchase", err);
         throw err;
       }
-      this.log.info({ twilioSid: held.sid, twilioCode: err.twilioCode, httpStatus: err.httpStatus }, "phone number held after a failed purchase answer");
+      this.log.info(
+        { twilioSid: held.sid, twilioCode: err.twilioCode, httpStatus: err.httpStatus },
+        "phone number held after a failed purchase answer",
+      );
       await this.pointAtUs(held);
       return held;
     }
@@ -79,7 +82,8 @@ export class NumberProvisioning {
   }
 
   private warn(request: string, err: unknown): void {
-    const details = err instanceof TwilioApiError ? { twilioCode: err.twilioCode, httpStatus: err.httpStatus, retryable: err.retryable } : {};
+    const details =
+      err instanceof TwilioApiError ? { twilioCode: err.twilioCode, httpStatus: err.httpStatus, retryable: err.retryable } : {};
     this.log.warn({ err, request, ...details }, "twilio phone-number request failed");
   }
 }

@@ -34,7 +34,8 @@ export class UpdatePhoneNumberInput {
 
   @Field(() => ID, {
     nullable: true,
-    description: "Admin keys: move the number to this account; its agent is cleared unless agentId names one of the new account's. Absent or null: unchanged.",
+    description:
+      "Admin keys: move the number to this account; its agent is cleared unless agentId names one of the new account's. Absent or null: unchanged.",
   })
   accountId?: string | null;
 

@@ -7,7 +7,13 @@ import { CurrentViewer } from "../graphql/current-viewer.js";
 import type { PhoneNumberSource } from "../../schema/models/phone-number.model.js";
 import { AvailablePhoneNumbersArgs, BuyPhoneNumberArgs, CreatePhoneNumberInput, UpdatePhoneNumberInput } from "./phone-number.input.js";
 import type { PhoneNumberService } from "./phone-number.service.js";
-import { AvailablePhoneNumber, PhoneNumber, PhoneNumberConnection, PhoneNumberSourceEnum, type PhoneNumberRecord } from "./phone-number.type.js";
+import {
+  AvailablePhoneNumber,
+  PhoneNumber,
+  PhoneNumberConnection,
+  PhoneNumberSourceEnum,
+  type PhoneNumberRecord,
+} from "./phone-number.type.js";
 import type { AvailableNumber } from "./twilio-numbers.client.js";
 
 @Resolver(() => PhoneNumber)
@@ -39,7 +45,9 @@ export class PhoneNumberResolver {
     return this.service.create(viewer, input);
   }
 
-  @Mutation(() => PhoneNumber, { description: "Buys the number through the platform's Twilio account, points it at Call24x7 and registers it." })
+  @Mutation(() => PhoneNumber, {
+    description: "Buys the number through the platform's Twilio account, points it at Call24x7 and registers it.",
+  })
   buyPhoneNumber(@Args() args: BuyPhoneNumberArgs, @CurrentViewer() viewer: Viewer): Promise<PhoneNumberRecord> {
     return this.service.buy(viewer, args);
   }
@@ -53,7 +61,9 @@ export class PhoneNumberResolver {
     return this.service.update(viewer, id, input);
   }
 
-  @Mutation(() => Boolean, { description: "Releases the number: Call24x7's URLs are taken off it at Twilio first (the number stays if that fails)." })
+  @Mutation(() => Boolean, {
+    description: "Releases the number: Call24x7's URLs are taken off it at Twilio first (the number stays if that fails).",
+  })
   deletePhoneNumber(@Arg("id", () => ID) id: string, @CurrentViewer() viewer: Viewer): Promise<boolean> {
     return this.service.delete(viewer, id);
   }

@@ -12,7 +12,12 @@ import { assertVisible, listScope, scopeFilter, targetAccount } from "../graphql
 import { e164, objectId, optionalObjectId, text } from "../graphql/validate.js";
 import { localSearch } from "./available-search.js";
 import type { NumberProvisioning } from "./number-provisioning.js";
-import type { AvailablePhoneNumbersArgs, BuyPhoneNumberArgs, CreatePhoneNumberInput, UpdatePhoneNumberInput } from "./phone-number.input.js";
+import type {
+  AvailablePhoneNumbersArgs,
+  BuyPhoneNumberArgs,
+  CreatePhoneNumberInput,
+  UpdatePhoneNumberInput,
+} from "./phone-number.input.js";
 import type { PhoneNumberRecord } from "./phone-number.type.js";
 import type { AvailableNumber } from "./twilio-numbers.client.js";
 
@@ -43,7 +48,13 @@ export class PhoneNumberService {
 
   list(v: Viewer, args: PageArgs, accountId?: string | null): Promise<ConnectionResult<PhoneNumberRecord>> {
     const filter = scopeFilter(listScope(v.principal, accountId));
-    return paginate<PhoneNumberRecord>({ model: PhoneNumberModel, filter, sortField: "createdAt", args, maxPageSize: this.limits.maxPageSize });
+    return paginate<PhoneNumberRecord>({
+      model: PhoneNumberModel,
+      filter,
+      sortField: "createdAt",
+      args,
+      maxPageSize: this.limits.maxPageSize,
+    });
   }
 
   /**
@@ -85,7 +96,10 @@ export class PhoneNumberService {
         return await this.insert(claim, "purchased", bought.sid);
       } catch (err) {
         // Paid for and pointed at us, but nobody's: an operator may want to release it at Twilio.
-        this.log.error({ err, twilioSid: bought.sid, accountId: claim.accountId.toHexString(), pii: { e164: claim.e164 } }, "bought phone number not stored");
+        this.log.error(
+          { err, twilioSid: bought.sid, accountId: claim.accountId.toHexString(), pii: { e164: claim.e164 } },
+          "bought phone number not stored",
+        );
         throw new NumberNotStoredError(claim.e164, bought.sid);
       }
     });
@@ -173,7 +187,10 @@ export class PhoneNumberService {
     try {
       await PhoneNumberModel.deleteOne({ _id: record._id, twilioSid: record.twilioSid });
     } catch (err) {
-      this.log.error({ err, phoneNumberId: record._id.toHexString(), twilioSid: record.twilioSid }, "claim of an unconfigured phone number not withdrawn");
+      this.log.error(
+        { err, phoneNumberId: record._id.toHexString(), twilioSid: record.twilioSid },
+        "claim of an unconfigured phone number not withdrawn",
+      );
     }
   }
 }

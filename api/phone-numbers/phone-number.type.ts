@@ -23,7 +23,10 @@ export class PhoneNumber {
   @Field()
   friendlyName!: string;
 
-  @Field(() => String, { nullable: true, description: "Twilio's IncomingPhoneNumber sid (PN...) in the platform's account; null for numbers held elsewhere." })
+  @Field(() => String, {
+    nullable: true,
+    description: "Twilio's IncomingPhoneNumber sid (PN...) in the platform's account; null for numbers held elsewhere.",
+  })
   twilioSid!: string | null;
   @Field({
     description:

@@ -73,7 +73,9 @@ export class TwilioNumbersClient {
 
   /** GET IncomingPhoneNumbers.json?PhoneNumber=: the platform's number with exactly this E.164, or null. */
   async findHeld(e164: string): Promise<IncomingNumber | null> {
-    const reply = await this.retried(() => this.send("GET", "/IncomingPhoneNumbers.json", { query: { PhoneNumber: e164, PageSize: "20" } }));
+    const reply = await this.retried(() =>
+      this.send("GET", "/IncomingPhoneNumbers.json", { query: { PhoneNumber: e164, PageSize: "20" } }),
+    );
     const list = this.ok(reply, "number lookup").incoming_phone_numbers;
     // The filter also matches partial numbers; only an exact match proves the number.
     const found = (Array.isArray(list) ? list : []).map(parseIncoming).find((n) => n?.e164 === e164);
@@ -114,7 +116,12 @@ export class TwilioNumbersClient {
 
   private incoming(reply: Reply, what: string): IncomingNumber {
     const number = parseIncoming(this.ok(reply, what));
-    if (!number) throw new TwilioApiError(`Twilio's ${what} answer is not a phone number`, { httpStatus: reply.status, twilioCode: null, retryable: false });
+    if (!number)
+      throw new TwilioApiError(`Twilio's ${what} answer is not a phone number`, {
+        httpStatus: reply.status,
+        twilioCode: null,
+        retryable: false,
+      });
     return number;
   }
 
@@ -166,7 +173,10 @@ export class TwilioNumbersClient {
       throw new TwilioApiError("Twilio REST API unreachable; try again", { httpStatus: null, twilioCode: null, retryable: true, cause });
     }
     const body = (await res.json().catch(() => null)) as unknown;
-    return { status: res.status, body: body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : null };
+    return {
+      status: res.status,
+      body: body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : null,
+    };
   }
 }
 

@@ -15,8 +15,6 @@ export interface CallStatusParams {
   callDuration: number | null;
 }
 
-
-
 /** Validates a Twilio status callback's fields; everything else Twilio sends is ignored. */
 export function parseCallStatusParams(body: FormFields): CallStatusParams {
   const callSid = singleField(body, "CallSid");
@@ -24,7 +22,8 @@ export function parseCallStatusParams(body: FormFields): CallStatusParams {
   const missing = [...(callSid ? [] : ["CallSid"]), ...(callStatus ? [] : ["CallStatus"])];
   if (missing.length > 0) throw new MissingParamsError(missing);
   if (!CALL_SID.test(callSid!)) throw new InvalidParamsError("CallSid has an invalid format");
-  if (!TWILIO_CALL_STATUSES.includes(callStatus as TwilioCallStatus)) throw new InvalidParamsError("CallStatus is not a Twilio call status");
+  if (!TWILIO_CALL_STATUSES.includes(callStatus as TwilioCallStatus))
+    throw new InvalidParamsError("CallStatus is not a Twilio call status");
   const duration = singleField(body, "CallDuration");
   if (duration !== undefined && duration !== "" && !/^\d{1,6}$/.test(duration)) {
     throw new InvalidParamsError("CallDuration must be a whole number of seconds");

@@ -14,10 +14,14 @@ export interface CallStatusRoutesDeps {
  */
 export function callStatusRoutes(deps: CallStatusRoutesDeps): Router {
   const router = new Router();
-  router.post<{ webhook: TwilioWebhookState }>("/call_status", twilioWebhook(deps.webhook, { auth: "signature-or-admin-key" }), async (ctx) => {
-    const result = await deps.callStatus.handle(parseCallStatusParams(ctx.state.webhook.body));
-    ctx.status = 200;
-    ctx.body = { success: true, callId: result.callId, outcome: result.outcome };
-  });
+  router.post<{ webhook: TwilioWebhookState }>(
+    "/call_status",
+    twilioWebhook(deps.webhook, { auth: "signature-or-admin-key" }),
+    async (ctx) => {
+      const result = await deps.callStatus.handle(parseCallStatusParams(ctx.state.webhook.body));
+      ctx.status = 200;
+      ctx.body = { success: true, callId: result.callId, outcome: result.outcome };
+    },
+  );
   return router;
 }

@@ -18,7 +18,6 @@ export interface InboundCallParams {
 
 const NEWLINE = /[\r\n\t]/;
 
-
 function identity(value: string | undefined, name: string, maxLength = MAX_IDENTITY_LENGTH): string | undefined {
   if (value === undefined) return undefined;
   if (value.length > maxLength) throw new InvalidParamsError(`${name} is longer than ${maxLength} characters`);
@@ -34,11 +33,7 @@ export function parseInboundParams(body: FormFields, query: FormFields): Inbound
   const callSid = identity(singleField(body, "CallSid"), "CallSid", 64);
   const from = identity(singleField(body, "From"), "From");
   const to = identity(singleField(body, "To"), "To");
-  const missing = [
-    ...(callSid ? [] : ["CallSid"]),
-    ...(from === undefined ? ["From"] : []),
-    ...(to ? [] : ["To"]),
-  ];
+  const missing = [...(callSid ? [] : ["CallSid"]), ...(from === undefined ? ["From"] : []), ...(to ? [] : ["To"])];
   if (missing.length > 0) throw new MissingParamsError(missing);
   if (!CALL_SID.test(callSid!)) throw new InvalidParamsError("CallSid has an invalid format");
 

@@ -92,7 +92,12 @@ export class InboundCallService {
       // Keyed by CallSid with once: a retry or a concurrent delivery shares the one hold. The
       // concurrent-call limit is checked in the same script (the account's live call holds), so
       // it costs no extra round trip and a burst cannot pass it; over it nothing is held.
-      await this.reservations.reserve({ accountId: resolved.account._id, callKey: params.callSid, once: true, ...this.firstMinute(resolved) });
+      await this.reservations.reserve({
+        accountId: resolved.account._id,
+        callKey: params.callSid,
+        once: true,
+        ...this.firstMinute(resolved),
+      });
     } catch (err) {
       const refused = err instanceof InsufficientBalanceError || err instanceof ConcurrencyLimitError;
       const raced = refused ? await this.earlier(callId, params.callSid, scope) : null;
@@ -133,7 +138,12 @@ export class InboundCallService {
    * The first minute's hold: what admission requires available, and holds until the stream takes
    * over, at the account's rate and within its limit of concurrent calls.
    */
-  private firstMinute({ account }: ResolvedAgent): { amountMicros: number; requiredMicros: number; ttlMs: number; maxConcurrentCalls: number } {
+  private firstMinute({ account }: ResolvedAgent): {
+    amountMicros: number;
+    requiredMicros: number;
+    ttlMs: number;
+    maxConcurrentCalls: number;
+  } {
     const amount = costMicros(this.config.minBalanceSeconds, account.ratePerMinuteMicros ?? DEFAULT_RATE_PER_MINUTE_MICROS);
     return {
       amountMicros: amount,
@@ -147,7 +157,9 @@ export class InboundCallService {
   private admitted(record: AdmissionRecord): InboundCallResult {
     const { callId } = record;
     // Off the critical path; a failure leaves the call pending for the drain.
-    this.admissions.persist(callId, record).catch((err: unknown) => this.logger.warn({ err, callId }, "call document not written yet; will retry"));
+    this.admissions
+      .persist(callId, record)
+      .catch((err: unknown) => this.logger.warn({ err, callId }, "call document not written yet; will retry"));
     this.logger.info({ callId, agentId: record.agentId, accountId: record.accountId }, "call admitted");
     return this.answer(record, true);
   }

@@ -103,7 +103,8 @@ function requireSignature(ctx: Context, body: FormFields, config: TwilioWebhookD
   if (!config.twilioAuthToken) throw new UnauthorizedError("Twilio signatures cannot be checked: TWILIO_AUTH_TOKEN is not set");
   const signature = ctx.get("x-twilio-signature");
   if (!signature) throw new UnauthorizedError("Missing X-Twilio-Signature");
-  if (!validSignature(ctx, body, signature, config.twilioAuthToken, config.publicBaseUrl)) throw new UnauthorizedError("Invalid Twilio signature");
+  if (!validSignature(ctx, body, signature, config.twilioAuthToken, config.publicBaseUrl))
+    throw new UnauthorizedError("Invalid Twilio signature");
 }
 
 function validSignature(ctx: Context, params: FormFields, signature: string, authToken: string, publicBaseUrl: string): boolean {

@@ -24,7 +24,7 @@ export function readWav(file: Buffer): WavAudio {
   }
   let fmt: { code: number; channels: number; sampleRate: number; bits: number } | null = null;
   let data: Buffer | null = null;
-  for (let at = 12; at + 8 <= file.length; ) {
+  for (let at = 12; at + 8 <= file.length;) {
     const id = file.toString("ascii", at, at + 4);
     const size = file.readUInt32LE(at + 4);
     const body = file.subarray(at + 8, Math.min(file.length, at + 8 + size));

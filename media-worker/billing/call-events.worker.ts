@@ -50,7 +50,9 @@ export function startCallEventsWorker(deps: CallEventsWorkerDeps): Worker {
     // Out of attempts: never silently dropped. Counted on /healthz and retried by the reconciler.
     const callId = String((job.data as { callId?: unknown }).callId);
     deps.log.error({ err, callId, attempts: job.attemptsMade }, "close-out failed after all its attempts; the reconciler will retry it");
-    deps.failedCloseOuts.add(callId).catch((addErr: unknown) => deps.log.error({ err: addErr, callId }, "failed close-out could not be recorded"));
+    deps.failedCloseOuts
+      .add(callId)
+      .catch((addErr: unknown) => deps.log.error({ err: addErr, callId }, "failed close-out could not be recorded"));
   });
   worker.on("error", (err) => deps.log.error({ err }, "call events worker error"));
   return worker;

@@ -19,7 +19,8 @@ export function parseCloseOutJob(data: unknown): CallCloseOutJob {
   if (d.ratePerMinuteMicros !== undefined && !ms(d.ratePerMinuteMicros)) bad("ratePerMinuteMicros");
   if (d.record !== undefined) {
     const r = d.record as { transcript?: unknown; usage?: unknown } | null;
-    if (typeof r !== "object" || r === null || !Array.isArray(r.transcript) || typeof r.usage !== "object" || r.usage === null) bad("record");
+    if (typeof r !== "object" || r === null || !Array.isArray(r.transcript) || typeof r.usage !== "object" || r.usage === null)
+      bad("record");
   }
   if (d.answeredAt !== undefined && (typeof d.answeredAt !== "string" || Number.isNaN(Date.parse(d.answeredAt)))) bad("answeredAt");
   return d as unknown as CallCloseOutJob;

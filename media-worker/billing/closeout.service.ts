@@ -67,7 +67,8 @@ export class CloseOutService {
     // Admitted while the database was away: write the call from its admission record first.
     // With no record either, the job is retried, and after its attempts the reconciler retries
     // it until the call exists: never dropped.
-    if (!call && this.admissions && (await this.admissions.persist(job.callId))) call = await CallModel.findById(job.callId).lean<StoredCall>();
+    if (!call && this.admissions && (await this.admissions.persist(job.callId)))
+      call = await CallModel.findById(job.callId).lean<StoredCall>();
     if (!call) throw new CallNotStoredError(job.callId);
     const rate = await this.rateOf(call, job);
     // A call that never connected costs nothing, whatever a trigger reported. The session knows
@@ -77,7 +78,9 @@ export class CloseOutService {
     const cost = costMicros(seconds, rate);
 
     const charge = await this.charge({ ...call, answeredAt }, seconds, cost, rate);
-    const billed = charge ? { billedSeconds: chargedSeconds(call, -charge.amountMicros, seconds, cost, rate), costMicros: -charge.amountMicros } : { billedSeconds: 0, costMicros: 0 };
+    const billed = charge
+      ? { billedSeconds: chargedSeconds(call, -charge.amountMicros, seconds, cost, rate), costMicros: -charge.amountMicros }
+      : { billedSeconds: 0, costMicros: 0 };
     // The first close-out decides how the call ended; a later one only re-derives the bill.
     const end = call.endedAt ? {} : { status: job.status, endedAt: new Date(job.endedAt), endedReason: job.endedReason };
     const start = call.answeredAt || !answeredAt ? {} : { answeredAt };

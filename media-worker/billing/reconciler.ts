@@ -100,7 +100,11 @@ export class Reconciler {
   }
 
   private async reconcileCall(call: RecoveredCall, now: number): Promise<boolean> {
-    const outcome = await this.opts.recovery.recover(call, { source: "reconciler", lookupTwilio: this.opts.lookupTwilio, now: new Date(now) });
+    const outcome = await this.opts.recovery.recover(call, {
+      source: "reconciler",
+      lookupTwilio: this.opts.lookupTwilio,
+      now: new Date(now),
+    });
     if (outcome === "closed-earlier") {
       // Its close-out ran, yet the record is open (the call was stored after it ran, or a late
       // write undid it): every step is idempotent, so running it again converges.

@@ -28,7 +28,16 @@ const BATCH = 500;
 const RECHECK_MS = 60_000;
 
 type Candidate = RecoveredCall & { _id: Types.ObjectId; status: string; startedAt: Date };
-const PROJECTION = { callSid: 1, status: 1, startedAt: 1, answeredAt: 1, endedAt: 1, checkpointMs: 1, ratePerMinuteMicros: 1, twilioAccountSid: 1 };
+const PROJECTION = {
+  callSid: 1,
+  status: 1,
+  startedAt: 1,
+  answeredAt: 1,
+  endedAt: 1,
+  checkpointMs: 1,
+  ratePerMinuteMicros: 1,
+  twilioAccountSid: 1,
+};
 
 /**
  * Periodically closes out calls whose media session went silent (the worker died or lost the

@@ -102,7 +102,8 @@ function realtimeUrl(env: Env): string {
   } catch {
     throw new ConfigError("OPENAI_REALTIME_URL", `must be an absolute URL, got "${raw}"`);
   }
-  if (parsed.protocol !== "wss:" && parsed.protocol !== "ws:") throw new ConfigError("OPENAI_REALTIME_URL", "must use wss: (or ws: for a local server)");
+  if (parsed.protocol !== "wss:" && parsed.protocol !== "ws:")
+    throw new ConfigError("OPENAI_REALTIME_URL", "must use wss: (or ws: for a local server)");
   if (parsed.hash) throw new ConfigError("OPENAI_REALTIME_URL", "must not contain a fragment");
   return raw;
 }

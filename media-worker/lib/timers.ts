@@ -12,10 +12,13 @@ export class Timers {
   }
 
   after(ms: number, fn: () => void): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      this.forget(timer);
-      fn();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        this.forget(timer);
+        fn();
+      },
+      Math.max(0, ms),
+    );
     this.set.add(timer);
     Timers.pending++;
     return timer;

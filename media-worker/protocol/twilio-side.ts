@@ -48,10 +48,7 @@ export function stopMessage(seq: number, streamSid: string, accountSid: string, 
 }
 
 export type ServerMessage =
-  | { kind: "media"; payload: string }
-  | { kind: "mark"; name: string }
-  | { kind: "clear" }
-  | { kind: "invalid"; raw: string };
+  { kind: "media"; payload: string } | { kind: "mark"; name: string } | { kind: "clear" } | { kind: "invalid"; raw: string };
 
 /** Parses what the server sent, as Twilio would: only media, mark and clear are meaningful. */
 export function parseServerMessage(raw: string): ServerMessage {

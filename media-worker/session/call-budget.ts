@@ -15,8 +15,7 @@ export interface BudgetState {
 
 export type BudgetStep =
   /** At `atMs` reserve the next chunk; if it has not succeeded by `deadlineMs`, say goodbye. */
-  | { kind: "extend"; atMs: number; deadlineMs: number }
-  | { kind: "goodbye"; atMs: number; reason: "max-duration" };
+  { kind: "extend"; atMs: number; deadlineMs: number } | { kind: "goodbye"; atMs: number; reason: "max-duration" };
 
 /** Slack for timer lateness, so a call ends inside what is reserved and within its maximum. */
 export const SAFETY_MS = 250;

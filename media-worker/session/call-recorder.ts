@@ -63,7 +63,10 @@ export class CallRecorder {
 
   /** Turns in the order they began; turns that began together keep the order they were recorded in. */
   transcript(): StoredTurn[] {
-    return this.turns.map((t, i) => ({ t, i })).sort((a, b) => a.t.offsetMs - b.t.offsetMs || a.i - b.i).map(({ t }) => t);
+    return this.turns
+      .map((t, i) => ({ t, i }))
+      .sort((a, b) => a.t.offsetMs - b.t.offsetMs || a.i - b.i)
+      .map(({ t }) => t);
   }
 
   /** Caller audio counts Twilio's 20 ms frames; agent audio its bytes. */

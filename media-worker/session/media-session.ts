@@ -242,7 +242,8 @@ export class MediaSession {
         return;
       case "mark":
         // The worker's goodbye tone has played: hang up now.
-        if (this.state === "ending" && event.name === GOODBYE_MARK && !this.engine) return void this.end(this.pendingReason ?? "agent-ended");
+        if (this.state === "ending" && event.name === GOODBYE_MARK && !this.engine)
+          return void this.end(this.pendingReason ?? "agent-ended");
         // Also while ending: a spoken goodbye is over when its mark comes back.
         if (this.state === "live" || this.state === "ending") this.engine?.onMark(event.name);
         return;
@@ -302,9 +303,12 @@ export class MediaSession {
     // calls queues on: the caller hears the agent without waiting for it, and the call's end
     // waits for it, so the close-out always sees the start.
     this.started = this.recordStart(start.streamSid);
-    void this.started.then((ok) => {
-      if (!ok) void this.end("worker-error");
-    }, (err: unknown) => this.fail(err, "call start could not be recorded"));
+    void this.started.then(
+      (ok) => {
+        if (!ok) void this.end("worker-error");
+      },
+      (err: unknown) => this.fail(err, "call start could not be recorded"),
+    );
     try {
       this.heldMicros = await this.deps.reservations.heldByCall(call.accountId, call.callSid);
     } catch (err) {
@@ -399,7 +403,9 @@ export class MediaSession {
       this.after(step.atMs - elapsed, () => this.sayGoodbye(step.reason));
       return;
     }
-    this.after(step.atMs - elapsed, () => this.extend(step.deadlineMs).catch((err: unknown) => this.fail(err, "reservation extension crashed")));
+    this.after(step.atMs - elapsed, () =>
+      this.extend(step.deadlineMs).catch((err: unknown) => this.fail(err, "reservation extension crashed")),
+    );
   }
 
   /**
@@ -423,7 +429,8 @@ export class MediaSession {
       });
     } catch (err) {
       if (this.state !== "live") return;
-      if (err instanceof InsufficientBalanceError) this.log.debug({ connectedMs: this.connectedMs() }, "balance cannot cover the next chunk");
+      if (err instanceof InsufficientBalanceError)
+        this.log.debug({ connectedMs: this.connectedMs() }, "balance cannot cover the next chunk");
       else this.log.error({ err }, "reservation extension failed");
       if (this.connectedMs() + EXTEND_RETRY_MS < deadlineMs) {
         this.after(EXTEND_RETRY_MS, () => this.extend(deadlineMs).catch((e: unknown) => this.fail(e, "reservation extension crashed")));
@@ -668,10 +675,13 @@ export class MediaSession {
   }
 
   private after(ms: number, fn: () => void): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      fn();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        fn();
+      },
+      Math.max(0, ms),
+    );
     this.timers.add(timer);
     return timer;
   }

@@ -116,14 +116,17 @@ async function fromDatabase(input: AuthorizeInput, claims: StreamClaims | null):
   const [agent, account] = await Promise.all([
     AgentModel.findById(call.agentId).lean<WithId<Agent>>(),
     // Only calls admitted before the rate was fixed at admission need the account's rate.
-    claims || call.ratePerMinuteMicros != null ? null : AccountModel.findById(call.accountId, { ratePerMinuteMicros: 1 }).lean<WithId<Account>>(),
+    claims || call.ratePerMinuteMicros != null
+      ? null
+      : AccountModel.findById(call.accountId, { ratePerMinuteMicros: 1 }).lean<WithId<Account>>(),
   ]);
   if (!agent) return { reason: "agent-not-found" };
   return {
     callSid: call.callSid,
     accountId: String(call.accountId),
     agentId: String(agent._id),
-    ratePerMinuteMicros: claims?.ratePerMinuteMicros ?? call.ratePerMinuteMicros ?? account?.ratePerMinuteMicros ?? DEFAULT_RATE_PER_MINUTE_MICROS,
+    ratePerMinuteMicros:
+      claims?.ratePerMinuteMicros ?? call.ratePerMinuteMicros ?? account?.ratePerMinuteMicros ?? DEFAULT_RATE_PER_MINUTE_MICROS,
     agent: agentSnapshot(agent),
   };
 }

@@ -106,7 +106,12 @@ try {
     while (Date.now() < deadline) {
       const call = await CallModel.findById(result.callId).lean();
       if (call?.endedAt) {
-        final = { status: call.status, endedReason: call.endedReason, billedSeconds: call.billedSeconds, costUsd: formatUsd(call.costMicros) };
+        final = {
+          status: call.status,
+          endedReason: call.endedReason,
+          billedSeconds: call.billedSeconds,
+          costUsd: formatUsd(call.costMicros),
+        };
         break;
       }
       await new Promise((r) => setTimeout(r, 200));
@@ -127,9 +132,12 @@ try {
   if (a.json) console.log(JSON.stringify(summary, null, 2));
   else {
     console.log(`call ${summary.callSid} (id ${summary.callId})`);
-    console.log(`  caller streamed ${summary.streamedSeconds.toFixed(2)} s; agent sent ${summary.agentAudioSeconds.toFixed(2)} s of audio -> ${out}`);
+    console.log(
+      `  caller streamed ${summary.streamedSeconds.toFixed(2)} s; agent sent ${summary.agentAudioSeconds.toFixed(2)} s of audio -> ${out}`,
+    );
     console.log(`  ended by the ${summary.endedBy}; stream closed with ${result.close.code} ${result.close.reason}`);
-    if (final) console.log(`  final status ${final.status} (${final.endedReason}), billed ${final.billedSeconds} s, cost $${final.costUsd}`);
+    if (final)
+      console.log(`  final status ${final.status} (${final.endedReason}), billed ${final.billedSeconds} s, cost $${final.costUsd}`);
     else console.log(`  final status: ${summary.final}`);
   }
   process.exit(0);

@@ -97,7 +97,8 @@ export async function admitCall(target: WebTarget, who: CallIdentity): Promise<A
   if (who.externalCallId) fields.external_call_id = who.externalCallId;
   const path = who.agentId ? `/inbound_call?agent_id=${encodeURIComponent(who.agentId)}` : "/inbound_call";
   const res = await postWebhook(target, path, fields);
-  if (res.status !== 200) throw new SimulatorError(`/inbound_call answered ${res.status}: ${res.text.slice(0, 300)}`, res.status, errorCode(res.text));
+  if (res.status !== 200)
+    throw new SimulatorError(`/inbound_call answered ${res.status}: ${res.text.slice(0, 300)}`, res.status, errorCode(res.text));
   const twiml = parseStreamTwiml(res.text);
   const callId = twiml.params.callId;
   if (!callId) throw new SimulatorError("TwiML has no callId parameter", res.status, null);
@@ -105,7 +106,12 @@ export async function admitCall(target: WebTarget, who: CallIdentity): Promise<A
 }
 
 /** POSTs /call_status the way Twilio reports a finished call. */
-export async function postCallStatus(target: WebTarget, call: Pick<AdmittedCall, "callSid" | "accountSid">, status: string, durationSeconds?: number) {
+export async function postCallStatus(
+  target: WebTarget,
+  call: Pick<AdmittedCall, "callSid" | "accountSid">,
+  status: string,
+  durationSeconds?: number,
+) {
   const fields: Record<string, string> = {
     AccountSid: call.accountSid,
     ApiVersion: "2010-04-01",

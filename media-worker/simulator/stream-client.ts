@@ -169,10 +169,13 @@ export class TwilioStreamClient {
         this.heldMarks.push(msg.name);
         return;
       }
-      const timer = setTimeout(() => {
-        this.pendingMarks.delete(timer);
-        this.answerMark(msg.name);
-      }, Math.max(0, this.playbackEndsAt - now));
+      const timer = setTimeout(
+        () => {
+          this.pendingMarks.delete(timer);
+          this.answerMark(msg.name);
+        },
+        Math.max(0, this.playbackEndsAt - now),
+      );
       this.pendingMarks.set(timer, msg.name);
     } else if (msg.kind === "clear") {
       this.clears++;

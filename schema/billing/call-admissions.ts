@@ -47,7 +47,9 @@ export interface AdmissionRecord {
 }
 
 /** The agent's fields that a session uses, as authorizeStream reads them from the database. */
-export function agentSnapshot(agent: Pick<Agent, "name" | "instructions" | "language"> & Parameters<typeof storedVoiceConfig>[0]): AgentSnapshot {
+export function agentSnapshot(
+  agent: Pick<Agent, "name" | "instructions" | "language"> & Parameters<typeof storedVoiceConfig>[0],
+): AgentSnapshot {
   return {
     name: agent.name,
     instructions: agent.instructions ?? "",
@@ -118,7 +120,13 @@ export type QuickAdmission =
   | { outcome: "concurrency-limit" }
   | { outcome: "routing-changed" | "not-enough-on-snapshot" | "snapshot-stale" | "no-snapshot" };
 
-const QUICK_REFUSALS = { 3: "routing-changed", [-3]: "concurrency-limit", 0: "not-enough-on-snapshot", [-1]: "snapshot-stale", [-2]: "no-snapshot" } as const;
+const QUICK_REFUSALS = {
+  3: "routing-changed",
+  [-3]: "concurrency-limit",
+  0: "not-enough-on-snapshot",
+  [-1]: "snapshot-stale",
+  [-2]: "no-snapshot",
+} as const;
 
 // One hash tag per call, like CallLiveness, keeps a call's keys in one slot on Redis Cluster.
 const recordKey = (callId: string): string => `c247:{call:${callId}}:admission`;

@@ -46,9 +46,23 @@ const SCRIPTS = {
 declare module "ioredis" {
   interface RedisCommander<Context> {
     /** 1 claimed, 0 someone else owns the call. */
-    c247LivenessClaim(state: string, heartbeat: string, owner: string, stateTtlMs: number, heartbeatTtlMs: number, progressMs: number): Result<number, Context>;
+    c247LivenessClaim(
+      state: string,
+      heartbeat: string,
+      owner: string,
+      stateTtlMs: number,
+      heartbeatTtlMs: number,
+      progressMs: number,
+    ): Result<number, Context>;
     /** 1 beat, 2 the state was gone and the session took its call back, 0 someone else owns the call. */
-    c247Beat(state: string, heartbeat: string, owner: string, progressMs: number, heartbeatTtlMs: number, stateTtlMs: number): Result<number, Context>;
+    c247Beat(
+      state: string,
+      heartbeat: string,
+      owner: string,
+      progressMs: number,
+      heartbeatTtlMs: number,
+      stateTtlMs: number,
+    ): Result<number, Context>;
   }
 }
 

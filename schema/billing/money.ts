@@ -10,7 +10,10 @@ export const MAX_INPUT_MICROS = 1_000_000 * MICROS_PER_USD;
 const USD_PATTERN = /^(\d{1,13})(?:\.(\d{1,6}))?$/;
 
 export class MoneyFormatError extends Error {
-  constructor(readonly field: string, problem: string) {
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
     super(`${field} ${problem}`);
     this.name = "MoneyFormatError";
   }

@@ -2,7 +2,13 @@ import { randomUUID } from "node:crypto";
 import type { Redis, Result } from "ioredis";
 import type { Types } from "mongoose";
 import { AppError, ConcurrencyLimitError, DatabaseUnavailableError, InsufficientBalanceError } from "../infra/errors.js";
-import { ledger as defaultLedger, type AppendInput, type AppendResult, type Balance, type LedgerService } from "../ledger/ledger.service.js";
+import {
+  ledger as defaultLedger,
+  type AppendInput,
+  type AppendResult,
+  type Balance,
+  type LedgerService,
+} from "../ledger/ledger.service.js";
 import { defineScripts } from "../infra/redis-scripts.js";
 import { withinBudget } from "../infra/time-budget.js";
 import {
@@ -173,7 +179,8 @@ export class ReservationService {
    * Idempotent by reference, as ledger appends are.
    */
   async debit(input: DebitInput): Promise<AppendResult> {
-    if (!Number.isSafeInteger(input.amountMicros) || input.amountMicros <= 0) throw new RangeError("amountMicros must be a positive integer");
+    if (!Number.isSafeInteger(input.amountMicros) || input.amountMicros <= 0)
+      throw new RangeError("amountMicros must be a positive integer");
     const entry: AppendInput = { ...input, kind: "debit", amountMicros: -input.amountMicros, floorMicros: 0 };
     const holdKey = `${DEBIT_HOLD_PREFIX}${randomUUID()}`;
     try {
@@ -194,7 +201,10 @@ export class ReservationService {
     }
     let written: AppendResult;
     // A slow append (a stalled database) keeps its hold: a lapse would free the money meanwhile.
-    const keeper = setInterval(() => void this.touch(input.accountId, holdKey, DEBIT_HOLD_TTL_MS).catch(() => undefined), DEBIT_HOLD_TTL_MS / 3).unref();
+    const keeper = setInterval(
+      () => void this.touch(input.accountId, holdKey, DEBIT_HOLD_TTL_MS).catch(() => undefined),
+      DEBIT_HOLD_TTL_MS / 3,
+    ).unref();
     try {
       written = await this.ledger.append(entry);
     } catch (err) {
@@ -258,10 +268,7 @@ export class ReservationService {
 
   /** Ledger balance minus live reservations. */
   async availableMicros(accountId: Types.ObjectId): Promise<number> {
-    const [{ balanceMicros }, reserved] = await Promise.all([
-      this.ledger.balance(accountId),
-      this.reservedMicros(accountId),
-    ]);
+    const [{ balanceMicros }, reserved] = await Promise.all([this.ledger.balance(accountId), this.reservedMicros(accountId)]);
     return balanceMicros - reserved;
   }
 }

@@ -11,7 +11,18 @@ import { ForwardingNumberModel } from "../models/forwarding-number.model.js";
 import { LedgerEntryModel, LedgerHeadModel } from "../models/ledger-entry.model.js";
 import { PhoneNumberModel } from "../models/phone-number.model.js";
 
-export const ALL_MODELS = [AccountModel, AgentModel, ApiKeyModel, ApiKeyUsageModel, CallModel, CallStatusReportModel, ForwardingNumberModel, LedgerEntryModel, LedgerHeadModel, PhoneNumberModel];
+export const ALL_MODELS = [
+  AccountModel,
+  AgentModel,
+  ApiKeyModel,
+  ApiKeyUsageModel,
+  CallModel,
+  CallStatusReportModel,
+  ForwardingNumberModel,
+  LedgerEntryModel,
+  LedgerHeadModel,
+  PhoneNumberModel,
+];
 
 export interface ConnectOptions {
   /** Emit the driver's commandStarted events (tests and benchmarks count database round trips). */
@@ -64,10 +75,7 @@ export async function pingDatabase(timeoutMs: number): Promise<boolean> {
   const db = mongoose.connection.db;
   if (!db || mongoose.connection.readyState !== 1) return false;
   try {
-    await Promise.race([
-      db.admin().ping(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error("ping timeout")), timeoutMs)),
-    ]);
+    await Promise.race([db.admin().ping(), new Promise((_, reject) => setTimeout(() => reject(new Error("ping timeout")), timeoutMs))]);
     return true;
   } catch {
     return false;
@@ -103,7 +111,9 @@ export async function assertMoneyIndexes(db = mongoose.connection.db): Promise<v
     if (!found) missing.push(`${name} ${wanted} (${why})`);
   }
   if (missing.length > 0) {
-    throw new MissingIndexError(`missing unique index(es): ${missing.join("; ")}. Run \`npm run release\` (it creates them) before starting the processes`);
+    throw new MissingIndexError(
+      `missing unique index(es): ${missing.join("; ")}. Run \`npm run release\` (it creates them) before starting the processes`,
+    );
   }
 }
 

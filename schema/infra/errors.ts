@@ -90,7 +90,10 @@ export class InsufficientBalanceError extends AppError {
  */
 export class ConcurrencyLimitError extends AppError {
   constructor(limit: number) {
-    super("CONCURRENCY_LIMIT", `The account has reached its limit of ${limit} concurrent call(s); try again when one ends`, { status: 429, retryable: true });
+    super("CONCURRENCY_LIMIT", `The account has reached its limit of ${limit} concurrent call(s); try again when one ends`, {
+      status: 429,
+      retryable: true,
+    });
   }
 }
 

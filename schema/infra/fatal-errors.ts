@@ -26,7 +26,10 @@ export function exitOnFatalErrors(opts: FatalErrorOptions): void {
     exiting = true;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, opts.timeoutMs ?? 10_000)));
-    void Promise.race([opts.cleanup().catch((cleanupErr: unknown) => opts.log.error({ err: cleanupErr }, "cleanup after a fatal error failed")), timeout])
+    void Promise.race([
+      opts.cleanup().catch((cleanupErr: unknown) => opts.log.error({ err: cleanupErr }, "cleanup after a fatal error failed")),
+      timeout,
+    ])
       .finally(() => clearTimeout(timer))
       .then(() => exit(1));
   };

@@ -3,13 +3,7 @@ import { AppError, IdempotencyConflictError, InsufficientBalanceError } from "..
 import { KeyedMutex } from "../infra/keyed-mutex.js";
 import { isDuplicateKeyError } from "../infra/mongo-errors.js";
 import { serializedWrite } from "../infra/write-gate.js";
-import {
-  LedgerEntryModel,
-  LedgerHeadModel,
-  ledgerEntryId,
-  type LedgerEntry,
-  type LedgerKind,
-} from "../models/ledger-entry.model.js";
+import { LedgerEntryModel, LedgerHeadModel, ledgerEntryId, type LedgerEntry, type LedgerKind } from "../models/ledger-entry.model.js";
 
 export type LedgerEntryRecord = LedgerEntry & { _id: string; createdAt: Date };
 
@@ -140,17 +134,19 @@ export class LedgerService {
         throw new InsufficientBalanceError("The balance is too low for this debit");
       }
       try {
-        const doc = await serializedWrite(() => LedgerEntryModel.create({
-          _id: ledgerEntryId(input.accountId, seq),
-          accountId: input.accountId,
-          seq,
-          kind: input.kind,
-          amountMicros: input.amountMicros,
-          balanceAfterMicros,
-          reference: input.reference,
-          callId: input.callId ?? null,
-          note: input.note ?? null,
-        }));
+        const doc = await serializedWrite(() =>
+          LedgerEntryModel.create({
+            _id: ledgerEntryId(input.accountId, seq),
+            accountId: input.accountId,
+            seq,
+            kind: input.kind,
+            amountMicros: input.amountMicros,
+            balanceAfterMicros,
+            reference: input.reference,
+            callId: input.callId ?? null,
+            note: input.note ?? null,
+          }),
+        );
         this.remember(input.accountId, { seq, balanceMicros: balanceAfterMicros });
         await serializedWrite(() => this.saveHead(input.accountId, seq));
         return { entry: doc.toObject() as LedgerEntryRecord, created: true };

@@ -17,7 +17,12 @@ export interface AccountLimits {
 
 export type AccountLimitName = keyof AccountLimits;
 
-export const ACCOUNT_LIMIT_NAMES = ["maxApiKeys", "maxAgents", "maxPhoneNumbers", "maxConcurrentCalls"] as const satisfies readonly AccountLimitName[];
+export const ACCOUNT_LIMIT_NAMES = [
+  "maxApiKeys",
+  "maxAgents",
+  "maxPhoneNumbers",
+  "maxConcurrentCalls",
+] as const satisfies readonly AccountLimitName[];
 
 export const DEFAULT_ACCOUNT_LIMITS: Readonly<AccountLimits> = Object.freeze({
   maxApiKeys: 20,

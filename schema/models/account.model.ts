@@ -38,7 +38,13 @@ const accountSchema = new Schema(
 );
 
 function limitField() {
-  return { type: Number, default: undefined, min: 0, max: MAX_ACCOUNT_LIMIT, validate: { validator: (v: unknown) => v == null || Number.isSafeInteger(v), message: "must be a whole number" } };
+  return {
+    type: Number,
+    default: undefined,
+    min: 0,
+    max: MAX_ACCOUNT_LIMIT,
+    validate: { validator: (v: unknown) => v == null || Number.isSafeInteger(v), message: "must be a whole number" },
+  };
 }
 
 accountSchema.index({ email: 1 });

@@ -157,13 +157,19 @@ function voiceFor(engine: VoiceEngineName | null, voice: string): string {
   const openai = (OPENAI_VOICES as readonly string[]).includes(voice);
   const espeak = isEspeakVoice(voice);
   if (engine === "OPENAI_REALTIME" && !openai) {
-    throw new AgentConfigError("voice", `must be one of ${OPENAI_VOICES.join(", ")} for the OPENAI_REALTIME engine (or empty for the default)`);
+    throw new AgentConfigError(
+      "voice",
+      `must be one of ${OPENAI_VOICES.join(", ")} for the OPENAI_REALTIME engine (or empty for the default)`,
+    );
   }
   if (engine === "LOCAL" && !espeak) {
-    throw new AgentConfigError("voice", 'must be an espeak-ng voice like "en-us" or "en-gb+f3" for the LOCAL engine (or empty for the default)');
+    throw new AgentConfigError(
+      "voice",
+      'must be an espeak-ng voice like "en-us" or "en-gb+f3" for the LOCAL engine (or empty for the default)',
+    );
   }
   // Platform default engine: either kind is accepted, each engine ignores the other's voices.
-  if (!openai && !espeak) throw new AgentConfigError("voice", "must be an OpenAI voice like \"alloy\" or an espeak-ng voice like \"en-us\"");
+  if (!openai && !espeak) throw new AgentConfigError("voice", 'must be an OpenAI voice like "alloy" or an espeak-ng voice like "en-us"');
   return voice;
 }
 
@@ -175,7 +181,8 @@ function voiceFor(engine: VoiceEngineName | null, voice: string): string {
 export function validateAgentConfig(input: AgentVoiceConfigInput, current: AgentVoiceConfig = DEFAULT_VOICE_CONFIG): AgentVoiceConfig {
   const next: AgentVoiceConfig = { ...current };
   if (input.engine != null) {
-    if (!(VOICE_ENGINES as readonly string[]).includes(input.engine)) throw new AgentConfigError("engine", `must be one of ${VOICE_ENGINES.join(", ")}`);
+    if (!(VOICE_ENGINES as readonly string[]).includes(input.engine))
+      throw new AgentConfigError("engine", `must be one of ${VOICE_ENGINES.join(", ")}`);
     next.engine = input.engine;
   }
   if (input.voice != null) next.voice = text("voice", input.voice, { max: LIMITS.voiceChars }).toLowerCase();
@@ -201,9 +208,7 @@ export function validateAgentConfig(input: AgentVoiceConfigInput, current: Agent
   }
   // One phrase, one meaning: the recognizer cannot tell two intents (or an intent and a hang-up) apart.
   const owner = new Map<string, string>();
-  next.intents.forEach((it, i) =>
-    it.phrases.forEach((p, j) => claim(owner, p, `intents[${i}].phrases[${j}]`)),
-  );
+  next.intents.forEach((it, i) => it.phrases.forEach((p, j) => claim(owner, p, `intents[${i}].phrases[${j}]`)));
   next.endCallPhrases.forEach((p, i) => claim(owner, p, `endCallPhrases[${i}]`));
   return next;
 }

@@ -1,5 +1,13 @@
 import { Schema, model, type InferSchemaType, type HydratedDocument, Types } from "mongoose";
-import { AgentConfigError, DEFAULT_VOICE_CONFIG, LIMITS, VOICE_ENGINES, storedVoiceConfig, validateAgentConfig, voiceFits } from "./agent-config.js";
+import {
+  AgentConfigError,
+  DEFAULT_VOICE_CONFIG,
+  LIMITS,
+  VOICE_ENGINES,
+  storedVoiceConfig,
+  validateAgentConfig,
+  voiceFits,
+} from "./agent-config.js";
 import { announceRoutingWrites } from "../infra/routing-version.js";
 
 export const AGENT_STATUSES = ["active", "inactive"] as const;

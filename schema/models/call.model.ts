@@ -184,7 +184,8 @@ export function newCallDocument(f: NewCallFields, now = new Date()): Record<stri
   ).find(([, value, max]) => value !== null && value.length > max);
   if (tooLong) throw new InvalidCallDocumentError(`${tooLong[0]} is longer than ${tooLong[2]} characters`);
   if (!f.callSid || !f.to) throw new InvalidCallDocumentError("callSid and to are required");
-  if (!Number.isFinite(f.ratePerMinuteMicros) || f.ratePerMinuteMicros < 0) throw new InvalidCallDocumentError("ratePerMinuteMicros must be at least 0");
+  if (!Number.isFinite(f.ratePerMinuteMicros) || f.ratePerMinuteMicros < 0)
+    throw new InvalidCallDocumentError("ratePerMinuteMicros must be at least 0");
   return {
     _id: f._id,
     callSid: f.callSid,

@@ -24,7 +24,9 @@ function onPath(cmd) {
 
 /** Runs `npm ci` when node_modules is missing or was installed from another package-lock.json. */
 export function ensureNodeModules() {
-  const lockHash = createHash("sha256").update(readFileSync(path.join(ROOT, "package-lock.json"))).digest("hex");
+  const lockHash = createHash("sha256")
+    .update(readFileSync(path.join(ROOT, "package-lock.json")))
+    .digest("hex");
   const marker = path.join(ROOT, "node_modules", ".call24x7-lock-hash");
   if (existsSync(marker) && readFileSync(marker, "utf8") === lockHash) return;
   console.error("setup: installing npm packages (npm ci)");
@@ -122,7 +124,9 @@ export function ensureFerretDB() {
 function applyFerretDBPatches(patches, upstream) {
   ensureDebianPackages(["patch"], ["patch"]);
   cpSync(patches, upstream, { recursive: true, filter: (from) => !from.endsWith(".patch") });
-  for (const file of readdirSync(patches).filter((f) => f.endsWith(".patch")).sort()) {
+  for (const file of readdirSync(patches)
+    .filter((f) => f.endsWith(".patch"))
+    .sort()) {
     const args = ["-p1", "--forward", "--batch", "--silent", "-d", upstream, "-i", path.join(patches, file)];
     const check = spawnSync("patch", ["--dry-run", ...args], { encoding: "utf8" });
     if (check.status !== 0) {

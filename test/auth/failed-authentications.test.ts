@@ -21,7 +21,10 @@ describe("failed authentications per client address", function () {
 
   before(async () => {
     // "": AUTH_FAILURES_PER_MINUTE at its default, 20. Behind a trusted proxy, as on Heroku.
-    [t, web2] = await Promise.all([startTestApp({ AUTH_FAILURES_PER_MINUTE: "", TRUST_PROXY: "true" }), startTestApp({ AUTH_FAILURES_PER_MINUTE: "", TRUST_PROXY: "true" })]);
+    [t, web2] = await Promise.all([
+      startTestApp({ AUTH_FAILURES_PER_MINUTE: "", TRUST_PROXY: "true" }),
+      startTestApp({ AUTH_FAILURES_PER_MINUTE: "", TRUST_PROXY: "true" }),
+    ]);
     a = await createAccount(t);
     fx = await createFixture({ balanceMicros: 50_000_000 });
   });
@@ -93,11 +96,19 @@ describe("failed authentications per client address", function () {
       await fail(t, ip, 5);
       await fail(web2, ip, 5);
       for (let i = 0; i < 5; i++) {
-        const res = await postForm(t, "/inbound_call", inboundCallFields(fx.number), { token: null, headers: { authorization: "Bearer c247_wrong", "x-forwarded-for": ip } });
+        const res = await postForm(t, "/inbound_call", inboundCallFields(fx.number), {
+          token: null,
+          headers: { authorization: "Bearer c247_wrong", "x-forwarded-for": ip },
+        });
         expect(res.status).to.equal(401);
       }
       for (let i = 0; i < 5; i++) {
-        const res = await postForm(web2, "/call_status", { CallSid: uniqueCallSid(), CallStatus: "completed" }, { token: null, headers: { authorization: "Bearer c247_wrong", "x-forwarded-for": ip } });
+        const res = await postForm(
+          web2,
+          "/call_status",
+          { CallSid: uniqueCallSid(), CallStatus: "completed" },
+          { token: null, headers: { authorization: "Bearer c247_wrong", "x-forwarded-for": ip } },
+        );
         expect(res.status).to.equal(401);
       }
       expect((await graphql(web2, ip, `Bearer ${a.key}`)).status).to.equal(429);
@@ -109,7 +120,9 @@ describe("failed authentications per client address", function () {
       const ip = address();
       await fail(t, ip, LIMIT);
       const headers = { authorization: `Bearer ${a.key}`, "x-forwarded-for": ip };
-      const { result: res, commands } = await withDbCommands(() => postForm(t, "/inbound_call", inboundCallFields(fx.number), { token: null, headers }));
+      const { result: res, commands } = await withDbCommands(() =>
+        postForm(t, "/inbound_call", inboundCallFields(fx.number), { token: null, headers }),
+      );
       expect(res.status).to.equal(429);
       expect(res.contentType).to.match(/^application\/json/);
       expect(JSON.parse(res.text)).to.deep.include({ success: false, code: "TOO_MANY_FAILED_AUTHENTICATIONS" });
@@ -119,10 +132,16 @@ describe("failed authentications per client address", function () {
     it("then wrong Twilio signatures count too and are refused past the limit, while Twilio's valid signature still gets its call admitted", async () => {
       const ip = address();
       for (let i = 0; i < LIMIT; i++) {
-        const res = await postForm(t, "/inbound_call", inboundCallFields(fx.number), { token: "not-the-auth-token", headers: { "x-forwarded-for": ip } });
+        const res = await postForm(t, "/inbound_call", inboundCallFields(fx.number), {
+          token: "not-the-auth-token",
+          headers: { "x-forwarded-for": ip },
+        });
         expect(res.status, `failure ${i + 1}`).to.equal(401);
       }
-      const refused = await postForm(t, "/inbound_call", inboundCallFields(fx.number), { token: "not-the-auth-token", headers: { "x-forwarded-for": ip } });
+      const refused = await postForm(t, "/inbound_call", inboundCallFields(fx.number), {
+        token: "not-the-auth-token",
+        headers: { "x-forwarded-for": ip },
+      });
       expect(refused.status).to.equal(429);
       expect(JSON.parse(refused.text)).to.deep.include({ code: "TOO_MANY_FAILED_AUTHENTICATIONS" });
       const genuine = await postForm(t, "/inbound_call", inboundCallFields(fx.number), { headers: { "x-forwarded-for": ip } });

@@ -58,7 +58,12 @@ describe("CallAdmissions", () => {
     expect(await b.persist(r.callId)).to.equal(true);
     const docs = await CallModel.find({ callSid: r.callSid }).lean();
     expect(docs).to.have.length(1);
-    expect(docs[0]).to.include({ status: "ringing", externalCallId: "crm-1", ratePerMinuteMicros: 120_000, twilioAccountSid: r.twilioAccountSid });
+    expect(docs[0]).to.include({
+      status: "ringing",
+      externalCallId: "crm-1",
+      ratePerMinuteMicros: 120_000,
+      twilioAccountSid: r.twilioAccountSid,
+    });
     expect(String(docs[0]!._id)).to.equal(r.callId);
     expect(docs[0]!.startedAt.toISOString()).to.equal(r.startedAt);
     expect(await a.isPending(r.callId)).to.equal(false);
@@ -71,7 +76,16 @@ describe("CallAdmissions", () => {
     await admissions.admit(r);
     expect(await admissions.persist(r.callId)).to.equal(true);
     const doc = await CallModel.findById(r.callId).lean();
-    expect(doc).to.deep.include({ direction: "inbound", transcript: [], billedSeconds: 0, costMicros: 0, answeredAt: null, endedAt: null, endedReason: null, forwardedFrom: "+14155550123" });
+    expect(doc).to.deep.include({
+      direction: "inbound",
+      transcript: [],
+      billedSeconds: 0,
+      costMicros: 0,
+      answeredAt: null,
+      endedAt: null,
+      endedReason: null,
+      forwardedFrom: "+14155550123",
+    });
     expect(doc!.createdAt.getTime()).to.be.within(before, Date.now());
     expect(doc!.updatedAt.getTime()).to.equal(doc!.createdAt.getTime());
   });

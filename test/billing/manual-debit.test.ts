@@ -30,7 +30,10 @@ describe("ReservationService.debit: manual debits against the available balance"
     const svc = new ReservationService(redis, ledger);
     const accountId = await funded(1_000_000);
     await hold(svc, accountId, "CAlive");
-    const refused = await svc.debit({ accountId, amountMicros: 900_000, reference: "too-much" }).then(() => null, (err: unknown) => err);
+    const refused = await svc.debit({ accountId, amountMicros: 900_000, reference: "too-much" }).then(
+      () => null,
+      (err: unknown) => err,
+    );
     expect((refused as { code?: string }).code).to.equal("INSUFFICIENT_BALANCE");
     expect(await LedgerEntryModel.countDocuments({ accountId })).to.equal(1);
     expect(await svc.reservedMicros(accountId)).to.equal(150_000);
@@ -51,10 +54,16 @@ describe("ReservationService.debit: manual debits against the available balance"
       // Each side its own ledger and reservation service: as two processes.
       const web = new ReservationService(redis, new LedgerService());
       const admin = new ReservationService(redis, new LedgerService());
-      const [call, debit] = await Promise.allSettled([hold(web, accountId, `CA${round}`), admin.debit({ accountId, amountMicros: 900_000, reference: `r${round}` })]);
+      const [call, debit] = await Promise.allSettled([
+        hold(web, accountId, `CA${round}`),
+        admin.debit({ accountId, amountMicros: 900_000, reference: `r${round}` }),
+      ]);
       const outcome = [codeOf(call), codeOf(debit)];
       // $0.15 + $0.90 > $1: exactly one of them, whichever came first.
-      expect(outcome.filter((c) => c === "ok"), `round ${round}: ${outcome.join(", ")}`).to.have.length(1);
+      expect(
+        outcome.filter((c) => c === "ok"),
+        `round ${round}: ${outcome.join(", ")}`,
+      ).to.have.length(1);
       expect(outcome.filter((c) => c === "INSUFFICIENT_BALANCE")).to.have.length(1);
       expect(await web.availableMicros(accountId)).to.be.at.least(0);
       if (codeOf(call) === "ok") admitted++;
@@ -77,10 +86,16 @@ describe("ReservationService.debit: manual debits against the available balance"
       }
     }
     const blind = new ReservationService(redis, new Unreachable());
-    const blindResult = await hold(blind, accountId, "CAsecond").then(() => "admitted", (err: { code?: string }) => err.code);
+    const blindResult = await hold(blind, accountId, "CAsecond").then(
+      () => "admitted",
+      (err: { code?: string }) => err.code,
+    );
     expect(blindResult).to.equal("DATABASE_UNAVAILABLE");
     // With the ledger back, the true balance ($0.10) refuses the call.
-    const seeing = await hold(svc, accountId, "CAsecond").then(() => "admitted", (err: { code?: string }) => err.code);
+    const seeing = await hold(svc, accountId, "CAsecond").then(
+      () => "admitted",
+      (err: { code?: string }) => err.code,
+    );
     expect(seeing).to.equal("INSUFFICIENT_BALANCE");
   });
 
@@ -99,7 +114,10 @@ describe("ReservationService.debit: manual debits against the available balance"
     const svc = new ReservationService(redis, ledger);
     const accountId = await funded(1_000_000);
     // "seed" is the credit's reference: reusing it for a debit is a conflict.
-    const err = await svc.debit({ accountId, amountMicros: 100_000, reference: "seed" }).then(() => null, (e: unknown) => e);
+    const err = await svc.debit({ accountId, amountMicros: 100_000, reference: "seed" }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect((err as { code?: string }).code).to.equal("IDEMPOTENCY_CONFLICT");
     expect(await svc.reservedMicros(accountId)).to.equal(0);
     expect(await svc.availableMicros(accountId)).to.equal(1_000_000);
@@ -109,7 +127,10 @@ describe("ReservationService.debit: manual debits against the available balance"
     const svc = new ReservationService(redis, ledger);
     const accountId = await funded(1_000_000);
     for (const amountMicros of [0, -5, 1.5]) {
-      const err = await svc.debit({ accountId, amountMicros, reference: `bad-${amountMicros}` }).then(() => null, (e: unknown) => e);
+      const err = await svc.debit({ accountId, amountMicros, reference: `bad-${amountMicros}` }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).to.be.instanceOf(RangeError);
     }
     expect(await svc.reservedMicros(accountId)).to.equal(0);

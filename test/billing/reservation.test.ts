@@ -26,8 +26,7 @@ describe("ReservationService", () => {
     accountId: Types.ObjectId,
     callKey: string,
     extra: Partial<{ once: boolean; ttlMs: number; amountMicros: number; maxConcurrentCalls: number }> = {},
-  ) =>
-    svc.reserve({ accountId, callKey, once: true, amountMicros: 150_000, requiredMicros: 150_000, ttlMs: 60_000, ...extra });
+  ) => svc.reserve({ accountId, callKey, once: true, amountMicros: 150_000, requiredMicros: 150_000, ttlMs: 60_000, ...extra });
 
   it("when 20 calls reserve at once on money for 3, then exactly 3 get through", async () => {
     const svc = new ReservationService(redis, ledger);
@@ -69,7 +68,14 @@ describe("ReservationService", () => {
       }
     }
     const svc = new ReservationService(redis, new SlowReader());
-    await new ReservationService(redis, ledger).reserve({ accountId, callKey: "CAa", once: true, amountMicros: 150_000, requiredMicros: 150_000, ttlMs: 60_000 });
+    await new ReservationService(redis, ledger).reserve({
+      accountId,
+      callKey: "CAa",
+      once: true,
+      amountMicros: 150_000,
+      requiredMicros: 150_000,
+      ttlMs: 60_000,
+    });
     // The call ends: charge 200,000 then release with the charge's seq.
     const charge = await ledger.append({ accountId, kind: "call_charge", amountMicros: -200_000, reference: "call:a", floorMicros: null });
     await svc.release(accountId, "CAa", charge.entry.seq);
@@ -95,7 +101,9 @@ describe("ReservationService", () => {
     it("when 25 calls reserve at once under a limit of 10, then exactly 10 hold money and the others hold nothing", async () => {
       const svc = new ReservationService(redis, ledger);
       const accountId = await funded(100_000_000);
-      const results = await Promise.all(Array.from({ length: 25 }, (_, i) => refusal(reserve(svc, accountId, `CAburst${i}`, { maxConcurrentCalls: 10 }))));
+      const results = await Promise.all(
+        Array.from({ length: 25 }, (_, i) => refusal(reserve(svc, accountId, `CAburst${i}`, { maxConcurrentCalls: 10 }))),
+      );
       expect(results.filter((r) => r === "admitted")).to.have.length(10);
       expect(results.filter((r) => r === "CONCURRENCY_LIMIT")).to.have.length(15);
       expect(await svc.reservedMicros(accountId)).to.equal(10 * 150_000);

@@ -13,7 +13,8 @@ import { TcpProxy } from "../helpers/tcp-proxy.js";
 import { inboundCallFields, postForm, storedCall } from "../helpers/twilio.js";
 
 /** Words of the causes (mongoose, the driver, Apollo's wrapper) that must never reach a client. */
-const INTERNAL = /buffering|findOne|findById|ECONNREFUSED|ECONNRESET|MongoServerSelectionError|MongoNetworkError|Mongo|Server selection|Context creation failed|timed out|\bat \S+\.js/;
+const INTERNAL =
+  /buffering|findOne|findById|ECONNREFUSED|ECONNRESET|MongoServerSelectionError|MongoNetworkError|Mongo|Server selection|Context creation failed|timed out|\bat \S+\.js/;
 const DB_TIMEOUTS_MS = 500;
 
 describe("web process while the database is unreachable", function () {
@@ -31,7 +32,11 @@ describe("web process while the database is unreachable", function () {
     proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port) });
     target.host = `127.0.0.1:${proxy.port}`;
     await disconnectDatabase();
-    await connectDatabase(target.toString(), { monitorCommands: true, serverSelectionTimeoutMS: DB_TIMEOUTS_MS, bufferTimeoutMS: DB_TIMEOUTS_MS });
+    await connectDatabase(target.toString(), {
+      monitorCommands: true,
+      serverSelectionTimeoutMS: DB_TIMEOUTS_MS,
+      bufferTimeoutMS: DB_TIMEOUTS_MS,
+    });
     t = await startTestApp({}, { logger: log.logger });
     // While the database still answers: an account with a key, and a call admitted and stored.
     fx = await createFixture({ balanceMicros: 1_000_000 });
@@ -79,10 +84,23 @@ describe("web process while the database is unreachable", function () {
 
   it("when a GraphQL request's account key cannot be looked up, then it is INTERNAL_ERROR with the request id and nothing of the cause, and the cause is logged", async () => {
     const id = requestId();
-    const res = await graphql(`{ me { id name } }`, accountKey, id);
+    const res = await graphql(
+      `
+        {
+          me {
+            id
+            name
+          }
+        }
+      `,
+      accountKey,
+      id,
+    );
     expect(res.status).to.equal(500);
     expect(res.requestIdHeader).to.equal(id);
-    expect(JSON.parse(res.text)).to.deep.equal({ errors: [{ message: "Internal error", extensions: { code: "INTERNAL_ERROR", requestId: id } }] });
+    expect(JSON.parse(res.text)).to.deep.equal({
+      errors: [{ message: "Internal error", extensions: { code: "INTERNAL_ERROR", requestId: id } }],
+    });
     const cause = loggedCause(id, "graphql context creation failed");
     expect(cause.message).to.match(/ECONNRESET|Server selection timed out|connection .*closed/);
     expectNothingInternal(res.text, cause);
@@ -90,11 +108,25 @@ describe("web process while the database is unreachable", function () {
 
   it("when a resolver's read fails (admin key, no lookup needed), then its error is INTERNAL_ERROR with the request id and its path, and the cause is logged", async () => {
     const id = requestId();
-    const res = await graphql(`{ accounts(first: 5) { nodes { id } } }`, TEST_ADMIN_KEY, id);
+    const res = await graphql(
+      `
+        {
+          accounts(first: 5) {
+            nodes {
+              id
+            }
+          }
+        }
+      `,
+      TEST_ADMIN_KEY,
+      id,
+    );
     expect(res.status).to.equal(200);
     const body = JSON.parse(res.text) as { data: unknown; errors: unknown[] };
     expect(body.data).to.equal(null);
-    expect(body.errors).to.deep.equal([{ message: "Internal error", path: ["accounts"], extensions: { code: "INTERNAL_ERROR", requestId: id } }]);
+    expect(body.errors).to.deep.equal([
+      { message: "Internal error", path: ["accounts"], extensions: { code: "INTERNAL_ERROR", requestId: id } },
+    ]);
     expectNothingInternal(res.text, loggedCause(id, "graphql operation failed"));
   });
 
@@ -110,7 +142,11 @@ describe("web process while the database is unreachable", function () {
   it("when /inbound_call cannot route a number, then it is the retryable DATABASE_UNAVAILABLE and nothing of the cause", async () => {
     const res = await postForm(t, "/inbound_call", inboundCallFields(uniqueNumber()), { headers: { "x-request-id": requestId() } });
     expect(res.status).to.equal(503);
-    expect(JSON.parse(res.text)).to.deep.equal({ success: false, error: "The database is not answering; try again", code: "DATABASE_UNAVAILABLE" });
+    expect(JSON.parse(res.text)).to.deep.equal({
+      success: false,
+      error: "The database is not answering; try again",
+      code: "DATABASE_UNAVAILABLE",
+    });
     expectNothingInternal(res.text);
   });
 
@@ -126,15 +162,30 @@ describe("web process while the database is unreachable", function () {
     before(async () => {
       await disconnectDatabase();
       const closed = `mongodb://127.0.0.1:${await freePort()}/unreachable`;
-      const refused = await connectDatabase(closed, { serverSelectionTimeoutMS: DB_TIMEOUTS_MS, bufferTimeoutMS: DB_TIMEOUTS_MS }).then(() => null, (err: Error) => err);
+      const refused = await connectDatabase(closed, { serverSelectionTimeoutMS: DB_TIMEOUTS_MS, bufferTimeoutMS: DB_TIMEOUTS_MS }).then(
+        () => null,
+        (err: Error) => err,
+      );
       expect(refused?.message).to.match(/ECONNREFUSED/);
     });
 
     it("when a GraphQL request's key cannot be looked up, then it is INTERNAL_ERROR with the request id and nothing of the cause, and the cause is logged", async () => {
       const id = requestId();
-      const res = await graphql(`{ me { id } }`, accountKey, id);
+      const res = await graphql(
+        `
+          {
+            me {
+              id
+            }
+          }
+        `,
+        accountKey,
+        id,
+      );
       expect(res.status).to.equal(500);
-      expect(JSON.parse(res.text)).to.deep.equal({ errors: [{ message: "Internal error", extensions: { code: "INTERNAL_ERROR", requestId: id } }] });
+      expect(JSON.parse(res.text)).to.deep.equal({
+        errors: [{ message: "Internal error", extensions: { code: "INTERNAL_ERROR", requestId: id } }],
+      });
       const cause = loggedCause(id, "graphql context creation failed");
       // The driver's MongoNotConnectedError (a process that never connected gets mongoose's "buffering timed out").
       expect(cause.message).to.match(/Client must be connected|buffering timed out/);
@@ -143,7 +194,12 @@ describe("web process while the database is unreachable", function () {
 
     it("when a signed status callback cannot read its call, then /call_status answers INTERNAL_ERROR with the request id, and the cause is logged", async () => {
       const id = requestId();
-      const res = await postForm(t, "/call_status", { CallSid: callSid, AccountSid: `AC${"0".repeat(32)}`, CallStatus: "completed", CallDuration: "9" }, { headers: { "x-request-id": id } });
+      const res = await postForm(
+        t,
+        "/call_status",
+        { CallSid: callSid, AccountSid: `AC${"0".repeat(32)}`, CallStatus: "completed", CallDuration: "9" },
+        { headers: { "x-request-id": id } },
+      );
       expect(res.status).to.equal(500);
       expect(JSON.parse(res.text)).to.deep.equal({ success: false, error: "Internal error", code: "INTERNAL_ERROR", requestId: id });
       const cause = loggedCause(id, "request failed");

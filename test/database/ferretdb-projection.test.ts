@@ -30,14 +30,27 @@ describe("FerretDB projections", () => {
   describe("when top-level fields are included", () => {
     it("then _id comes first and the rest keep the stored order, whatever the projection's order", async () => {
       expect(await project({ b: 1, nested: 1, a: true })).to.deep.equal([
-        [["_id", 1], ["a", "x"], ["nested", DOC.nested], ["b", 2]],
-        [["_id", 2], ["b", 3]],
+        [
+          ["_id", 1],
+          ["a", "x"],
+          ["nested", DOC.nested],
+          ["b", 2],
+        ],
+        [
+          ["_id", 2],
+          ["b", 3],
+        ],
       ]);
     });
 
     it("then documents, arrays, dates and nulls come whole, and a missing field stays missing", async () => {
       expect(await project({ list: 1, at: 1, none: 1, missing: 1 })).to.deep.equal([
-        [["_id", 1], ["list", DOC.list], ["at", AT], ["none", null]],
+        [
+          ["_id", 1],
+          ["list", DOC.list],
+          ["at", AT],
+          ["none", null],
+        ],
         [["_id", 2]],
       ]);
     });
@@ -56,12 +69,24 @@ describe("FerretDB projections", () => {
   describe("when a projection excludes fields or names a dotted path", () => {
     it("then FerretDB's own projection answers as MongoDB does", async () => {
       expect(await project({ "nested.x": 1, a: 1 })).to.deep.equal([
-        [["_id", 1], ["a", "x"], ["nested", { x: 1 }]],
+        [
+          ["_id", 1],
+          ["a", "x"],
+          ["nested", { x: 1 }],
+        ],
         [["_id", 2]],
       ]);
       expect(await project({ nested: 0, list: 0, at: 0 })).to.deep.equal([
-        [["_id", 1], ["a", "x"], ["none", null], ["b", 2]],
-        [["_id", 2], ["b", 3]],
+        [
+          ["_id", 1],
+          ["a", "x"],
+          ["none", null],
+          ["b", 2],
+        ],
+        [
+          ["_id", 2],
+          ["b", 3],
+        ],
       ]);
     });
   });

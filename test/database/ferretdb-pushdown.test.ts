@@ -102,7 +102,9 @@ describe("FerretDB find pushdown", () => {
       expect(await findNs(coll, { filter: { v: { $gte: "5" } }, sort: { n: 1 }, limit: 10 }, all)).to.deep.equal([3, 10]);
       expect(await findNs(coll, { filter: { v: { $gt: false } }, sort: { n: 1 }, limit: 10 }, all)).to.deep.equal([4]);
       expect(await findNs(coll, { filter: { v: { $lte: DATE } }, sort: { n: 1 }, limit: 10 }, all)).to.deep.equal([5]);
-      expect(await findNs(coll, { filter: { v: { $in: [5, "abc", true] } }, sort: { n: 1 }, limit: 10 }, all)).to.deep.equal([1, 4, 10, 12]);
+      expect(await findNs(coll, { filter: { v: { $in: [5, "abc", true] } }, sort: { n: 1 }, limit: 10 }, all)).to.deep.equal([
+        1, 4, 10, 12,
+      ]);
       expect(await findNs(coll, { filter: { v: { $gt: -10, $lt: 5.5 } }, sort: { n: -1 }, limit: 10 }, all)).to.deep.equal([12, 9, 1]);
     });
 
@@ -114,10 +116,14 @@ describe("FerretDB find pushdown", () => {
 
     it("then a page after a cursor with $or is exact, and conditions it cannot translate are left to the server", async () => {
       const after = { $or: [{ v: { $lt: 5 } }, { v: 5, n: { $lt: 12 } }] };
-      expect(await findNs(coll, { filter: after, sort: { v: -1, n: -1 }, limit: 5 }, { filterPushdown: true, limitPushdown: true })).to.deep.equal([1, 9]);
+      expect(
+        await findNs(coll, { filter: after, sort: { v: -1, n: -1 }, limit: 5 }, { filterPushdown: true, limitPushdown: true }),
+      ).to.deep.equal([1, 9]);
       // $exists is not translated: the rest is still pushed down, but not the limit
       const partial = { v: { $gt: 0 }, n: { $exists: true } };
-      expect(await findNs(coll, { filter: partial, sort: { n: 1 }, limit: 2 }, { filterPushdown: true, limitPushdown: false })).to.deep.equal([1, 2]);
+      expect(
+        await findNs(coll, { filter: partial, sort: { n: 1 }, limit: 2 }, { filterPushdown: true, limitPushdown: false }),
+      ).to.deep.equal([1, 2]);
       expect(await findNs(coll, { filter: { v: null }, sort: { n: 1 }, limit: 5 }, { limitPushdown: false })).to.deep.equal([6, 7]);
     });
   });
@@ -125,8 +131,13 @@ describe("FerretDB find pushdown", () => {
   describe("when a field holds an array in some document", () => {
     it("then equality still matches by element, and that field is no longer pushed down", async () => {
       const coll = db.collection("arrays");
-      await coll.insertMany([{ n: 1, tag: "a" }, { n: 2, tag: "b" }]);
-      expect(await findNs(coll, { filter: { tag: "a" }, sort: { n: 1 }, limit: 5 }, { filterPushdown: true, limitPushdown: true })).to.deep.equal([1]);
+      await coll.insertMany([
+        { n: 1, tag: "a" },
+        { n: 2, tag: "b" },
+      ]);
+      expect(
+        await findNs(coll, { filter: { tag: "a" }, sort: { n: 1 }, limit: 5 }, { filterPushdown: true, limitPushdown: true }),
+      ).to.deep.equal([1]);
       await coll.insertOne({ n: 3, tag: ["b", "a"] });
       expect(await findNs(coll, { filter: { tag: "a" }, sort: { n: 1 }, limit: 5 }, { limitPushdown: false })).to.deep.equal([1, 3]);
       expect(await findNs(coll, { sort: { tag: 1, n: 1 }, limit: 5 }, { sortPushdown: false })).to.have.members([1, 2, 3]);
@@ -134,7 +145,10 @@ describe("FerretDB find pushdown", () => {
 
     it("then an array written by an update is noticed as well", async () => {
       const coll = db.collection("arrays_by_update");
-      await coll.insertMany([{ n: 1, tag: "a" }, { n: 2, tag: "b" }]);
+      await coll.insertMany([
+        { n: 1, tag: "a" },
+        { n: 2, tag: "b" },
+      ]);
       expect(await findNs(coll, { filter: { tag: "a" }, limit: 5 }, { limitPushdown: true })).to.deep.equal([1]);
       await coll.updateOne({ n: 2 }, { $set: { tag: ["a", "c"] } });
       expect(await findNs(coll, { filter: { tag: "a" }, sort: { n: 1 }, limit: 5 }, { limitPushdown: false })).to.deep.equal([1, 2]);
@@ -191,7 +205,9 @@ describe("FerretDB pushdown of the API's next-page filter", () => {
         (a, b) => b.startedAt.getTime() - a.startedAt.getTime() || b._id.toHexString().localeCompare(a._id.toHexString()),
       );
       const last = ordered[10]!;
-      const filter = { $and: [{ accountId: account }, afterFilter({ k: "startedAt", v: last.startedAt.getTime(), i: last._id.toHexString() })] };
+      const filter = {
+        $and: [{ accountId: account }, afterFilter({ k: "startedAt", v: last.startedAt.getTime(), i: last._id.toHexString() })],
+      };
       const sort = { startedAt: -1, _id: -1 } as const;
       const page = await coll.find(filter).sort(sort).limit(5).toArray();
       expect(page.map((d) => d.n)).to.deep.equal(ordered.slice(11, 16).map((d) => d.n));
@@ -234,7 +250,9 @@ describe("FerretDB pushdown of the reconciler's open-calls query", () => {
         const plan = (await db.command({ explain: { find: "calls", filter, sort, limit: 5 } })) as Explained;
         expect(plan.limitPushdown).to.equal(true);
         const text = plan.queryPlanner?.Plan?.join("\n") ?? "";
-        expect(text, text).to.match(/SEARCH \S+ USING INDEX \S+_status_1_updatedAt_1__id_1 \(<expr>=\? AND <expr>=\? AND <expr>=\? AND <expr><\?\)/);
+        expect(text, text).to.match(
+          /SEARCH \S+ USING INDEX \S+_status_1_updatedAt_1__id_1 \(<expr>=\? AND <expr>=\? AND <expr>=\? AND <expr><\?\)/,
+        );
         // Only the stale open calls found are sorted (SQLite sorts them in a temporary tree): no scan.
         expect(text, text).not.to.match(/detail=SCAN/);
       }

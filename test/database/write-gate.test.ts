@@ -30,7 +30,15 @@ const MONGODB_BUILD_INFO = {
 /** A whole Call document, as CallAdmissions hands it to a lean batcher (defaults and timestamps in). */
 const newCall = (): Record<string, unknown> => {
   const now = new Date();
-  const doc = new CallModel({ callSid: uniqueCallSid(), accountId: new Types.ObjectId(), agentId: new Types.ObjectId(), from: "+14155550100", to: "+14155550199", status: "ringing", startedAt: now });
+  const doc = new CallModel({
+    callSid: uniqueCallSid(),
+    accountId: new Types.ObjectId(),
+    agentId: new Types.ObjectId(),
+    from: "+14155550100",
+    to: "+14155550199",
+    status: "ringing",
+    startedAt: now,
+  });
   return { ...doc.toObject(), createdAt: now, updatedAt: now };
 };
 

@@ -29,12 +29,16 @@ export const scenarios: Scenario[] = [
         });
         let failed = 0;
         while (Date.now() - downAt < MAX_DOWN_MS) {
-          const states = await Promise.all(calls.map(async (c) => (await stack.queue.getJob(closeOutJobId(c.callId)))?.getState() ?? "missing"));
+          const states = await Promise.all(
+            calls.map(async (c) => (await stack.queue.getJob(closeOutJobId(c.callId)))?.getState() ?? "missing"),
+          );
           failed = states.filter((s) => s === "failed").length;
           if (failed === calls.length) break;
           await sleep(500);
         }
-        note(`database down ${Math.round((Date.now() - downAt) / 1000)} s; close-out jobs failed (attempts exhausted): ${failed}/${calls.length}`);
+        note(
+          `database down ${Math.round((Date.now() - downAt) / 1000)} s; close-out jobs failed (attempts exhausted): ${failed}/${calls.length}`,
+        );
         await stack.svc.startFerretDB();
         await Promise.all(callbacks);
         return calls;

@@ -31,10 +31,12 @@ export const scenarios: Scenario[] = [
         const arrived = await arriving;
         for (const c of arrived) note(`${c.label}: /inbound_call answered after ${c.admitMs} ms${c.failure ? ` (${c.failure})` : ""}`);
         await sleep(2_500);
-        await Promise.all([...first.slice(2), ...arrived].map(async (c) => {
-          await c.hangUp();
-          await c.statusCallback();
-        }));
+        await Promise.all(
+          [...first.slice(2), ...arrived].map(async (c) => {
+            await c.hangUp();
+            await c.statusCallback();
+          }),
+        );
         await Promise.all(later);
         return [...first, ...arrived];
       } finally {

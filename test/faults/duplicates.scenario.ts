@@ -13,15 +13,21 @@ export const scenarios: Scenario[] = [
     async run(stack) {
       const calls = await dial(stack, 6, alternate(stack));
       await sleep(2_000);
-      await Promise.all(calls.map(async (c, i) => {
-        await sleep(i * 300);
-        const hangingUp = c.hangUp({ stops: 2 });
-        const facts = closeOutFacts(c, DEFAULT_RATE_PER_MINUTE_MICROS);
-        await enqueueCloseOut(stack.queue, facts);
-        await stack.queue.add(CALL_CLOSEOUT_JOB, facts, { jobId: `${closeOutJobId(c.callId)}-again`, attempts: 10, backoff: { type: "exponential", delay: 500 } });
-        await hangingUp;
-        await c.statusCallback(2);
-      }));
+      await Promise.all(
+        calls.map(async (c, i) => {
+          await sleep(i * 300);
+          const hangingUp = c.hangUp({ stops: 2 });
+          const facts = closeOutFacts(c, DEFAULT_RATE_PER_MINUTE_MICROS);
+          await enqueueCloseOut(stack.queue, facts);
+          await stack.queue.add(CALL_CLOSEOUT_JOB, facts, {
+            jobId: `${closeOutJobId(c.callId)}-again`,
+            attempts: 10,
+            backoff: { type: "exponential", delay: 500 },
+          });
+          await hangingUp;
+          await c.statusCallback(2);
+        }),
+      );
       return calls;
     },
   },

@@ -15,10 +15,12 @@ export const scenarios: Scenario[] = [
       await stack.svc.startRedis();
       note(`redis-server restarted (pid ${stack.svc.pids.redis})`);
       await sleep(3_000);
-      await Promise.all(calls.map(async (c) => {
-        await c.hangUp();
-        await c.statusCallback();
-      }));
+      await Promise.all(
+        calls.map(async (c) => {
+          await c.hangUp();
+          await c.statusCallback();
+        }),
+      );
       return calls;
     },
   },
@@ -37,10 +39,14 @@ export const scenarios: Scenario[] = [
       const onA = calls.filter((c) => c.worker === stack.a);
       await Promise.all(onA.slice(0, 2).map((c) => c.statusCallback()));
       await sleep(2_200);
-      await Promise.all(calls.filter((c) => c.worker === stack.b).map(async (c) => {
-        await c.hangUp();
-        await c.statusCallback();
-      }));
+      await Promise.all(
+        calls
+          .filter((c) => c.worker === stack.b)
+          .map(async (c) => {
+            await c.hangUp();
+            await c.statusCallback();
+          }),
+      );
       return calls;
     },
   },

@@ -69,11 +69,16 @@ export class SimCall {
       null,
     );
     this.admitMs = Math.round(performance.now() - t0);
-    if (admitted === null) return this.fail(`/inbound_call did not answer within ${TWILIO_WEBHOOK_TIMEOUT_MS} ms (Twilio plays the fallback)`);
+    if (admitted === null)
+      return this.fail(`/inbound_call did not answer within ${TWILIO_WEBHOOK_TIMEOUT_MS} ms (Twilio plays the fallback)`);
     if (admitted instanceof Error) return this.fail(`admission failed: ${admitted.message}`);
     this.admitted = admitted;
     this.stack.twilio.calls.set(this.callSid, { status: "in-progress", duration: null });
-    const client = await within(10_000, openStream(this.target, admitted, { mediaUrl: this.worker.mediaUrl, keepAudio: false }).catch((err: Error) => err), null);
+    const client = await within(
+      10_000,
+      openStream(this.target, admitted, { mediaUrl: this.worker.mediaUrl, keepAudio: false }).catch((err: Error) => err),
+      null,
+    );
     if (!(client && !(client instanceof Error))) {
       this.twilioEnded();
       return this.fail(`stream did not open: ${client instanceof Error ? client.message : "timeout"}`);

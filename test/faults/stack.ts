@@ -122,7 +122,9 @@ export class FaultStack {
       ...opts.workerEnv,
     });
     const names = ["worker-a", "worker-b", "worker-c", "worker-d"].slice(0, opts.workers ?? 2);
-    const procs = names.map((name) => ChildProc.spawn(name, "dist/media-worker/main.js", workerEnv(name), path.join(logDir, `${name}.log`)));
+    const procs = names.map((name) =>
+      ChildProc.spawn(name, "dist/media-worker/main.js", workerEnv(name), path.join(logDir, `${name}.log`)),
+    );
     const queue = new Queue(CALL_EVENTS_QUEUE, { connection: redis });
     // Redis goes away on purpose in some scenarios; the suite reads the outcome from the checks.
     queue.on("error", () => undefined);
@@ -135,7 +137,10 @@ export class FaultStack {
       }
       await web.waitForOutput(/"msg":"web listening"/, 30_000);
       for (let i = 0; ; i++) {
-        const ok = await fetch(`${webUrl}/healthz`).then((r) => r.ok, () => false);
+        const ok = await fetch(`${webUrl}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (ok) break;
         if (i > 100) throw new Error("the web process never answered /healthz with 200");
         await sleep(100);
@@ -169,7 +174,9 @@ export class FaultStack {
         this.queue.getJob(closeOutJobId(callId)),
       ]);
       const due = openAt === null ? "not watched" : `sweeper looks again in ${Math.round((Number(openAt) - Date.now()) / 1000)} s`;
-      const jobState = job ? `${await job.getState()} after ${job.attemptsMade} attempt(s)${job.failedReason ? ` (${job.failedReason.slice(0, 120)})` : ""}` : "none";
+      const jobState = job
+        ? `${await job.getState()} after ${job.attemptsMade} attempt(s)${job.failedReason ? ` (${job.failedReason.slice(0, 120)})` : ""}`
+        : "none";
       return `call state ${JSON.stringify(state)}, heartbeat ${hb > 0 ? `live (${hb} ms left)` : "absent"}, ${due}, close-out job ${jobState}`;
     } catch (err) {
       return `unreadable (${(err as Error).message})`;

@@ -38,7 +38,10 @@ export interface SuiteOptions {
 }
 
 const failed = (r: ScenarioResult) =>
-  r.error !== null || r.verdict === null || r.verdict.accountProblems.length > 0 || r.verdict.calls.some((c) => c.outcome !== "billed-right");
+  r.error !== null ||
+  r.verdict === null ||
+  r.verdict.accountProblems.length > 0 ||
+  r.verdict.calls.some((c) => c.outcome !== "billed-right");
 
 export async function runSuite(svc: FaultServices, opts: SuiteOptions): Promise<number> {
   mkdirSync(opts.logRoot, { recursive: true });
@@ -48,7 +51,8 @@ export async function runSuite(svc: FaultServices, opts: SuiteOptions): Promise<
     appendFileSync(report, `${text}\n`);
   };
   const chosen = opts.only?.length ? ALL_SCENARIOS.filter((s) => opts.only!.includes(s.name)) : ALL_SCENARIOS;
-  if (chosen.length === 0) throw new Error(`no scenario named ${opts.only!.join(", ")}; known: ${ALL_SCENARIOS.map((s) => s.name).join(", ")}`);
+  if (chosen.length === 0)
+    throw new Error(`no scenario named ${opts.only!.join(", ")}; known: ${ALL_SCENARIOS.map((s) => s.name).join(", ")}`);
   const results: ScenarioResult[] = [];
   for (const scenario of chosen) {
     print(`\n== ${scenario.name}: ${scenario.description}`);
@@ -111,7 +115,13 @@ async function describeFailure(r: ScenarioResult, stack: FaultStack | null, prin
     }
   }
   for (const p of stack?.processes ?? []) {
-    print(`   --- tail of ${p.logFile}\n${p.tail(15).split("\n").map((l) => `     ${l.slice(0, 400)}`).join("\n")}`);
+    print(
+      `   --- tail of ${p.logFile}\n${p
+        .tail(15)
+        .split("\n")
+        .map((l) => `     ${l.slice(0, 400)}`)
+        .join("\n")}`,
+    );
   }
 }
 
@@ -132,5 +142,9 @@ function table(results: ScenarioResult[]): string {
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => `| ${r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(" | ")} |`;
-  return [line(rows[0]!), `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`, ...rows.slice(1).map(line)].join("\n");
+  return [
+    line(rows[0]!),
+    `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,
+    ...rows.slice(1).map(line),
+  ].join("\n");
 }

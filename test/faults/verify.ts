@@ -28,7 +28,15 @@ export interface ScenarioVerdict {
   accountProblems: string[];
 }
 
-type StoredCall = { _id: Types.ObjectId; status: string; endedAt: Date | null; endedReason: string | null; answeredAt: Date | null; billedSeconds: number; costMicros: number };
+type StoredCall = {
+  _id: Types.ObjectId;
+  status: string;
+  endedAt: Date | null;
+  endedReason: string | null;
+  answeredAt: Date | null;
+  billedSeconds: number;
+  costMicros: number;
+};
 type Charge = { _id: string; amountMicros: number; reference: string; callId: Types.ObjectId | null };
 
 const expectedSeconds = (c: SimCall): number => {
@@ -108,7 +116,11 @@ async function judge(c: SimCall): Promise<CallVerdict> {
   const charged = -charges[0]!.amountMicros;
   const seconds = Math.round((charged * 60) / RATE);
   const right =
-    costMicros(seconds, RATE) === charged && Math.abs(seconds - expected) <= 1 && doc.billedSeconds === seconds && doc.costMicros === charged && doc.answeredAt !== null;
+    costMicros(seconds, RATE) === charged &&
+    Math.abs(seconds - expected) <= 1 &&
+    doc.billedSeconds === seconds &&
+    doc.costMicros === charged &&
+    doc.answeredAt !== null;
   return verdict(right ? "billed-right" : "misbilled");
 }
 
@@ -119,18 +131,24 @@ async function checkAccounts(stack: FaultStack, calls: SimCall[]): Promise<strin
   const known = new Set(calls.map((c) => c.callId));
   for (const f of stack.fixtures) {
     const acct = String(f.accountId);
-    const entries = await bounded(LedgerEntryModel.find({ accountId: f.accountId }).sort({ seq: 1 }).lean<(Charge & { seq: number; kind: string; balanceAfterMicros: number })[]>());
+    const entries = await bounded(
+      LedgerEntryModel.find({ accountId: f.accountId })
+        .sort({ seq: 1 })
+        .lean<(Charge & { seq: number; kind: string; balanceAfterMicros: number })[]>(),
+    );
     let running = 0;
     entries.forEach((e, i) => {
       running += e.amountMicros;
       if (e.seq !== i + 1) problems.push(`account ${acct}: ledger seq ${e.seq} at position ${i + 1} (gap or duplicate)`);
-      if (e.balanceAfterMicros !== running) problems.push(`account ${acct}: entry ${e.seq} says balance ${e.balanceAfterMicros}, entries sum to ${running}`);
+      if (e.balanceAfterMicros !== running)
+        problems.push(`account ${acct}: entry ${e.seq} says balance ${e.balanceAfterMicros}, entries sum to ${running}`);
     });
     const balance = await bounded(new LedgerService().balance(f.accountId));
     if (balance.balanceMicros !== running) problems.push(`account ${acct}: balance ${balance.balanceMicros} but entries sum to ${running}`);
     const charges = entries.filter((e) => e.kind === "call_charge");
     const expectedBalance = START_BALANCE_MICROS + charges.reduce((s, e) => s + e.amountMicros, 0);
-    if (running !== expectedBalance || entries.length !== charges.length + 1) problems.push(`account ${acct}: entries other than the starting credit and call charges`);
+    if (running !== expectedBalance || entries.length !== charges.length + 1)
+      problems.push(`account ${acct}: entries other than the starting credit and call charges`);
     const perCall = new Map<string, number>();
     for (const e of charges) {
       const id = String(e.callId);
@@ -149,7 +167,12 @@ export async function verifyScenario(stack: FaultStack, calls: SimCall[]): Promi
   const verdicts: CallVerdict[] = [];
   for (const c of calls) {
     verdicts.push(
-      await judge(c).catch((err: Error) => ({ call: c, outcome: "lost" as const, expectedSeconds: expectedSeconds(c), state: `unreadable: ${err.message}` })),
+      await judge(c).catch((err: Error) => ({
+        call: c,
+        outcome: "lost" as const,
+        expectedSeconds: expectedSeconds(c),
+        state: `unreadable: ${err.message}`,
+      })),
     );
   }
   const accountProblems = await checkAccounts(stack, calls).catch((err: Error) => [`account checks failed: ${err.message}`]);

@@ -18,10 +18,12 @@ function workerKilled(withCallback: boolean): Scenario {
       const onB = calls.filter((c) => c.worker === stack.b);
       if (withCallback) await Promise.all(onA.map((c) => c.statusCallback()));
       await sleep(1_200);
-      await Promise.all(onB.map(async (c) => {
-        await c.hangUp();
-        if (withCallback) await c.statusCallback();
-      }));
+      await Promise.all(
+        onB.map(async (c) => {
+          await c.hangUp();
+          if (withCallback) await c.statusCallback();
+        }),
+      );
       return calls;
     },
   };

@@ -16,7 +16,12 @@ export interface CredentialPlan {
   headers(final: Draft, genuine: Draft): Record<string, string>;
 }
 
-const plan = (label: string, good: boolean, signed: boolean, headers: CredentialPlan["headers"]): CredentialPlan => ({ label, good, signed, headers });
+const plan = (label: string, good: boolean, signed: boolean, headers: CredentialPlan["headers"]): CredentialPlan => ({
+  label,
+  good,
+  signed,
+  headers,
+});
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -24,7 +29,9 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 function otherUrls(ctx: FuzzContext, path: string): string[] {
   const base = ctx.publicBaseUrl;
   const u = new URL(base);
-  const otherRoute = path.startsWith("/inbound_call") ? path.replace("/inbound_call", "/call_status") : path.replace("/call_status", "/inbound_call");
+  const otherRoute = path.startsWith("/inbound_call")
+    ? path.replace("/inbound_call", "/call_status")
+    : path.replace("/call_status", "/inbound_call");
   return [
     base + otherRoute,
     base.replace(/^http:/, "https:") + path,
@@ -58,7 +65,9 @@ export function credentialPlans(ctx: FuzzContext, owner: number | null, door: Do
     fc
       .oneof(fc.base64String({ minLength: 28, maxLength: 28 }), hostileString({ maxHuge: 2048 }).map(headerSafe), fc.constant(""))
       .map((s) => plan("forged-signature", false, true, () => sig(s))),
-    fc.string({ minLength: 1, maxLength: 40 }).map((token) => plan("wrong-auth-token", false, true, (d) => sig(sign(token, url(d), bodyOf(d))))),
+    fc
+      .string({ minLength: 1, maxLength: 40 })
+      .map((token) => plan("wrong-auth-token", false, true, (d) => sig(sign(token, url(d), bodyOf(d))))),
     fc.constant(plan("replayed-signature-other-body", false, true, (_d, g) => sig(sign(ctx.authToken, url(g), bodyOf(g))))),
     fc.nat().map((i) =>
       plan("replayed-signature-other-url", false, true, (d) => {
@@ -67,15 +76,28 @@ export function credentialPlans(ctx: FuzzContext, owner: number | null, door: Do
       }),
     ),
     fc
-      .oneof(hostileString({ maxHuge: 600 }).map((s) => `Bearer ${headerSafe(s)}`), fc.constantFrom("Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "bearer a b", `Bearer ${"k".repeat(513)}`))
+      .oneof(
+        hostileString({ maxHuge: 600 }).map((s) => `Bearer ${headerSafe(s)}`),
+        fc.constantFrom("Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "bearer a b", `Bearer ${"k".repeat(513)}`),
+      )
       .map((h) => plan("garbage-authorization", false, false, () => ({ authorization: h }))),
     fc.constant(plan("revoked-key", false, false, () => bearer(ctx.revokedKey))),
     fc
-      .oneof(fc.constant(ctx.adminKey.slice(0, -1)), fc.constant(`${ctx.adminKey}x`), fc.constant(ctx.adminKey.toUpperCase()), fc.constant(` ${ctx.adminKey}0`))
+      .oneof(
+        fc.constant(ctx.adminKey.slice(0, -1)),
+        fc.constant(`${ctx.adminKey}x`),
+        fc.constant(ctx.adminKey.toUpperCase()),
+        fc.constant(` ${ctx.adminKey}0`),
+      )
       .filter((k) => k.trim() !== ctx.adminKey)
       .map((k) => plan("altered-admin-key", false, false, () => bearer(k))),
     // A wrong Authorization wins over a good signature: present credentials are never ignored.
-    fc.constant(plan("good-signature-with-wrong-key", false, false, (d) => ({ ...sig(sign(ctx.authToken, url(d), bodyOf(d))), ...bearer("c247_not-a-key") }))),
+    fc.constant(
+      plan("good-signature-with-wrong-key", false, false, (d) => ({
+        ...sig(sign(ctx.authToken, url(d), bodyOf(d))),
+        ...bearer("c247_not-a-key"),
+      })),
+    ),
     fc.constant(plan("other-account-key", false, false, () => bearer(other.key))),
     fc.constant(plan("good-signature", true, false, (d) => sig(sign(ctx.authToken, url(d), bodyOf(d))))),
     fc.constant(plan("admin-key", true, false, () => bearer(ctx.adminKey))),

@@ -24,7 +24,8 @@ export interface Door<I> {
   describe(input: I): string;
 }
 
-export const isFailure = (o: Outcome): boolean => o.verdict === "accepted" || o.verdict === "server-error" || o.verdict === "transport-error";
+export const isFailure = (o: Outcome): boolean =>
+  o.verdict === "accepted" || o.verdict === "server-error" || o.verdict === "transport-error";
 
 /** Verdict of an HTTP status for a door whose success would be a 2xx. */
 export function httpVerdict(status: number): Verdict {

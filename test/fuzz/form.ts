@@ -78,33 +78,74 @@ export const without = (d: Draft, name: string): Draft => ({ ...d, pairs: d.pair
 export const setField = (d: Draft, name: string, value: string): Draft => withPair(without(d, name), [name, value]);
 
 /** Changes that may or may not make the request invalid: they vary what the deeper code sees. */
-const plainName = fc.tuple(fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcxyz"), fc.string({ unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789_"), maxLength: 20 })).map(([a, b]) => a + b);
+const plainName = fc
+  .tuple(
+    fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcxyz"),
+    fc.string({ unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789_"), maxLength: 20 }),
+  )
+  .map(([a, b]) => a + b);
 
 export function noise(fieldNames: string[]): fc.Arbitrary<(d: Draft) => Draft> {
   const value = hostileString({ maxHuge: 4096 });
   const name = fc.constantFrom(...fieldNames);
   return fc.oneof(
-    fc.tuple(name, value).map(([n, v]) => (d: Draft) => setField(d, n, v)),
-    fc.tuple(plainName, value).map(([n, v]) => (d: Draft) => withPair(d, [n, v])),
-    fc.tuple(name, value).map(([n, v]) => (d: Draft) => withPair(d, [n, v])),
+    fc.tuple(name, value).map(
+      ([n, v]) =>
+        (d: Draft) =>
+          setField(d, n, v),
+    ),
+    fc.tuple(plainName, value).map(
+      ([n, v]) =>
+        (d: Draft) =>
+          withPair(d, [n, v]),
+    ),
+    fc.tuple(name, value).map(
+      ([n, v]) =>
+        (d: Draft) =>
+          withPair(d, [n, v]),
+    ),
     name.map((n) => (d: Draft) => without(d, n)),
-    fc.tuple(fc.constantFrom("agent_id", "x", "CallSid", "debug"), value).map(([n, v]) => (d: Draft) => ({ ...d, query: [...d.query, [n, v] as Pair] })),
+    fc
+      .tuple(fc.constantFrom("agent_id", "x", "CallSid", "debug"), value)
+      .map(([n, v]) => (d: Draft) => ({ ...d, query: [...d.query, [n, v] as Pair] })),
     fc.constant((d: Draft) => ({ ...d, pairs: [...d.pairs].reverse() })),
-    fc.constantFrom(FORM, `${FORM}; charset=utf-8`, "APPLICATION/X-WWW-FORM-URLENCODED").map((t) => (d: Draft) => ({ ...d, contentType: t })),
+    fc
+      .constantFrom(FORM, `${FORM}; charset=utf-8`, "APPLICATION/X-WWW-FORM-URLENCODED")
+      .map((t) => (d: Draft) => ({ ...d, contentType: t })),
   );
 }
 
 /** Field names that the web process refuses outright (query operators, prototype tricks, odd bytes). */
-export const BAD_FIELD_NAMES = ["To[$ne]", "CallSid[]", "__proto__[admin]", "constructor[prototype]", "a b", "x".repeat(65), "Cállér", "From\u0000", "$where", "a.b[c]"];
+export const BAD_FIELD_NAMES = [
+  "To[$ne]",
+  "CallSid[]",
+  "__proto__[admin]",
+  "constructor[prototype]",
+  "a b",
+  "x".repeat(65),
+  "Cállér",
+  "From\u0000",
+  "$where",
+  "a.b[c]",
+];
 
 /** Body text that is not valid UTF-8 or not valid percent-encoding, in a well-named field. */
 export const BAD_ENCODINGS = ["From=%C3%28", "To=%FF%FE", "CallSid=%E0%A4%A", "Direction=%ED%A0%80", "Caller=%C0%AF"];
 
 /** Values with C0 controls other than tab, CR and LF, which no Twilio field carries. */
-export const controlValue = fc.tuple(fc.constantFrom("\u0000", "\u0001", "\u0008", "\u000B", "\u001B", "\u007F"), fc.string({ maxLength: 10 })).map(([c, s]) => `${s}${c}${s}`);
+export const controlValue = fc
+  .tuple(fc.constantFrom("\u0000", "\u0001", "\u0008", "\u000B", "\u001B", "\u007F"), fc.string({ maxLength: 10 }))
+  .map(([c, s]) => `${s}${c}${s}`);
 
 /** Content types that are not a form. */
-export const NOT_FORM = ["application/json", "text/plain", "multipart/form-data; boundary=x", "application/x-www-form-urlencodedx", "text/xml", ""];
+export const NOT_FORM = [
+  "application/json",
+  "text/plain",
+  "multipart/form-data; boundary=x",
+  "application/x-www-form-urlencodedx",
+  "text/xml",
+  "",
+];
 
 /** Methods the webhook routes do not serve (OPTIONS is answered by the router, harmlessly, so it is left out). */
 export const WRONG_METHODS = ["GET", "PUT", "PATCH", "DELETE"];

@@ -27,12 +27,34 @@ const ctx: FuzzContext = {
   mediaPublicUrl: "wss://media.example.com",
   adminKey: "generator-test-admin-key-000000",
   revokedKey: "c247_revoked",
-  accounts: [0, 1].map((i) => ({ accountId: id(i + 1), agentId: id(i + 3), phoneNumberId: id(i + 5), number: `+1555000000${i}`, forwardingNumber: `+1555111111${i}`, key: `c247_key${i}`, apiKeyId: id(i + 7) })),
+  accounts: [0, 1].map((i) => ({
+    accountId: id(i + 1),
+    agentId: id(i + 3),
+    phoneNumberId: id(i + 5),
+    number: `+1555000000${i}`,
+    forwardingNumber: `+1555111111${i}`,
+    key: `c247_key${i}`,
+    apiKeyId: id(i + 7),
+  })),
   calls: [0, 1].map((i) => {
     const callId = id(i + 9);
     const callSid = `CA${String(i).repeat(32)}`;
-    const token = signStreamToken(SECRET, { callId, callSid, accountId: id(i + 1), agentId: id(i + 3), ratePerMinuteMicros: 150_000, expiresAtSec: 4_000_000_000 });
-    return { callId, callSid, accountSid: `AC${"2".repeat(32)}`, account: i, token, customParameters: { callId, agentId: id(i + 3), token } };
+    const token = signStreamToken(SECRET, {
+      callId,
+      callSid,
+      accountId: id(i + 1),
+      agentId: id(i + 3),
+      ratePerMinuteMicros: 150_000,
+      expiresAtSec: 4_000_000_000,
+    });
+    return {
+      callId,
+      callSid,
+      accountSid: `AC${"2".repeat(32)}`,
+      account: i,
+      token,
+      customParameters: { callId, agentId: id(i + 3), token },
+    };
   }),
   // Routed to accounts or agents that refuse calls: not among `accounts`, so never routable here.
   refusing: [
@@ -42,7 +64,10 @@ const ctx: FuzzContext = {
 };
 const RUNS = 1_500;
 /** Credentials each door accepts; /call_status refuses account keys (FORBIDDEN). */
-const GOOD_WEBHOOK_CREDENTIALS = { inbound: new Set(["good-signature", "admin-key", "own-account-key"]), status: new Set(["good-signature", "admin-key"]) };
+const GOOD_WEBHOOK_CREDENTIALS = {
+  inbound: new Set(["good-signature", "admin-key", "own-account-key"]),
+  status: new Set(["good-signature", "admin-key"]),
+};
 const keys = new Set([ctx.adminKey, ...ctx.accounts.map((a) => a.key)]);
 const bearerOf = (h: Record<string, string>) => /^Bearer\s+(\S+)\s*$/i.exec(h.authorization ?? "")?.[1] ?? null;
 
@@ -64,7 +89,9 @@ function webhookRefusal(r: FormRequest, door: "inbound" | "status"): string | nu
   }
   const key = bearerOf(r.headers);
   const signature = r.headers["x-twilio-signature"];
-  const authenticated = r.headers.authorization ? key !== null && keys.has(key) : !!signature && twilio.validateRequest(ctx.authToken, signature, ctx.publicBaseUrl + r.path, formFields(r.body));
+  const authenticated = r.headers.authorization
+    ? key !== null && keys.has(key)
+    : !!signature && twilio.validateRequest(ctx.authToken, signature, ctx.publicBaseUrl + r.path, formFields(r.body));
   if (!authenticated) return "credential";
   const scope = ctx.accounts.findIndex((a) => a.key === key);
   if (door === "status" && scope >= 0) return "account key";
@@ -75,7 +102,9 @@ function webhookRefusal(r: FormRequest, door: "inbound" | "status"): string | nu
     }
     const p = parseInboundParams(body, query);
     const routable = ctx.accounts.some(
-      (a, i) => (scope < 0 || scope === i) && (a.agentId === p.agentId || (p.agentId === null && (a.number === p.to || a.forwardingNumber === p.forwardedFrom))),
+      (a, i) =>
+        (scope < 0 || scope === i) &&
+        (a.agentId === p.agentId || (p.agentId === null && (a.number === p.to || a.forwardingNumber === p.forwardedFrom))),
     );
     return routable ? null : "routes nowhere";
   } catch {
@@ -119,8 +148,16 @@ function graphqlRefusal(input: GqlInput): string | null {
     return own.includes(value) ? null : "id";
   }
   const documented = /documented limit ([\w.]+): (.*?)(?: \(x\d+ under aliases\))?$/.exec(input.defect);
-  if (documented) return violatesLimit(payload.variables as Record<string, unknown>, documented[1]!.split("."), documented[2]!) ? "documented limit" : null;
-  if (/admin-only/.test(input.defect) && /^Admin keys only/.test(schema.getMutationType()!.getFields()[input.field]!.description ?? "") && key !== ctx.adminKey) return "admin only";
+  if (documented)
+    return violatesLimit(payload.variables as Record<string, unknown>, documented[1]!.split("."), documented[2]!)
+      ? "documented limit"
+      : null;
+  if (
+    /admin-only/.test(input.defect) &&
+    /^Admin keys only/.test(schema.getMutationType()!.getFields()[input.field]!.description ?? "") &&
+    key !== ctx.adminKey
+  )
+    return "admin only";
   return null;
 }
 
@@ -139,12 +176,15 @@ function violatesLimit(variables: Record<string, unknown>, path: string[], what:
   const items = values.flat();
   const n = (re: RegExp) => Number(re.exec(what)![1]!.replace(/,/g, ""));
   if (/more than [\d,]+ items/.test(what)) return values.some((v) => Array.isArray(v) && v.length > n(/more than ([\d,]+)/));
-  if (/more than [\d,]+ characters/.test(what)) return items.some((v) => typeof v === "string" && v.trim().length > n(/more than ([\d,]+)/));
+  if (/more than [\d,]+ characters/.test(what))
+    return items.some((v) => typeof v === "string" && v.trim().length > n(/more than ([\d,]+)/));
   if (/blank/.test(what)) return items.some((v) => typeof v === "string" && v.trim() === "");
   if (/not E\.164/.test(what)) return items.some((v) => typeof v === "string" && !/^\+[1-9]\d{1,14}$/.test(v.trim()));
-  if (/not a USD amount/.test(what)) return items.some((v) => typeof v === "string" && (!/^\d{1,13}(\.\d{1,6})?$/.test(v.trim()) || Number(v) === 0));
+  if (/not a USD amount/.test(what))
+    return items.some((v) => typeof v === "string" && (!/^\d{1,13}(\.\d{1,6})?$/.test(v.trim()) || Number(v) === 0));
   const range = /outside ([\d,]+) to ([\d,]+) seconds/.exec(what);
-  if (range) return items.some((v) => typeof v === "number" && (v < Number(range[1]!.replace(/,/g, "")) || v > Number(range[2]!.replace(/,/g, ""))));
+  if (range)
+    return items.some((v) => typeof v === "number" && (v < Number(range[1]!.replace(/,/g, "")) || v > Number(range[2]!.replace(/,/g, ""))));
   return false;
 }
 
@@ -189,7 +229,16 @@ describe("fuzz suite inputs", () => {
       seen.add(why ?? "none");
       expect(why, `${input.credential} / ${input.defect}: ${input.body?.slice(0, 300)}`).to.not.equal(null);
     }
-    expect([...seen]).to.include.members(["transport", "credential", "syntax", "validation", "variables", "id", "admin only", "documented limit"]);
+    expect([...seen]).to.include.members([
+      "transport",
+      "credential",
+      "syntax",
+      "validation",
+      "variables",
+      "id",
+      "admin only",
+      "documented limit",
+    ]);
   });
 
   it("when media streams are generated, then every start that verifies carries the token of a seeded (ended) call", () => {

@@ -38,19 +38,43 @@ function credentials(ctx: FuzzContext): fc.Arbitrary<Cred> {
     fc.constant(bad("none", {})),
     hostileString({ maxHuge: 600 }).map((s) => bad("garbage-key", bearer(headerSafe(s) || "x"))),
     fc.constant(bad("revoked-key", bearer(ctx.revokedKey))),
-    fc.constantFrom(ctx.adminKey.slice(1), `${ctx.adminKey} `, `${ctx.adminKey}0`).filter((k) => k.trim() !== ctx.adminKey).map((k) => bad("altered-admin-key", bearer(k))),
-    fc.constantFrom<Record<string, string>>({ "x-api-key": ctx.adminKey }, { authorization: `Basic ${Buffer.from(`admin:${ctx.adminKey}`).toString("base64")}` }).map((h) => bad("key-in-the-wrong-place", h)),
+    fc
+      .constantFrom(ctx.adminKey.slice(1), `${ctx.adminKey} `, `${ctx.adminKey}0`)
+      .filter((k) => k.trim() !== ctx.adminKey)
+      .map((k) => bad("altered-admin-key", bearer(k))),
+    fc
+      .constantFrom<Record<string, string>>(
+        { "x-api-key": ctx.adminKey },
+        { authorization: `Basic ${Buffer.from(`admin:${ctx.adminKey}`).toString("base64")}` },
+      )
+      .map((h) => bad("key-in-the-wrong-place", h)),
     // Good keys weigh more: their requests get past authentication to graphql-js and the resolvers.
-    ...ctx.accounts.map((a, i) => ({ weight: 3, arbitrary: fc.constant<Cred>({ label: `account-key-${i}`, good: true, account: i, headers: bearer(a.key) }) })),
+    ...ctx.accounts.map((a, i) => ({
+      weight: 3,
+      arbitrary: fc.constant<Cred>({ label: `account-key-${i}`, good: true, account: i, headers: bearer(a.key) }),
+    })),
     { weight: 3, arbitrary: fc.constant<Cred>({ label: "admin-key", good: true, account: null, headers: bearer(ctx.adminKey) }) },
   );
 }
 
 /** Transport-level defects: the operation never reaches execution. */
-const transports = ["json", "get", "text-plain", "batched", "not-json", "query-not-string", "variables-string", "too-large", "deep-variables"] as const;
+const transports = [
+  "json",
+  "get",
+  "text-plain",
+  "batched",
+  "not-json",
+  "query-not-string",
+  "variables-string",
+  "too-large",
+  "deep-variables",
+] as const;
 type Transport = (typeof transports)[number];
 /** Most requests are well-formed JSON, so they reach graphql-js and the resolvers. */
-const transportArb = fc.oneof({ weight: 24, arbitrary: fc.constant<Transport>("json") }, { weight: 8, arbitrary: fc.constantFrom(...transports.slice(1)) });
+const transportArb = fc.oneof(
+  { weight: 24, arbitrary: fc.constant<Transport>("json") },
+  { weight: 8, arbitrary: fc.constantFrom(...transports.slice(1)) },
+);
 
 interface Wire {
   headers: Record<string, string>;
@@ -67,7 +91,12 @@ function request(op: Operation, transport: Transport, w: Wire): Pick<GqlInput, "
   const payload = { query: op.query, variables: op.variables, ...(op.operationName ? { operationName: op.operationName } : {}) };
   switch (transport) {
     case "get":
-      return { method: "GET", path: `/graphql?${new URLSearchParams({ query: op.query, variables: JSON.stringify(op.variables) })}`, headers: { ...headers, "apollo-require-preflight": "1" }, body: null };
+      return {
+        method: "GET",
+        path: `/graphql?${new URLSearchParams({ query: op.query, variables: JSON.stringify(op.variables) })}`,
+        headers: { ...headers, "apollo-require-preflight": "1" },
+        body: null,
+      };
     case "text-plain":
       return { method: "POST", path: "/graphql", headers: { ...headers, "content-type": "text/plain" }, body: JSON.stringify(payload) };
     case "batched":
@@ -77,14 +106,29 @@ function request(op: Operation, transport: Transport, w: Wire): Pick<GqlInput, "
     case "query-not-string":
       return { method: "POST", path: "/graphql", headers: json, body: JSON.stringify({ ...payload, query: { $gt: "" } }) };
     case "variables-string":
-      return { method: "POST", path: "/graphql", headers: json, body: JSON.stringify({ ...payload, variables: JSON.stringify(op.variables) }) };
+      return {
+        method: "POST",
+        path: "/graphql",
+        headers: json,
+        body: JSON.stringify({ ...payload, variables: JSON.stringify(op.variables) }),
+      };
     case "deep-variables": {
       // Every argument's variable nested deeper than any type: written as text, JSON.stringify would overflow.
       const vars = w.argNames.map((k) => `${JSON.stringify(k)}:${w.deep}`);
-      return { method: "POST", path: "/graphql", headers: json, body: `{"query":${JSON.stringify(op.query)},"variables":{${vars.join(",")}}}` };
+      return {
+        method: "POST",
+        path: "/graphql",
+        headers: json,
+        body: `{"query":${JSON.stringify(op.query)},"variables":{${vars.join(",")}}}`,
+      };
     }
     case "too-large":
-      return { method: "POST", path: "/graphql", headers: json, body: JSON.stringify({ ...payload, extensions: { pad: "p".repeat(w.pad) } }) };
+      return {
+        method: "POST",
+        path: "/graphql",
+        headers: json,
+        body: JSON.stringify({ ...payload, extensions: { pad: "p".repeat(w.pad) } }),
+      };
     default:
       return { method: "POST", path: "/graphql", headers: json, body: JSON.stringify(payload) };
   }
@@ -93,7 +137,9 @@ function request(op: Operation, transport: Transport, w: Wire): Pick<GqlInput, "
 const transportDefect = (t: Transport) => (t === "json" ? null : `transport ${t}`);
 
 export function graphqlArbitrary(ctx: FuzzContext, fields: Field[] = mutationFields()): fc.Arbitrary<GqlInput> {
-  const pool: IdPool = { known: [...ctx.accounts.flatMap((a) => [a.accountId, a.agentId, a.phoneNumberId, a.apiKeyId]), ...ctx.calls.map((c) => c.callId)] };
+  const pool: IdPool = {
+    known: [...ctx.accounts.flatMap((a) => [a.accountId, a.agentId, a.phoneNumberId, a.apiKeyId]), ...ctx.calls.map((c) => c.callId)],
+  };
   return fc
     .record({
       field: fc.constantFrom(...fields),
@@ -112,7 +158,10 @@ export function graphqlArbitrary(ctx: FuzzContext, fields: Field[] = mutationFie
         ? transportDefect(transport)
           ? argValues(args, pool).map((vals) => operation(field, args, vals, { defect: "" }))
           : invalidOperation(ctx, field, cred, pool)
-        : fc.oneof(argValues(args, pool).map((vals) => operation(field, args, vals, { defect: "-" })), invalidOperation(ctx, field, cred, pool));
+        : fc.oneof(
+            argValues(args, pool).map((vals) => operation(field, args, vals, { defect: "-" })),
+            invalidOperation(ctx, field, cred, pool),
+          );
       return op.map((o) => ({
         ...request(o, transport, { headers: { ...cred.headers, "x-forwarded-for": xff }, pad, deep, argNames: args.map((a) => a.name) }),
         field: field.name,
@@ -124,7 +173,12 @@ export function graphqlArbitrary(ctx: FuzzContext, fields: Field[] = mutationFie
 
 export async function sendGraphql(ctx: FuzzContext, input: GqlInput): Promise<Outcome> {
   try {
-    const res = await fetch(ctx.webUrl + input.path, { method: input.method, headers: input.headers, body: input.body ?? undefined, signal: AbortSignal.timeout(15_000) });
+    const res = await fetch(ctx.webUrl + input.path, {
+      method: input.method,
+      headers: input.headers,
+      body: input.body ?? undefined,
+      signal: AbortSignal.timeout(15_000),
+    });
     const text = await res.text();
     const code = errorCode(text);
     if (res.status >= 500) return { verdict: "server-error", detail: `${res.status} ${code}` };
@@ -136,7 +190,8 @@ export async function sendGraphql(ctx: FuzzContext, input: GqlInput): Promise<Ou
       return { verdict: "accepted", detail: `${res.status} not JSON` };
     }
     // Any field with data (aliases included) means a mutation ran.
-    if (data && Object.values(data).some((v) => v != null)) return { verdict: "accepted", detail: `${res.status} ${input.field} answered data` };
+    if (data && Object.values(data).some((v) => v != null))
+      return { verdict: "accepted", detail: `${res.status} ${input.field} answered data` };
     return code ? { verdict: "ignored", detail: `${res.status} ${code}` } : { verdict: "accepted", detail: `${res.status} without errors` };
   } catch (err) {
     return { verdict: "transport-error", detail: (err as Error).message };

@@ -19,8 +19,40 @@ const num = (s: string) => Number(s.replace(/,/g, ""));
 const E164 = /^\+[1-9]\d{1,14}$/;
 const USD = /^\d{1,13}(?:\.\d{1,6})?$/;
 
-const NOT_E164 = ["14155550100", "+0123456", "+1 415 555 0100", "+1-415-555-0100", "+1234567890123456", "+", "＋14155550100", "+١٤١٥٥٥٥٠١٠٠", "tel:+14155550100", "+1415555\u200B0100", ...UNICODE_EDGES].filter((s) => !E164.test(s.trim()));
-const NOT_USD = ["-1", "-0.01", "1e3", "0x10", "1,000", "NaN", "Infinity", "", " ", "1.0000001", "99999999999999", "١٢", "１２", "+5", ".5", "5.", "$5", "5 USD", "{\"$gt\":\"\"}"].filter((s) => !USD.test(s.trim()));
+const NOT_E164 = [
+  "14155550100",
+  "+0123456",
+  "+1 415 555 0100",
+  "+1-415-555-0100",
+  "+1234567890123456",
+  "+",
+  "＋14155550100",
+  "+١٤١٥٥٥٥٠١٠٠",
+  "tel:+14155550100",
+  "+1415555\u200B0100",
+  ...UNICODE_EDGES,
+].filter((s) => !E164.test(s.trim()));
+const NOT_USD = [
+  "-1",
+  "-0.01",
+  "1e3",
+  "0x10",
+  "1,000",
+  "NaN",
+  "Infinity",
+  "",
+  " ",
+  "1.0000001",
+  "99999999999999",
+  "١٢",
+  "１２",
+  "+5",
+  ".5",
+  "5.",
+  "$5",
+  "5 USD",
+  '{"$gt":""}',
+].filter((s) => !USD.test(s.trim()));
 
 /** What the description rules out for a scalar (or a list of scalars), or null. */
 function scalarLimits(f: Documented): fc.Arbitrary<Spoiled>[] {
@@ -30,7 +62,9 @@ function scalarLimits(f: Documented): fc.Arbitrary<Spoiled>[] {
   const named = list ? getNullableType(type.ofType) : type;
   if (isInputObjectType(named) || isListType(named)) return [];
   const out: fc.Arbitrary<Spoiled>[] = [];
-  const item = (what: string) => (v: unknown): Spoiled => ({ value: list ? ["ok", v] : v, what: `${f.name}: ${what}` });
+  const item =
+    (what: string) =>
+    (v: unknown): Spoiled => ({ value: list ? ["ok", v] : v, what: `${f.name}: ${what}` });
   const chars = /(?:(\d[\d,]*) to |up to |at most )(\d[\d,]*) characters/i.exec(d);
   if (chars && named.name === "String") {
     const max = num(chars[2]!);
@@ -41,7 +75,9 @@ function scalarLimits(f: Documented): fc.Arbitrary<Spoiled>[] {
   const seconds = /(\d[\d,]*) to (\d[\d,]*) seconds/i.exec(d);
   if (seconds && named.name === "Int") {
     const max = num(seconds[2]!);
-    out.push(fc.oneof(fc.integer({ min: max + 1, max: 2 ** 31 - 1 }), fc.integer({ min: -(2 ** 31), max: -1 })).map(item(`outside ${seconds[0]}`)));
+    out.push(
+      fc.oneof(fc.integer({ min: max + 1, max: 2 ** 31 - 1 }), fc.integer({ min: -(2 ** 31), max: -1 })).map(item(`outside ${seconds[0]}`)),
+    );
   }
   if (/E\.164/.test(d) && named.name === "String") out.push(fc.constantFrom(...NOT_E164).map(item("not E.164")));
   if (/USD decimal string/.test(d) && named.name === "String") {

@@ -24,11 +24,18 @@ export interface Operation {
   defect: string;
 }
 
-export function operation(f: Field, args: GraphQLArgument[], values: unknown[], opts: { inline?: Set<string>; omitValue?: string; defect: string }): Operation {
+export function operation(
+  f: Field,
+  args: GraphQLArgument[],
+  values: unknown[],
+  opts: { inline?: Set<string>; omitValue?: string; defect: string },
+): Operation {
   const inline = opts.inline ?? new Set<string>();
   const asVariables = args.filter((a) => !inline.has(a.name));
   const decl = asVariables.length ? `(${asVariables.map((a) => `$${a.name}: ${String(a.type)}`).join(", ")})` : "";
-  const call = args.length ? `(${args.map((a, i) => `${a.name}: ${inline.has(a.name) ? literal(values[i]) : `$${a.name}`}`).join(", ")})` : "";
+  const call = args.length
+    ? `(${args.map((a, i) => `${a.name}: ${inline.has(a.name) ? literal(values[i]) : `$${a.name}`}`).join(", ")})`
+    : "";
   const variables: Record<string, unknown> = {};
   args.forEach((a, i) => {
     if (!inline.has(a.name) && a.name !== opts.omitValue && values[i] !== undefined) variables[a.name] = values[i];
@@ -43,14 +50,19 @@ export const argValues = (args: GraphQLArgument[], pool: IdPool) =>
 /** Operations of `f` that graphql-js or the resolvers must refuse for the credential `cred`. */
 export function invalidOperation(ctx: FuzzContext, f: Field, cred: Cred, pool: IdPool): fc.Arbitrary<Operation> {
   const args = [...f.args];
-  const kinds: fc.Arbitrary<Operation>[] = [argValues(args, pool).map((vals) => withUnknownArgument(f, operation(f, args, vals, { defect: "unknown argument evil_arg" })))];
+  const kinds: fc.Arbitrary<Operation>[] = [
+    argValues(args, pool).map((vals) => withUnknownArgument(f, operation(f, args, vals, { defect: "unknown argument evil_arg" }))),
+  ];
   const broken = args.filter((a) => defectable(a.type));
   if (broken.length) {
     const withBad = (inline: boolean) =>
       fc.constantFrom(...broken).chain((bad) =>
         fc.tuple(argValues(args, pool), defective(bad.type, pool)).map(([vals, d]) => {
           const values = args.map((a, i) => (a === bad ? d.value : vals[i]));
-          return operation(f, args, values, { inline: inline ? new Set(args.map((a) => a.name)) : undefined, defect: `${inline ? "literal" : "variable"} ${bad.name}: ${d.what}` });
+          return operation(f, args, values, {
+            inline: inline ? new Set(args.map((a) => a.name)) : undefined,
+            defect: `${inline ? "literal" : "variable"} ${bad.name}: ${d.what}`,
+          });
         }),
       );
     kinds.push(withBad(false), withBad(false), withBad(true));
@@ -58,19 +70,38 @@ export function invalidOperation(ctx: FuzzContext, f: Field, cred: Cred, pool: I
   const req = args.filter(required);
   if (req.length) {
     kinds.push(
-      fc.tuple(argValues(args, pool), fc.constantFrom(...req)).map(([vals, miss]) => operation(f, args, vals, { omitValue: miss.name, defect: `missing variable ${miss.name}` })),
+      fc
+        .tuple(argValues(args, pool), fc.constantFrom(...req))
+        .map(([vals, miss]) => operation(f, args, vals, { omitValue: miss.name, defect: `missing variable ${miss.name}` })),
       fc.tuple(argValues(args, pool), fc.constantFrom(...req)).map(([vals, miss]) => {
         const rest = args.filter((a) => a !== miss);
-        return operation(f, rest, rest.map((a) => vals[args.indexOf(a)]), { defect: `missing argument ${miss.name}` });
+        return operation(
+          f,
+          rest,
+          rest.map((a) => vals[args.indexOf(a)]),
+          { defect: `missing argument ${miss.name}` },
+        );
       }),
     );
   }
   const ids = args.filter(requiredId);
   if (ids.length) {
-    const others = cred.account === null ? [] : ctx.accounts.filter((_, i) => i !== cred.account).flatMap((a) => [a.accountId, a.agentId, a.phoneNumberId, a.apiKeyId]);
-    const badId = fc.oneof(idValue({ known: [] }), ...(others.length ? [fc.constantFrom(...others)] : [])).filter((id) => !ownIds(ctx, cred).has(String(id)));
+    const others =
+      cred.account === null
+        ? []
+        : ctx.accounts.filter((_, i) => i !== cred.account).flatMap((a) => [a.accountId, a.agentId, a.phoneNumberId, a.apiKeyId]);
+    const badId = fc
+      .oneof(idValue({ known: [] }), ...(others.length ? [fc.constantFrom(...others)] : []))
+      .filter((id) => !ownIds(ctx, cred).has(String(id)));
     kinds.push(
-      fc.tuple(argValues(args, pool), fc.constantFrom(...ids), badId).map(([vals, which, id]) => operation(f, args, args.map((a, i) => (a === which ? id : vals[i])), { defect: `${which.name} not an id of the caller's` })),
+      fc.tuple(argValues(args, pool), fc.constantFrom(...ids), badId).map(([vals, which, id]) =>
+        operation(
+          f,
+          args,
+          args.map((a, i) => (a === which ? id : vals[i])),
+          { defect: `${which.name} not an id of the caller's` },
+        ),
+      ),
     );
   }
   const limited = args.map((a) => ({ arg: a, spoil: outsideLimits(a, pool) })).filter((x) => x.spoil.length);
@@ -78,23 +109,34 @@ export function invalidOperation(ctx: FuzzContext, f: Field, cred: Cred, pool: I
     const spoiled = fc.oneof(...limited.map(({ arg, spoil }) => fc.tuple(fc.constant(arg), fc.oneof(...spoil))));
     // Twice the weight: these are the inputs that reach the resolvers' own validation.
     const documented = fc.tuple(argValues(args, pool), spoiled).map(([vals, [which, bad]]) =>
-      operation(f, args, args.map((a, i) => (a === which ? bad.value : vals[i])), { defect: `documented limit ${bad.what}` }),
+      operation(
+        f,
+        args,
+        args.map((a, i) => (a === which ? bad.value : vals[i])),
+        { defect: `documented limit ${bad.what}` },
+      ),
     );
     kinds.push(documented, documented);
   }
-  if (adminOnly(f) && cred.account !== null) kinds.push(argValues(args, pool).map((vals) => operation(f, args, vals, { defect: "admin-only mutation with an account key" })));
+  if (adminOnly(f) && cred.account !== null)
+    kinds.push(argValues(args, pool).map((vals) => operation(f, args, vals, { defect: "admin-only mutation with an account key" })));
   // The same spoiled call many times over under aliases: each copy must be refused.
   const aliased = fc.tuple(fc.oneof(...kinds), fc.constantFrom(2, 10, 100, 400)).map(([op, n]) => aliasFlood(op, n));
   return fc.oneof({ weight: 9, arbitrary: fc.oneof(...kinds, brokenDocument(f, args, pool)) }, { weight: 1, arbitrary: aliased });
 }
 
 function aliasFlood(op: Operation, n: number): Operation {
-  const query = op.query.replace(/\{ (.*) \}$/s, (_m, call: string) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: ${call}`).join(" ")} }`);
+  const query = op.query.replace(
+    /\{ (.*) \}$/s,
+    (_m, call: string) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: ${call}`).join(" ")} }`,
+  );
   return { ...op, query, defect: `${op.defect} (x${n} under aliases)` };
 }
 
 function withUnknownArgument(f: Field, op: Operation): Operation {
-  const call = f.args.length ? op.query.replace(`${f.name}(`, `${f.name}(evil_arg: 1, `) : op.query.replace(` ${f.name}`, ` ${f.name}(evil_arg: 1)`);
+  const call = f.args.length
+    ? op.query.replace(`${f.name}(`, `${f.name}(evil_arg: 1, `)
+    : op.query.replace(` ${f.name}`, ` ${f.name}(evil_arg: 1)`);
   return { ...op, query: call };
 }
 

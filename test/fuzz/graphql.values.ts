@@ -3,14 +3,7 @@
 // type (wrong JSON type, operator objects, null for non-null, unknown or missing fields), which
 // are refused before any resolver runs.
 import fc from "fast-check";
-import {
-  isEnumType,
-  isInputObjectType,
-  isListType,
-  isNonNullType,
-  isScalarType,
-  type GraphQLInputType,
-} from "graphql";
+import { isEnumType, isInputObjectType, isListType, isNonNullType, isScalarType, type GraphQLInputType } from "graphql";
 import { hostileString, operatorObject } from "./hostile.js";
 
 /** Ids a hostile client may try: malformed ones, fresh ones, and the seeded data's. */
@@ -23,7 +16,12 @@ const objectIdArb = fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 12, 
 
 /** Malformed ids, fresh (unknown) ids, and ids that exist. */
 export function idValue(pool: IdPool): fc.Arbitrary<string | number> {
-  return fc.oneof(hostileString({ maxHuge: 200 }), objectIdArb, ...(pool.known.length ? [fc.constantFrom(...pool.known)] : []), fc.integer());
+  return fc.oneof(
+    hostileString({ maxHuge: 200 }),
+    objectIdArb,
+    ...(pool.known.length ? [fc.constantFrom(...pool.known)] : []),
+    fc.integer(),
+  );
 }
 
 /** A value that coerces to `type`; `depth` bounds nested input objects. */
@@ -79,7 +77,8 @@ export function minimalValue(type: GraphQLInputType, i: number): unknown {
   if (isEnumType(type)) return type.getValues()[0]!.name;
   if (isInputObjectType(type)) {
     const out: Record<string, unknown> = {};
-    for (const f of Object.values(type.getFields())) if (isNonNullType(f.type) && f.defaultValue === undefined) out[f.name] = minimalValue(f.type, i);
+    for (const f of Object.values(type.getFields()))
+      if (isNonNullType(f.type) && f.defaultValue === undefined) out[f.name] = minimalValue(f.type, i);
     return out;
   }
   switch (type.name) {
@@ -120,7 +119,10 @@ export function defective(type: GraphQLInputType, pool: IdPool, depth = 0): fc.A
   if (isEnumType(type)) {
     const names = new Set(type.getValues().map((x) => x.name));
     return fc.oneof(
-      fc.oneof(hostileString({ maxHuge: 100 }), fc.constantFrom(...[...names].map((n) => n.toLowerCase()))).filter((s) => !names.has(s)).map(v("unknown enum value")),
+      fc
+        .oneof(hostileString({ maxHuge: 100 }), fc.constantFrom(...[...names].map((n) => n.toLowerCase())))
+        .filter((s) => !names.has(s))
+        .map(v("unknown enum value")),
       fc.oneof(fc.integer(), operatorObject).map(v("enum of the wrong JSON type")),
     );
   }
@@ -130,8 +132,12 @@ export function defective(type: GraphQLInputType, pool: IdPool, depth = 0): fc.A
     const broken = fields.filter((f) => defectable(f.type));
     const options: fc.Arbitrary<{ value: unknown; what: string }>[] = [
       fc.oneof(hostileString({ maxHuge: 100 }), fc.integer(), fc.constant(true)).map(v(`${type.name} of the wrong JSON type`)),
-      fc.tuple(wellTyped(type, pool, depth), operatorObject).map(([base, op]) => ({ value: { ...(base as object), ...op }, what: "operator fields in an input object" })),
-      fc.tuple(wellTyped(type, pool, depth), fc.constantFrom("__proto__x", "$where", "admin", "accountId_")).map(([base, k]) => ({ value: { ...(base as object), [k]: 1 }, what: `unknown field ${k}` })),
+      fc
+        .tuple(wellTyped(type, pool, depth), operatorObject)
+        .map(([base, op]) => ({ value: { ...(base as object), ...op }, what: "operator fields in an input object" })),
+      fc
+        .tuple(wellTyped(type, pool, depth), fc.constantFrom("__proto__x", "$where", "admin", "accountId_"))
+        .map(([base, k]) => ({ value: { ...(base as object), [k]: 1 }, what: `unknown field ${k}` })),
     ];
     if (required.length) {
       options.push(
@@ -156,11 +162,17 @@ export function defective(type: GraphQLInputType, pool: IdPool, depth = 0): fc.A
   }
   switch (type.name) {
     case "String":
-      return fc.oneof(operatorObject, fc.integer(), fc.boolean(), fc.constant([{}]), fc.double({ noNaN: true, noDefaultInfinity: true })).map(v("String of the wrong JSON type"));
+      return fc
+        .oneof(operatorObject, fc.integer(), fc.boolean(), fc.constant([{}]), fc.double({ noNaN: true, noDefaultInfinity: true }))
+        .map(v("String of the wrong JSON type"));
     case "ID":
-      return fc.oneof(operatorObject, fc.boolean(), fc.constantFrom(1.5, -0.5, 0.1), fc.constant([{ $gt: "" }])).map(v("ID of the wrong JSON type"));
+      return fc
+        .oneof(operatorObject, fc.boolean(), fc.constantFrom(1.5, -0.5, 0.1), fc.constant([{ $gt: "" }]))
+        .map(v("ID of the wrong JSON type"));
     case "Int":
-      return fc.oneof(fc.constantFrom("1", "", 1.5, 2 ** 31, -(2 ** 31) - 1, 2 ** 53, 1e300), fc.boolean(), operatorObject).map(v("Int out of range or of the wrong type"));
+      return fc
+        .oneof(fc.constantFrom("1", "", 1.5, 2 ** 31, -(2 ** 31) - 1, 2 ** 53, 1e300), fc.boolean(), operatorObject)
+        .map(v("Int out of range or of the wrong type"));
     case "Float":
       return fc.oneof(fc.constantFrom("1.5", "NaN", ""), fc.boolean(), operatorObject).map(v("Float of the wrong type"));
     case "Boolean":
@@ -176,6 +188,8 @@ export function literal(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   if (Array.isArray(value)) return `[${value.map(literal).join(", ")}]`;
-  const entries = Object.entries(value as Record<string, unknown>).map(([k, x]) => `${k.replace(/[^_0-9A-Za-z]/g, "_").replace(/^(\d)/, "_$1") || "_"}: ${literal(x)}`);
+  const entries = Object.entries(value as Record<string, unknown>).map(
+    ([k, x]) => `${k.replace(/[^_0-9A-Za-z]/g, "_").replace(/^(\d)/, "_$1") || "_"}: ${literal(x)}`,
+  );
   return `{${entries.join(", ")}}`;
 }

@@ -95,13 +95,11 @@ export const operatorObject: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
 );
 
 /** Arrays or objects nested up to 1,000 deep (deeper ones only as text: see deepJsonText). */
-export const deepValue: fc.Arbitrary<unknown> = fc
-  .tuple(fc.constantFrom(10, 100, 1000), fc.boolean())
-  .map(([depth, asArray]) => {
-    let v: unknown = "x";
-    for (let i = 0; i < depth; i++) v = asArray ? [v] : { a: v };
-    return v;
-  });
+export const deepValue: fc.Arbitrary<unknown> = fc.tuple(fc.constantFrom(10, 100, 1000), fc.boolean()).map(([depth, asArray]) => {
+  let v: unknown = "x";
+  for (let i = 0; i < depth; i++) v = asArray ? [v] : { a: v };
+  return v;
+});
 
 /** JSON text nested far deeper than JSON.stringify can write (it would overflow the stack). */
 export const deepJsonText: fc.Arbitrary<string> = fc
@@ -122,7 +120,13 @@ export const hostileJson: fc.Arbitrary<unknown> = fc.oneof(
 export const clientAddress: fc.Arbitrary<string> = fc.oneof(
   { weight: 8, arbitrary: fc.ipV4() },
   { weight: 1, arbitrary: fc.ipV6() },
-  { weight: 1, arbitrary: fc.oneof(hostileString({ maxHuge: 4096 }).map(headerSafe), fc.array(fc.ipV4(), { minLength: 2, maxLength: 50 }).map((a) => a.join(", "))) },
+  {
+    weight: 1,
+    arbitrary: fc.oneof(
+      hostileString({ maxHuge: 4096 }).map(headerSafe),
+      fc.array(fc.ipV4(), { minLength: 2, maxLength: 50 }).map((a) => a.join(", ")),
+    ),
+  },
 );
 
 /** Header values must be ISO-8859-1 without CR/LF for fetch to send them at all. */

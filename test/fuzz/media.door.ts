@@ -56,7 +56,12 @@ function signatures(ctx: FuzzContext, path: string): fc.Arbitrary<SocketInput["s
   return fc.oneof(
     { weight: 7, arbitrary: fc.constant({ label: "good", value: signed(own) }) },
     { weight: 1, arbitrary: fc.constant({ label: "none", value: null }) },
-    { weight: 1, arbitrary: fc.oneof(fc.base64String({ minLength: 28, maxLength: 28 }), hostileString({ maxHuge: 1000 }).map(headerSafe)).map((v) => ({ label: "forged", value: v })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .oneof(fc.base64String({ minLength: 28, maxLength: 28 }), hostileString({ maxHuge: 1000 }).map(headerSafe))
+        .map((v) => ({ label: "forged", value: v })),
+    },
     {
       weight: 1,
       arbitrary: fc.constantFrom(
@@ -74,19 +79,18 @@ function socketArbitrary(ctx: FuzzContext): fc.Arbitrary<SocketInput> {
   const anyPath = framesArb(startFrame(ctx, null));
   return paths(ctx).chain((path) => {
     const pathCallId = path.slice(1);
-    return fc
-      .record({ signature: signatures(ctx, path), frames: frameArbs.get(pathCallId) ?? anyPath })
-      .map(({ signature, frames }) => ({
-        kind: "socket" as const,
-        path,
-        signature,
-        frames: frames.map((f) => (typeof f === "string" ? f.replaceAll(JSON.stringify(PATH_MARK).slice(1, -1), pathCallId) : f)),
-        label: `${frames.length} frame(s)`,
-      }));
+    return fc.record({ signature: signatures(ctx, path), frames: frameArbs.get(pathCallId) ?? anyPath }).map(({ signature, frames }) => ({
+      kind: "socket" as const,
+      path,
+      signature,
+      frames: frames.map((f) => (typeof f === "string" ? f.replaceAll(JSON.stringify(PATH_MARK).slice(1, -1), pathCallId) : f)),
+      label: `${frames.length} frame(s)`,
+    }));
   });
 }
 
-const framesArb = (start: fc.Arbitrary<string>) => fc.array(fc.oneof({ weight: 2, arbitrary: junkFrame }, { weight: 1, arbitrary: start }), { maxLength: 6 });
+const framesArb = (start: fc.Arbitrary<string>) =>
+  fc.array(fc.oneof({ weight: 2, arbitrary: junkFrame }, { weight: 1, arbitrary: start }), { maxLength: 6 });
 
 /** True when a frame would pass as a `start` (the worker must then refuse the stream). */
 const isStart = (f: string | number[]) => {
@@ -135,7 +139,8 @@ export async function sendSocket(ctx: FuzzContext, input: SocketInput): Promise<
   }
   ws.close(1000);
   const after = await Promise.race([closed, sleep(2_000).then(() => null)]);
-  if (wantsVerdict || serverSpoke) return { verdict: "accepted", detail: serverSpoke ? "the worker streamed to it" : "a start was not refused" };
+  if (wantsVerdict || serverSpoke)
+    return { verdict: "accepted", detail: serverSpoke ? "the worker streamed to it" : "a start was not refused" };
   if (first === "timeout") return { verdict: "transport-error", detail: "no pong within 10 s" };
   if (after === null) ws.terminate();
   return { verdict: "ignored", detail: "messages ignored" };
@@ -163,7 +168,10 @@ export function mediaSocketDoor(ctx: FuzzContext, mediaPort: number): Door<Media
     send: (input) => (input.kind === "socket" ? sendSocket(ctx, input) : sendRaw(mediaPort, input)),
     describe: (input) =>
       input.kind === "socket"
-        ? `ws ${short(input.path, 80)} signature ${input.signature.label} frames ${short(input.frames.map((f) => (typeof f === "string" ? short(f, 160) : `<${f.length} bytes>`)), 600)}`
+        ? `ws ${short(input.path, 80)} signature ${input.signature.label} frames ${short(
+            input.frames.map((f) => (typeof f === "string" ? short(f, 160) : `<${f.length} bytes>`)),
+            600,
+          )}`
         : `raw ${short(JSON.stringify(input.bytes), 300)}`,
   };
 }

@@ -22,15 +22,35 @@ export function rawHttpArbitrary(paths: string[]): fc.Arbitrary<RawRequest> {
   const upgrade = (p: string, extra: string) => `GET ${p} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${extra}\r\n`;
   return fc
     .oneof(
-      fc.tuple(path, fc.constantFrom("", `Sec-WebSocket-Version: 13\r\n`, `Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: ${KEY}\r\n`, `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: short\r\n`)).map(([p, e]) => upgrade(p, e)),
+      fc
+        .tuple(
+          path,
+          fc.constantFrom(
+            "",
+            `Sec-WebSocket-Version: 13\r\n`,
+            `Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: ${KEY}\r\n`,
+            `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: short\r\n`,
+          ),
+        )
+        .map(([p, e]) => upgrade(p, e)),
       path.map((p) => upgrade(p, `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${KEY}\r\n`)),
-      fc.tuple(path, latin1).map(([p, v]) => upgrade(p, `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${KEY}\r\nX-Twilio-Signature: ${v.replace(/[\r\n]/g, "")}\r\n`)),
-      fc.tuple(fc.constantFrom("GET", "POST", "PUT", "DELETE", "BREW", "G\u0000T"), path).map(([m, p]) => `${m} ${p} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`),
+      fc
+        .tuple(path, latin1)
+        .map(([p, v]) =>
+          upgrade(p, `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${KEY}\r\nX-Twilio-Signature: ${v.replace(/[\r\n]/g, "")}\r\n`),
+        ),
+      fc
+        .tuple(fc.constantFrom("GET", "POST", "PUT", "DELETE", "BREW", "G\u0000T"), path)
+        .map(([m, p]) => `${m} ${p} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`),
       path.map((p) => `POST ${p} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 50\r\n\r\nhello`),
       path.map((p) => `POST ${p} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nzz\r\nhello\r\n0\r\n\r\n`),
       path.map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\nX-Big: ${"b".repeat(20_000)}\r\n\r\n`),
       path.map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n`),
-      fc.constantFrom("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "GET /\r\n\r\n", "\u0016\u0003\u0001\u0002\u0000\u0001\u0000\u0001\u00fc\u0003\u0003"),
+      fc.constantFrom(
+        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        "GET /\r\n\r\n",
+        "\u0016\u0003\u0001\u0002\u0000\u0001\u0000\u0001\u00fc\u0003\u0003",
+      ),
       garbageLine.map((s) => `${s}\r\n\r\n`),
     )
     .map((bytes) => ({ kind: "raw" as const, bytes }));
@@ -95,7 +115,11 @@ export function closeCode(frames: Buffer): number | null {
 }
 
 /** A client frame: masked unless told otherwise, as RFC 6455 requires of clients. */
-export function clientFrame(opcode: number, payload: Buffer, opts: { fin?: boolean; rsv?: number; masked?: boolean; declaredLength?: bigint } = {}): Buffer {
+export function clientFrame(
+  opcode: number,
+  payload: Buffer,
+  opts: { fin?: boolean; rsv?: number; masked?: boolean; declaredLength?: bigint } = {},
+): Buffer {
   const masked = opts.masked ?? true;
   const first = ((opts.fin ?? true) ? 0x80 : 0) | ((opts.rsv ?? 0) << 4) | opcode;
   const length = opts.declaredLength ?? BigInt(payload.length);

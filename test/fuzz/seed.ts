@@ -58,7 +58,14 @@ export async function seed(stack: FaultStack): Promise<FuzzContext> {
     await sim.statusCallback();
     sims.push(sim);
     const params = sim.admitted.twiml.params;
-    calls.push({ callId: sim.callId, callSid: sim.callSid, accountSid: sim.admitted.accountSid, account: i, token: params.token!, customParameters: params });
+    calls.push({
+      callId: sim.callId,
+      callSid: sim.callSid,
+      accountSid: sim.admitted.accountSid,
+      account: i,
+      token: params.token!,
+      customParameters: params,
+    });
   }
   await waitUntilSettled(stack, sims, SETTLE_TIMEOUT_MS, 0);
 
@@ -103,7 +110,10 @@ async function warmUp(ctx: FuzzContext): Promise<void> {
 async function postForm(ctx: FuzzContext, path: string, fields: Record<string, string>): Promise<Response> {
   const res = await fetch(ctx.webUrl + path, {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": sign(ctx.authToken, ctx.publicBaseUrl + path, new URLSearchParams(fields).toString()) },
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      "x-twilio-signature": sign(ctx.authToken, ctx.publicBaseUrl + path, new URLSearchParams(fields).toString()),
+    },
     body: new URLSearchParams(fields).toString(),
   });
   await res.text();
@@ -118,7 +128,8 @@ async function quiet(stack: FaultStack): Promise<void> {
     const open = await stack.redis.zcard("c247:calls:open");
     const pending = await stack.redis.zcard("c247:admissions:pending");
     if (Object.values(counts).every((n) => n === 0) && open === 0 && pending === 0) break;
-    if (Date.now() > deadline) throw new Error(`seeding: the system did not settle (jobs ${JSON.stringify(counts)}, open calls ${open}, pending ${pending})`);
+    if (Date.now() > deadline)
+      throw new Error(`seeding: the system did not settle (jobs ${JSON.stringify(counts)}, open calls ${open}, pending ${pending})`);
     await sleep(100);
   }
   // Usage rows are written without waiting for them.

@@ -19,7 +19,12 @@ import { changes, snapshot, writeCount, type Changes } from "./writes.js";
 import { callStatusDoor, inboundCallDoor } from "./webhooks.door.js";
 
 /** Share of FUZZ_RUNS per door. */
-export const DOOR_SHARES: Record<string, number> = { "/inbound_call": 0.3, "/call_status": 0.25, "media socket": 0.2, "GraphQL mutations": 0.25 };
+export const DOOR_SHARES: Record<string, number> = {
+  "/inbound_call": 0.3,
+  "/call_status": 0.25,
+  "media socket": 0.2,
+  "GraphQL mutations": 0.25,
+};
 /** Time for writes a request may have started (a background insert, a queued job) to land before a door's snapshot. */
 const SETTLE_MS = 1_500;
 const FAILURES_SHOWN = 15;
@@ -69,7 +74,12 @@ export async function runFuzz(svc: FaultServices, opts: FuzzOptions): Promise<nu
   try {
     const ctx = await seed(stack);
     const mediaPort = Number(new URL(stack.a.mediaUrl).port);
-    const doors: Door<never>[] = [inboundCallDoor(ctx), callStatusDoor(ctx), mediaSocketDoor(ctx, mediaPort), graphqlDoor(ctx)] as Door<never>[];
+    const doors: Door<never>[] = [
+      inboundCallDoor(ctx),
+      callStatusDoor(ctx),
+      mediaSocketDoor(ctx, mediaPort),
+      graphqlDoor(ctx),
+    ] as Door<never>[];
     for (const door of doors) {
       if (opts.only?.length && !opts.only.includes(door.name)) continue;
       const runs = opts.path === undefined ? Math.max(1, Math.round(opts.runs * DOOR_SHARES[door.name]!)) : 1;
@@ -84,8 +94,10 @@ export async function runFuzz(svc: FaultServices, opts: FuzzOptions): Promise<nu
     for (const r of results) report(r, print);
     print(`\nLogs and this report: ${opts.logRoot}`);
     const failed =
-      results.some((r) => r.failures.length || writeCount(r.changes) || r.changes.ledgerEntries || r.crashed.length || r.errorsLogged || r.twilioRequests) ||
-      health.some((h) => !h.endsWith(" ok"));
+      results.some(
+        (r) =>
+          r.failures.length || writeCount(r.changes) || r.changes.ledgerEntries || r.crashed.length || r.errorsLogged || r.twilioRequests,
+      ) || health.some((h) => !h.endsWith(" ok"));
     print(`fuzz: ${failed ? "FAILED" : "passed"}`);
     return failed ? 1 : 0;
   } finally {
@@ -111,7 +123,12 @@ async function runDoor(stack: FaultStack, door: Door<never>, runs: number, opts:
     details.set(outcome.detail, (details.get(outcome.detail) ?? 0) + 1);
     if (isFailure(outcome)) failures.push({ index: at, outcome, input: door.describe(input) });
     crashed = stack.processes.filter((p) => !p.running).map((p) => p.name);
-    if (crashed.length) failures.push({ index: at, outcome: { verdict: "transport-error", detail: `${crashed.join(", ")} exited` }, input: door.describe(input) });
+    if (crashed.length)
+      failures.push({
+        index: at,
+        outcome: { verdict: "transport-error", detail: `${crashed.join(", ")} exited` },
+        input: door.describe(input),
+      });
     return true;
   });
   // The property never fails: every input is counted, and failures are reported with their index.
@@ -135,7 +152,10 @@ async function runDoor(stack: FaultStack, door: Door<never>, runs: number, opts:
 
 /** Lines logged at level error (50) or fatal (60) by the processes so far. */
 function errorLines(stack: FaultStack): number {
-  return stack.processes.reduce((n, p) => n + p.grep('"level":50', Number.MAX_SAFE_INTEGER).length + p.grep('"level":60', Number.MAX_SAFE_INTEGER).length, 0);
+  return stack.processes.reduce(
+    (n, p) => n + p.grep('"level":50', Number.MAX_SAFE_INTEGER).length + p.grep('"level":60', Number.MAX_SAFE_INTEGER).length,
+    0,
+  );
 }
 
 /** /healthz of the web process and the worker, after everything. */
@@ -161,13 +181,31 @@ function report(r: DoorResult, print: (t: string) => void): void {
   if (r.errorsLogged) print(`   ERRORS LOGGED: ${r.errorsLogged} (see the processes' logs)`);
   if (r.twilioRequests) print(`   TWILIO REST REQUESTS: ${r.twilioRequests}`);
   for (const f of r.failures.slice(0, FAILURES_SHOWN)) {
-    print(`   ${f.outcome.verdict.toUpperCase()} #${f.index} (FUZZ_ONLY="${r.name}" FUZZ_PATH=${f.index} replays it): ${f.outcome.detail}\n     ${f.input}`);
+    print(
+      `   ${f.outcome.verdict.toUpperCase()} #${f.index} (FUZZ_ONLY="${r.name}" FUZZ_PATH=${f.index} replays it): ${f.outcome.detail}\n     ${f.input}`,
+    );
   }
   if (r.failures.length > FAILURES_SHOWN) print(`   ... and ${r.failures.length - FAILURES_SHOWN} more`);
 }
 
 function table(results: DoorResult[]): string {
-  const rows = [["door", "inputs", "4xx", "2xx refused", "2xx accepted", "5xx", "no answer", "docs written", "ledger entries", "redis keys", "crashes", "errors logged", "Twilio calls"]];
+  const rows = [
+    [
+      "door",
+      "inputs",
+      "4xx",
+      "2xx refused",
+      "2xx accepted",
+      "5xx",
+      "no answer",
+      "docs written",
+      "ledger entries",
+      "redis keys",
+      "crashes",
+      "errors logged",
+      "Twilio calls",
+    ],
+  ];
   for (const r of results) {
     rows.push([
       r.name,
@@ -189,5 +227,9 @@ function table(results: DoorResult[]): string {
   rows.push(["total", ...rows[0]!.slice(1).map((_, i) => total(i + 1))]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) => `| ${row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
-  return [line(rows[0]!), `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`, ...rows.slice(1).map(line)].join("\n");
+  return [
+    line(rows[0]!),
+    `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,
+    ...rows.slice(1).map(line),
+  ].join("\n");
 }

@@ -12,30 +12,44 @@ import { clientAddress } from "./hostile.js";
 import { rawHttpArbitrary, sendRaw, type RawRequest } from "./raw-http.js";
 import { inboundDefects, sidArb, statusDefects, type Defect } from "./webhook.defects.js";
 
-const draft = (route: string, pairs: Pair[], query: Pair[] = []): Draft => ({ method: "POST", route, query, pairs, rawTail: null, contentType: FORM });
+const draft = (route: string, pairs: Pair[], query: Pair[] = []): Draft => ({
+  method: "POST",
+  route,
+  query,
+  pairs,
+  rawTail: null,
+  contentType: FORM,
+});
 
 /** A genuine-looking /inbound_call to one of the seeded numbers; `owner` is its account. */
 function inboundBase(ctx: FuzzContext): fc.Arbitrary<{ draft: Draft; owner: number }> {
-  return fc.record({ owner: fc.integer({ min: 0, max: ctx.accounts.length - 1 }), sid: sidArb("CA"), viaForward: fc.boolean() }).map(({ owner, sid, viaForward }) => {
-    const a = ctx.accounts[owner]!;
-    const pairs: Pair[] = [
-      ["AccountSid", `AC${"1".repeat(32)}`],
-      ["ApiVersion", "2010-04-01"],
-      ["CallSid", sid],
-      ["CallStatus", "ringing"],
-      ["Direction", "inbound"],
-      ["From", "+14155550100"],
-      ["To", a.number],
-    ];
-    if (viaForward) pairs.push(["ForwardedFrom", a.forwardingNumber]);
-    return { draft: draft("/inbound_call", pairs), owner };
-  });
+  return fc
+    .record({ owner: fc.integer({ min: 0, max: ctx.accounts.length - 1 }), sid: sidArb("CA"), viaForward: fc.boolean() })
+    .map(({ owner, sid, viaForward }) => {
+      const a = ctx.accounts[owner]!;
+      const pairs: Pair[] = [
+        ["AccountSid", `AC${"1".repeat(32)}`],
+        ["ApiVersion", "2010-04-01"],
+        ["CallSid", sid],
+        ["CallStatus", "ringing"],
+        ["Direction", "inbound"],
+        ["From", "+14155550100"],
+        ["To", a.number],
+      ];
+      if (viaForward) pairs.push(["ForwardedFrom", a.forwardingNumber]);
+      return { draft: draft("/inbound_call", pairs), owner };
+    });
 }
 
 /** A genuine-looking final status callback for a seeded call (or an unknown one). */
 function statusBase(ctx: FuzzContext): fc.Arbitrary<{ draft: Draft; owner: number | null }> {
   return fc
-    .record({ call: fc.integer({ min: -1, max: ctx.calls.length - 1 }), sid: sidArb("CA"), status: fc.constantFrom(...TWILIO_CALL_STATUSES), duration: fc.nat({ max: 3600 }) })
+    .record({
+      call: fc.integer({ min: -1, max: ctx.calls.length - 1 }),
+      sid: sidArb("CA"),
+      status: fc.constantFrom(...TWILIO_CALL_STATUSES),
+      duration: fc.nat({ max: 3600 }),
+    })
     .map(({ call, sid, status, duration }) => {
       const seeded = call >= 0 ? ctx.calls[call]! : null;
       const pairs: Pair[] = [
@@ -70,11 +84,20 @@ const statusRetry =
     return call ? { draft: d, callId: call.callId } : null;
   };
 
-function formArbitrary(ctx: FuzzContext, base: fc.Arbitrary<{ draft: Draft; owner: number | null }>, fields: string[], defects: Defect[], retry: Retry, door: DoorPolicy): fc.Arbitrary<FormRequest> {
+function formArbitrary(
+  ctx: FuzzContext,
+  base: fc.Arbitrary<{ draft: Draft; owner: number | null }>,
+  fields: string[],
+  defects: Defect[],
+  retry: Retry,
+  door: DoorPolicy,
+): fc.Arbitrary<FormRequest> {
   // Built once: arbitraries made inside chain() would be rebuilt for every input.
   const ops = fc.array(noise(fields), { maxLength: 4 });
   const anyDefect = fc.oneof(...defects);
-  const plans = new Map<number | null, fc.Arbitrary<CredentialPlan>>([null, ...ctx.accounts.keys()].map((o) => [o, credentialPlans(ctx, o, door)]));
+  const plans = new Map<number | null, fc.Arbitrary<CredentialPlan>>(
+    [null, ...ctx.accounts.keys()].map((o) => [o, credentialPlans(ctx, o, door)]),
+  );
   return base
     .chain(({ draft: genuine, owner }) =>
       fc.record({
@@ -99,7 +122,11 @@ function formArbitrary(ctx: FuzzContext, base: fc.Arbitrary<{ draft: Draft; owne
         request: {
           method: d.method,
           path: pathOf(d),
-          headers: { ...(d.contentType === null ? {} : { "content-type": d.contentType }), "x-forwarded-for": xff, ...credential.headers(d, genuine) },
+          headers: {
+            ...(d.contentType === null ? {} : { "content-type": d.contentType }),
+            "x-forwarded-for": xff,
+            ...credential.headers(d, genuine),
+          },
           body: bodyOf(d),
           credential: credential.label,
           defect: again ? "repeat of a seeded call's webhook" : (chosen?.label ?? "-"),
@@ -141,18 +168,23 @@ function retryOutcome(callId: string, text: string): Outcome {
   if (text.startsWith("<?xml") && text.includes(callId)) return { verdict: "ignored", detail: "200 answered from the earlier admission" };
   try {
     const body = JSON.parse(text) as { callId?: string; outcome?: string };
-    if (body.callId === callId && (body.outcome === "already-ended" || body.outcome === "ignored")) return { verdict: "ignored", detail: `200 ${body.outcome}` };
+    if (body.callId === callId && (body.outcome === "already-ended" || body.outcome === "ignored"))
+      return { verdict: "ignored", detail: `200 ${body.outcome}` };
   } catch {
     // not JSON: accepted below
   }
   return { verdict: "accepted", detail: `200 ${short(text, 120)}` };
 }
 
-const describe = (r: FormRequest) => `${r.method} ${short(r.path, 120)} [${r.credential}; defect: ${r.defect}] body ${short(r.body, 200)} headers ${short(r.headers, 200)}`;
+const describe = (r: FormRequest) =>
+  `${r.method} ${short(r.path, 120)} [${r.credential}; defect: ${r.defect}] body ${short(r.body, 200)} headers ${short(r.headers, 200)}`;
 
 /** Mostly form posts, and one in twenty raw bytes that no HTTP client would send. */
 function withRaw(ctx: FuzzContext, forms: fc.Arbitrary<FormRequest>): fc.Arbitrary<WebhookInput> {
-  return fc.oneof({ weight: 19, arbitrary: forms }, { weight: 1, arbitrary: rawHttpArbitrary(["/inbound_call", "/call_status", "/inbound_call?agent_id=x"]) });
+  return fc.oneof(
+    { weight: 19, arbitrary: forms },
+    { weight: 1, arbitrary: rawHttpArbitrary(["/inbound_call", "/call_status", "/inbound_call?agent_id=x"]) },
+  );
 }
 
 function sendWebhook(ctx: FuzzContext, input: WebhookInput): Promise<Outcome> {
@@ -165,11 +197,20 @@ export type WebhookInput = FormRequest | RawRequest;
 
 export function inboundCallDoor(ctx: FuzzContext): Door<WebhookInput> {
   const fields = ["CallSid", "From", "To", "ForwardedFrom", "agent_id", "external_call_id", "AccountSid", "CallStatus", "Direction"];
-  return { name: "/inbound_call", arbitrary: withRaw(ctx, formArbitrary(ctx, inboundBase(ctx), fields, inboundDefects(ctx), inboundRetry(ctx), { accountKeys: true })), send: (r) => sendWebhook(ctx, r), describe: describeWebhook };
+  return {
+    name: "/inbound_call",
+    arbitrary: withRaw(ctx, formArbitrary(ctx, inboundBase(ctx), fields, inboundDefects(ctx), inboundRetry(ctx), { accountKeys: true })),
+    send: (r) => sendWebhook(ctx, r),
+    describe: describeWebhook,
+  };
 }
 
 export function callStatusDoor(ctx: FuzzContext): Door<FormRequest> {
   const fields = ["CallSid", "CallStatus", "CallDuration", "AccountSid", "SequenceNumber", "Timestamp"];
-  return { name: "/call_status", arbitrary: formArbitrary(ctx, statusBase(ctx), fields, statusDefects(), statusRetry(ctx), { accountKeys: false }), send: (r) => sendForm(ctx, r), describe };
+  return {
+    name: "/call_status",
+    arbitrary: formArbitrary(ctx, statusBase(ctx), fields, statusDefects(), statusRetry(ctx), { accountKeys: false }),
+    send: (r) => sendForm(ctx, r),
+    describe,
+  };
 }
-

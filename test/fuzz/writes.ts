@@ -86,7 +86,9 @@ export function changes(before: Snapshot, after: Snapshot): Changes {
     collections.push(`${name} (${changed} document(s), count ${a.size} -> ${b.size})`);
   }
   const redisKeys = [...new Set([...before.redis.keys(), ...after.redis.keys()])].filter((k) => before.redis.get(k) !== after.redis.get(k));
-  const jobs = Object.keys({ ...before.jobs, ...after.jobs }).filter((k) => before.jobs[k] !== after.jobs[k]).map((k) => `${k} ${before.jobs[k] ?? 0} -> ${after.jobs[k] ?? 0}`);
+  const jobs = Object.keys({ ...before.jobs, ...after.jobs })
+    .filter((k) => before.jobs[k] !== after.jobs[k])
+    .map((k) => `${k} ${before.jobs[k] ?? 0} -> ${after.jobs[k] ?? 0}`);
   const ledger = (s: Snapshot) => s.collections.get("ledgerentries")?.size ?? 0;
   return { collections, documents, ledgerEntries: ledger(after) - ledger(before), redisKeys, jobs };
 }

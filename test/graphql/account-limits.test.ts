@@ -36,12 +36,15 @@ describe("GraphQL account limits", function () {
     a = await createAccount(t);
   });
 
-  const setLimits = (limits: Record<string, number | null>, opts: { key?: string } = {}) => gql(t, SET_LIMITS, { id: a.id, input: { limits } }, opts);
+  const setLimits = (limits: Record<string, number | null>, opts: { key?: string } = {}) =>
+    gql(t, SET_LIMITS, { id: a.id, input: { limits } }, opts);
 
   describe("when nobody set the account's limits", () => {
     it("then the account and its own key see the platform defaults: 20 keys, 200 agents, 100 numbers, 10 concurrent calls", async () => {
       expect((await gqlOk(t, LIMITS, { id: a.id })).account.limits).to.deep.equal(DEFAULTS);
-      expect((await gqlOk(t, `{ me { limits { maxApiKeys maxAgents maxPhoneNumbers maxConcurrentCalls } } }`, {}, { key: a.key })).me.limits).to.deep.equal(DEFAULTS);
+      expect(
+        (await gqlOk(t, `{ me { limits { maxApiKeys maxAgents maxPhoneNumbers maxConcurrentCalls } } }`, {}, { key: a.key })).me.limits,
+      ).to.deep.equal(DEFAULTS);
     });
   });
 
@@ -59,7 +62,10 @@ describe("GraphQL account limits", function () {
 
     it("then a value outside 0 to 1,000,000 is refused with BAD_USER_INPUT and nothing changes", async () => {
       for (const bad of [-1, 1_000_001]) {
-        const err = await gqlError(t, "BAD_USER_INPUT", SET_LIMITS, { id: a.id, input: { name: "Not applied", limits: { maxAgents: bad } } });
+        const err = await gqlError(t, "BAD_USER_INPUT", SET_LIMITS, {
+          id: a.id,
+          input: { name: "Not applied", limits: { maxAgents: bad } },
+        });
         expect(err.extensions?.field).to.equal("limits.maxAgents");
       }
       const stored = await AccountModel.findById(a.id).lean();
@@ -82,7 +88,8 @@ describe("GraphQL account limits", function () {
     it("then createApiKey answers LIMIT_EXCEEDED and writes nothing; revoking one makes room, and admin keys are not counted", async () => {
       // The first key came with the account.
       const made: string[] = [];
-      for (let i = 1; i < DEFAULTS.maxApiKeys; i++) made.push((await gqlOk(t, CREATE_KEY, { name: `key ${i}` }, { key: a.key })).createApiKey.apiKey.id);
+      for (let i = 1; i < DEFAULTS.maxApiKeys; i++)
+        made.push((await gqlOk(t, CREATE_KEY, { name: `key ${i}` }, { key: a.key })).createApiKey.apiKey.id);
       const err = await gqlError(t, "LIMIT_EXCEEDED", CREATE_KEY, { name: "one too many" }, { key: a.key });
       expect(err.extensions).to.include({ limit: "maxApiKeys", max: 20 });
       await gqlError(t, "LIMIT_EXCEEDED", CREATE_KEY, { name: "admin for the account", accountId: a.id });

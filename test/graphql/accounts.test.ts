@@ -81,7 +81,9 @@ describe("GraphQL accounts", () => {
       await createAccount(t, { phoneNumbers: [taken] });
       const before = await AccountModel.countDocuments({});
       const fresh = uniqueNumber();
-      const error = await gqlError(t, "CONFLICT", CREATE, { input: { name: "Second", email: "s@example.com", phoneNumbers: [fresh, taken] } });
+      const error = await gqlError(t, "CONFLICT", CREATE, {
+        input: { name: "Second", email: "s@example.com", phoneNumbers: [fresh, taken] },
+      });
       expect(error.message).to.include(taken);
       expect(await AccountModel.countDocuments({})).to.equal(before);
       expect(await ForwardingNumberModel.countDocuments({ e164: fresh })).to.equal(0);
@@ -117,7 +119,12 @@ describe("GraphQL accounts", () => {
     it("then an account key changes its own name and email, and may drop a verified forwarding number", async () => {
       const numbers = [uniqueNumber(), uniqueNumber()];
       const a = await createAccount(t, { phoneNumbers: numbers });
-      const data = await gqlOk(t, UPDATE, { input: { name: "Renamed", email: "new@example.com", phoneNumbers: [numbers[1]] } }, { key: a.key });
+      const data = await gqlOk(
+        t,
+        UPDATE,
+        { input: { name: "Renamed", email: "new@example.com", phoneNumbers: [numbers[1]] } },
+        { key: a.key },
+      );
       expect(data.updateAccount).to.deep.include({ id: a.id, name: "Renamed", email: "new@example.com", phoneNumbers: [numbers[1]] });
       expect(await ForwardingNumberModel.countDocuments({ e164: numbers[0] })).to.equal(0);
     });
@@ -139,17 +146,35 @@ describe("GraphQL accounts", () => {
       const data = await gqlOk(t, UPDATE, { id: a.id, input: { phoneNumbers: [second, third] } });
       expect(data.updateAccount.phoneNumbers).to.deep.equal([second, third]);
       const stored = await ForwardingNumberModel.find({ accountId: a.id }).lean();
-      expect(stored.map((n) => [n.e164, n.method]).sort()).to.deep.equal([[second, "admin"], [third, "admin"]].sort());
+      expect(stored.map((n) => [n.e164, n.method]).sort()).to.deep.equal(
+        [
+          [second, "admin"],
+          [third, "admin"],
+        ].sort(),
+      );
     });
 
     it("then numbers written before verification existed are listed as legacy until verified", async () => {
       const a = await createAccount(t, { phoneNumbers: [] });
       const legacy = uniqueNumber();
       await AccountModel.updateOne({ _id: a.id }, { $set: { phoneNumbers: [legacy] } });
-      const read = await gqlOk(t, `query ($id: ID!) { account(id: $id) { phoneNumbers legacyPhoneNumbers } }`, { id: a.id }, { key: a.key });
+      const read = await gqlOk(
+        t,
+        `query ($id: ID!) { account(id: $id) { phoneNumbers legacyPhoneNumbers } }`,
+        { id: a.id },
+        { key: a.key },
+      );
       expect(read.account).to.deep.equal({ phoneNumbers: [], legacyPhoneNumbers: [legacy] });
-      await gqlOk(t, `mutation ($a: ID!, $e: String!) { setForwardingNumberVerified(accountId: $a, e164: $e) { id } }`, { a: a.id, e: legacy });
-      const after = await gqlOk(t, `query ($id: ID!) { account(id: $id) { phoneNumbers legacyPhoneNumbers } }`, { id: a.id }, { key: a.key });
+      await gqlOk(t, `mutation ($a: ID!, $e: String!) { setForwardingNumberVerified(accountId: $a, e164: $e) { id } }`, {
+        a: a.id,
+        e: legacy,
+      });
+      const after = await gqlOk(
+        t,
+        `query ($id: ID!) { account(id: $id) { phoneNumbers legacyPhoneNumbers } }`,
+        { id: a.id },
+        { key: a.key },
+      );
       expect(after.account).to.deep.equal({ phoneNumbers: [legacy], legacyPhoneNumbers: [] });
     });
 

@@ -77,8 +77,16 @@ describe("GraphQL agent voice configuration", () => {
   const invalid: [string, Record<string, unknown>, RegExp][] = [
     ["a voice the engine does not have", { engine: "OPENAI_REALTIME", voice: "en-us" }, /^voice must be one of alloy/],
     ["an intent without phrases", { intents: [{ phrases: [], reply: "Hi" }] }, /^intents\[0\]\.phrases must have at least one phrase/],
-    ["a phrase used twice", { intents: [{ phrases: ["hours"], reply: "a" }], endCallPhrases: ["Hours"] }, /^endCallPhrases\[0\] repeats "hours"/],
-    ["a reminder not before the timeout", { silenceReminderSeconds: 40, silenceTimeoutSeconds: 30 }, /^silenceReminderSeconds must be shorter/],
+    [
+      "a phrase used twice",
+      { intents: [{ phrases: ["hours"], reply: "a" }], endCallPhrases: ["Hours"] },
+      /^endCallPhrases\[0\] repeats "hours"/,
+    ],
+    [
+      "a reminder not before the timeout",
+      { silenceReminderSeconds: 40, silenceTimeoutSeconds: 30 },
+      /^silenceReminderSeconds must be shorter/,
+    ],
     ["a silence timeout of 0", { silenceTimeoutSeconds: 0 }, /^silenceTimeoutSeconds must be between 1 and 3600/],
     ["an empty fallback", { fallbackReply: " " }, /^fallbackReply must not be empty/],
   ];
@@ -94,7 +102,11 @@ describe("GraphQL agent voice configuration", () => {
     const id = await createAgent(t, a.key);
     await gqlOk(t, UPDATE, { id, input: { silenceTimeoutSeconds: 60, intents: [{ phrases: ["hours"], reply: "Nine." }] } }, { key: a.key });
     const data = await gqlOk(t, UPDATE, { id, input: { silenceReminderSeconds: 45 } }, { key: a.key });
-    expect(data.updateAgent).to.deep.include({ silenceReminderSeconds: 45, silenceTimeoutSeconds: 60, intents: [{ phrases: ["hours"], reply: "Nine.", endCall: false }] });
+    expect(data.updateAgent).to.deep.include({
+      silenceReminderSeconds: 45,
+      silenceTimeoutSeconds: 60,
+      intents: [{ phrases: ["hours"], reply: "Nine.", endCall: false }],
+    });
     const error = await gqlError(t, "BAD_USER_INPUT", UPDATE, { id, input: { silenceTimeoutSeconds: 30 } }, { key: a.key });
     expect(error.message).to.match(/^silenceReminderSeconds must be shorter/);
     expect(await AgentModel.findById(id).lean()).to.include({ silenceTimeoutSeconds: 60 });
@@ -134,7 +146,14 @@ describe("GraphQL agent voice configuration", () => {
         { role: "agent", kind: "speech", text: "Hi!", at: "2026-03-01T12:00:01.000Z", offsetMs: 0, interrupted: true },
         { role: "caller", kind: "dtmf", text: "5", at: "2026-03-01T12:00:01.900Z", offsetMs: 900, interrupted: false },
       ],
-      usage: { engine: "LOCAL", provider: "local:espeak-ng+pocketsphinx", audioInSeconds: 3.2, audioOutSeconds: 1.5, inputTokens: null, outputTokens: null },
+      usage: {
+        engine: "LOCAL",
+        provider: "local:espeak-ng+pocketsphinx",
+        audioInSeconds: 3.2,
+        audioOutSeconds: 1.5,
+        inputTokens: null,
+        outputTokens: null,
+      },
     });
   });
 });

@@ -29,7 +29,12 @@ describe("GraphQL agents", () => {
 
   describe("when an account key creates an agent", () => {
     it("then it belongs to the key's account, with the given fields and defaults for the rest", async () => {
-      const data = await gqlOk(t, CREATE, { input: { name: "Front desk", instructions: "Be brief.\nBe kind.", greeting: "Hi!" } }, { key: a.key });
+      const data = await gqlOk(
+        t,
+        CREATE,
+        { input: { name: "Front desk", instructions: "Be brief.\nBe kind.", greeting: "Hi!" } },
+        { key: a.key },
+      );
       expect(data.createAgent).to.deep.include({
         name: "Front desk",
         instructions: "Be brief.\nBe kind.",
@@ -47,7 +52,9 @@ describe("GraphQL agents", () => {
     });
 
     it("then the admin creates one for a named account, and must name one", async () => {
-      const data = await gqlOk(t, CREATE, { input: { name: "By admin", accountId: a.id, voice: "verse", language: "fr-FR", maxCallDurationSeconds: 10 } });
+      const data = await gqlOk(t, CREATE, {
+        input: { name: "By admin", accountId: a.id, voice: "verse", language: "fr-FR", maxCallDurationSeconds: 10 },
+      });
       expect(data.createAgent).to.deep.include({ voice: "verse", language: "fr-FR", maxCallDurationSeconds: 10, account: { id: a.id } });
       const error = await gqlError(t, "BAD_USER_INPUT", CREATE, { input: { name: "Orphan" } });
       expect(error.message).to.match(/^accountId /);
@@ -76,7 +83,12 @@ describe("GraphQL agents", () => {
   describe("when an agent is updated", () => {
     it("then only the given fields change", async () => {
       const id = await createAgent(t, a.key, { name: "Before", greeting: "Hello" });
-      const data = await gqlOk(t, UPDATE, { id, input: { name: "After", status: "INACTIVE", maxCallDurationSeconds: 120 } }, { key: a.key });
+      const data = await gqlOk(
+        t,
+        UPDATE,
+        { id, input: { name: "After", status: "INACTIVE", maxCallDurationSeconds: 120 } },
+        { key: a.key },
+      );
       expect(data.updateAgent).to.deep.include({ id, name: "After", greeting: "Hello", status: "INACTIVE", maxCallDurationSeconds: 120 });
       expect((await AgentModel.findById(id).lean())!.status).to.equal("inactive");
     });
@@ -106,11 +118,18 @@ describe("GraphQL agents", () => {
       const other = await createAgent(t, a.key);
       const e164 = uniqueNumber();
       // Registered by the admin; the test is about the agent, not about proving the number at Twilio.
-      const number = await gqlOk(t, `mutation ($input: CreatePhoneNumberInput!) { createPhoneNumber(input: $input) { id } }`, { input: { e164, agentId: id, accountId: a.id } });
+      const number = await gqlOk(t, `mutation ($input: CreatePhoneNumberInput!) { createPhoneNumber(input: $input) { id } }`, {
+        input: { e164, agentId: id, accountId: a.id },
+      });
       const error = await gqlError(t, "CONFLICT", DELETE, { id }, { key: a.key });
       expect(error.message).to.include(e164).and.to.include("updatePhoneNumber");
       expect(await AgentModel.exists({ _id: id })).to.not.equal(null);
-      await gqlOk(t, `mutation ($id: ID!, $agentId: ID) { updatePhoneNumber(id: $id, input: { agentId: $agentId }) { id } }`, { id: number.createPhoneNumber.id, agentId: other }, { key: a.key });
+      await gqlOk(
+        t,
+        `mutation ($id: ID!, $agentId: ID) { updatePhoneNumber(id: $id, input: { agentId: $agentId }) { id } }`,
+        { id: number.createPhoneNumber.id, agentId: other },
+        { key: a.key },
+      );
       expect((await gqlOk(t, DELETE, { id }, { key: a.key })).deleteAgent).to.equal(true);
     });
 
@@ -163,7 +182,10 @@ describe("GraphQL agents", () => {
         const error = await gqlError(t, "BAD_USER_INPUT", LIST, { first }, { key: a.key });
         expect(error.message).to.match(/^first must be between 1 and 100/);
       }
-      for (const after of ["garbage", Buffer.from(JSON.stringify({ k: "startedAt", v: 1, i: "0123456789abcdef01234567" })).toString("base64url")]) {
+      for (const after of [
+        "garbage",
+        Buffer.from(JSON.stringify({ k: "startedAt", v: 1, i: "0123456789abcdef01234567" })).toString("base64url"),
+      ]) {
         const error = await gqlError(t, "BAD_USER_INPUT", LIST, { after }, { key: a.key });
         expect(error.message).to.match(/^after /);
       }

@@ -161,7 +161,9 @@ describe("GraphQL API keys and authentication", () => {
       const ids = (await ApiKeyModel.find({ accountId: b.id }).lean()).map((k) => k._id);
       expect(ids).to.have.length(7);
       await waitFor(async () => (await ApiKeyUsageModel.countDocuments({ _id: { $in: ids } })) === 5);
-      const used = new Map((await ApiKeyUsageModel.find({ _id: { $in: ids } }).lean()).map((u) => [String(u._id), u.lastUsedAt.toISOString()]));
+      const used = new Map(
+        (await ApiKeyUsageModel.find({ _id: { $in: ids } }).lean()).map((u) => [String(u._id), u.lastUsedAt.toISOString()]),
+      );
 
       const query = `query ($first: Int, $accountId: ID) { apiKeys(first: $first, accountId: $accountId) { nodes { id lastUsedAt } } }`;
       // The admin key is checked without the database, so only the listing's own reads count.
@@ -173,7 +175,10 @@ describe("GraphQL API keys and authentication", () => {
       expect(nodes.filter((n) => n.lastUsedAt !== null)).to.have.length(5);
 
       const usage = `find ${ApiKeyUsageModel.collection.collectionName}`;
-      expect(large.commands.filter((c) => c === usage), large.commands.join(", ")).to.have.length(1);
+      expect(
+        large.commands.filter((c) => c === usage),
+        large.commands.join(", "),
+      ).to.have.length(1);
       expect(large.commands.length, `${small.commands.join(", ")} / ${large.commands.join(", ")}`).to.equal(small.commands.length);
     });
   });

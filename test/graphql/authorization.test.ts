@@ -14,7 +14,11 @@ import { uniqueNumber } from "../helpers/fixtures.js";
 import { createAccount, gql, gqlError, type ApiAccount } from "../helpers/graphql.js";
 
 const ADMIN_ONLY: { name: string; query: string; variables: (a: ApiAccount) => Record<string, unknown> }[] = [
-  { name: "createAccount", query: `mutation ($input: CreateAccountInput!) { createAccount(input: $input) { apiKey } }`, variables: () => ({ input: { name: "Nope", email: "not an email" } }) },
+  {
+    name: "createAccount",
+    query: `mutation ($input: CreateAccountInput!) { createAccount(input: $input) { apiKey } }`,
+    variables: () => ({ input: { name: "Nope", email: "not an email" } }),
+  },
   { name: "accounts", query: `{ accounts(first: -5) { totalCount } }`, variables: () => ({}) },
   {
     name: "creditBalance",
@@ -47,7 +51,8 @@ describe("GraphQL authorization: admin-only operations", () => {
 
   for (const op of ADMIN_ONLY) {
     it(`when an account key calls ${op.name}, even with invalid arguments, then it is FORBIDDEN at its path and nothing is written`, async () => {
-      const counts = () => Promise.all([AccountModel.countDocuments({}), LedgerEntryModel.countDocuments({}), ForwardingNumberModel.countDocuments({})]);
+      const counts = () =>
+        Promise.all([AccountModel.countDocuments({}), LedgerEntryModel.countDocuments({}), ForwardingNumberModel.countDocuments({})]);
       const before = await counts();
       const error = await gqlError(t, "FORBIDDEN", op.query, op.variables(a), { key: a.key });
       expect(error.message).to.equal("This operation needs an admin key");

@@ -93,7 +93,9 @@ describe("GraphQL balance: credits, debits and the ledger", () => {
     });
 
     it("then concurrent credits with different references all count", async () => {
-      await Promise.all(Array.from({ length: 6 }, (_, i) => gqlOk(t, CREDIT, { accountId: a.id, amountUsd: "1.000001", reference: `r${i}` })));
+      await Promise.all(
+        Array.from({ length: 6 }, (_, i) => gqlOk(t, CREDIT, { accountId: a.id, amountUsd: "1.000001", reference: `r${i}` })),
+      );
       expect(await balanceMicros(a)).to.equal(6_000_006);
       const seqs = (await LedgerEntryModel.find({ accountId: a.id }).lean()).map((e) => e.seq).sort();
       expect(seqs).to.deep.equal([1, 2, 3, 4, 5, 6]);
@@ -180,7 +182,14 @@ describe("GraphQL balance: credits, debits and the ledger", () => {
     it("then what live calls hold cannot be debited: with $0.15 held of $1, $0.90 is refused and $0.85 accepted", async () => {
       await gqlOk(t, CREDIT, { accountId: a.id, amountUsd: "1", reference: "base" });
       const accountId = new Types.ObjectId(a.id);
-      await t.app.reservations.reserve({ accountId, callKey: uniqueCallSid(), once: true, amountMicros: 150_000, requiredMicros: 150_000, ttlMs: 60_000 });
+      await t.app.reservations.reserve({
+        accountId,
+        callKey: uniqueCallSid(),
+        once: true,
+        amountMicros: 150_000,
+        requiredMicros: 150_000,
+        ttlMs: 60_000,
+      });
       const error = await gqlError(t, "INSUFFICIENT_BALANCE", DEBIT, { accountId: a.id, amountUsd: "0.90", reference: "over-available" });
       expect(error.message).to.match(/available/);
       expect(await balanceMicros(a)).to.equal(1_000_000);
@@ -193,7 +202,9 @@ describe("GraphQL balance: credits, debits and the ledger", () => {
 
     it("then concurrent debits never take the balance below zero", async () => {
       await gqlOk(t, CREDIT, { accountId: a.id, amountUsd: "3", reference: "base" });
-      const results = await Promise.all(Array.from({ length: 5 }, (_, i) => gql(t, DEBIT, { accountId: a.id, amountUsd: "1", reference: `d${i}` })));
+      const results = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => gql(t, DEBIT, { accountId: a.id, amountUsd: "1", reference: `d${i}` })),
+      );
       const ok = results.filter((r) => !r.errors).length;
       expect(ok).to.equal(3);
       expect(results.filter((r) => r.errors?.[0]?.extensions?.code === "INSUFFICIENT_BALANCE")).to.have.length(2);

@@ -80,7 +80,14 @@ describe("GraphQL calls", () => {
       });
       await CallModel.collection.updateOne(
         { _id: call._id },
-        { $set: { transcript: [{ role: "agent", text: "Hello!" }, { role: "caller", text: "Hi, a leak." }] } },
+        {
+          $set: {
+            transcript: [
+              { role: "agent", text: "Hello!" },
+              { role: "caller", text: "Hi, a leak." },
+            ],
+          },
+        },
       );
       const data = await gqlOk(t, `query ($id: ID!) { call(id: $id) { ${CALL_FIELDS} } }`, { id: call.id }, { key: a.key });
       expect(data.call).to.deep.equal({
@@ -108,7 +115,12 @@ describe("GraphQL calls", () => {
       const other = await createAgent(t, a.key);
       const call = await seedCall(a, { agentId: other, status: "ringing" });
       await gqlOk(t, `mutation ($id: ID!) { deleteAgent(id: $id) }`, { id: other }, { key: a.key });
-      const data = await gqlOk(t, `query ($id: ID!) { call(id: $id) { status costUsd endedAt transcript agent { id } } }`, { id: call.id }, { key: a.key });
+      const data = await gqlOk(
+        t,
+        `query ($id: ID!) { call(id: $id) { status costUsd endedAt transcript agent { id } } }`,
+        { id: call.id },
+        { key: a.key },
+      );
       expect(data.call).to.deep.equal({ status: "RINGING", costUsd: "0.000000", endedAt: null, transcript: null, agent: null });
     });
 
@@ -136,7 +148,13 @@ describe("GraphQL calls", () => {
     });
 
     it("then a reversed time range or a malformed agent id is BAD_USER_INPUT naming the field", async () => {
-      const reversed = await gqlError(t, "BAD_USER_INPUT", LIST, { filter: { startedAfter: "2026-03-02T00:00:00Z", startedBefore: "2026-03-01T00:00:00Z" } }, { key: a.key });
+      const reversed = await gqlError(
+        t,
+        "BAD_USER_INPUT",
+        LIST,
+        { filter: { startedAfter: "2026-03-02T00:00:00Z", startedBefore: "2026-03-01T00:00:00Z" } },
+        { key: a.key },
+      );
       expect(reversed.message).to.match(/^filter\.startedBefore /);
       const agent = await gqlError(t, "BAD_USER_INPUT", LIST, { filter: { agentId: "nope" } }, { key: a.key });
       expect(agent.message).to.match(/^filter\.agentId /);
@@ -214,7 +232,9 @@ describe("GraphQL calls", () => {
       const one = await gqlOk(t, `query ($id: ID!) { call(id: $id) { ${fields} } }`, { id: call.id }, { key: a.key });
       const list = await gqlOk(t, `{ calls { nodes { ${fields} } } }`, {}, { key: a.key });
       expect(list.calls.nodes).to.deep.equal([one.call]);
-      expect(one.call.turns).to.deep.equal([{ role: "caller", kind: "speech", text: "Hi", at: at.toISOString(), offsetMs: 2_000, interrupted: false }]);
+      expect(one.call.turns).to.deep.equal([
+        { role: "caller", kind: "speech", text: "Hi", at: at.toISOString(), offsetMs: 2_000, interrupted: false },
+      ]);
     });
 
     it("then every field of the Call type names the stored fields it reads, so none is read short", () => {

@@ -42,7 +42,11 @@ describe("GraphQL updates of one document at the same moment", function () {
         gqlOk(web2, UPDATE_ACCOUNT, { id: a.id, input: { status } }),
       ]);
       const stored = await AccountModel.findById(a.id).lean();
-      expect({ round: i, name: stored?.name, status: stored?.status }).to.deep.equal({ round: i, name: `Renamed ${i}`, status: status.toLowerCase() });
+      expect({ round: i, name: stored?.name, status: stored?.status }).to.deep.equal({
+        round: i,
+        name: `Renamed ${i}`,
+        status: status.toLowerCase(),
+      });
     }
   });
 
@@ -54,15 +58,24 @@ describe("GraphQL updates of one document at the same moment", function () {
         gqlOk(web2, UPDATE_AGENT, { id: agentId, input: { greeting: `Hello ${i}` } }),
       ]);
       const stored = await AgentModel.findById(agentId).lean();
-      expect({ round: i, name: stored?.name, greeting: stored?.greeting }).to.deep.equal({ round: i, name: `Agent ${i}`, greeting: `Hello ${i}` });
+      expect({ round: i, name: stored?.name, greeting: stored?.greeting }).to.deep.equal({
+        round: i,
+        name: `Agent ${i}`,
+        greeting: `Hello ${i}`,
+      });
     }
   });
 
   it("when a number is renamed while its agent is reassigned, then both stick every round", async () => {
     const agents = [await createAgent(web1, a.key), await createAgent(web1, a.key)];
-    const created = await gqlOk(web1, `mutation ($input: CreatePhoneNumberInput!) { createPhoneNumber(input: $input) { id } }`, {
-      input: { e164: uniqueNumber(), agentId: agents[0], accountId: a.id },
-    }, { key: TEST_ADMIN_KEY });
+    const created = await gqlOk(
+      web1,
+      `mutation ($input: CreatePhoneNumberInput!) { createPhoneNumber(input: $input) { id } }`,
+      {
+        input: { e164: uniqueNumber(), agentId: agents[0], accountId: a.id },
+      },
+      { key: TEST_ADMIN_KEY },
+    );
     const numberId: string = created.createPhoneNumber.id;
     for (let i = 0; i < ROUNDS; i++) {
       const agentId = agents[(i + 1) % 2]!;
@@ -71,7 +84,11 @@ describe("GraphQL updates of one document at the same moment", function () {
         gqlOk(web2, UPDATE_NUMBER, { id: numberId, input: { agentId } }),
       ]);
       const stored = await PhoneNumberModel.findById(numberId).lean();
-      expect({ round: i, friendlyName: stored?.friendlyName, agentId: String(stored?.agentId) }).to.deep.equal({ round: i, friendlyName: `Line ${i}`, agentId });
+      expect({ round: i, friendlyName: stored?.friendlyName, agentId: String(stored?.agentId) }).to.deep.equal({
+        round: i,
+        friendlyName: `Line ${i}`,
+        agentId,
+      });
     }
   });
 
@@ -90,7 +107,9 @@ describe("GraphQL updates of one document at the same moment", function () {
       expect((await AccountModel.findById(a.id).lean())?.name).to.not.equal("Blocked");
       // Once the holder lets go, the same update goes through.
       await redis.del(`c247:lock:{Account:${a.id}}`);
-      expect((await gqlOk(web1, UPDATE_ACCOUNT, { input: { name: "Unblocked" } }, { key: a.key })).updateAccount.name).to.equal("Unblocked");
+      expect((await gqlOk(web1, UPDATE_ACCOUNT, { input: { name: "Unblocked" } }, { key: a.key })).updateAccount.name).to.equal(
+        "Unblocked",
+      );
     } finally {
       redis.disconnect();
     }

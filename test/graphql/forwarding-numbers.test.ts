@@ -63,7 +63,12 @@ describe("GraphQL forwarding numbers", () => {
     it("then a number that is not E.164, or one callers dial, is BAD_USER_INPUT", async () => {
       expect((await gqlError(t, "BAD_USER_INPUT", MARK, { accountId: a.id, e164: "555-0100" })).message).to.match(/^e164 /);
       const ours = uniqueNumber();
-      await gqlOk(t, `mutation ($e: String!, $acc: ID) { createPhoneNumber(input: { e164: $e, accountId: $acc }) { id } }`, { e: ours, acc: b.id }, { key: TEST_ADMIN_KEY });
+      await gqlOk(
+        t,
+        `mutation ($e: String!, $acc: ID) { createPhoneNumber(input: { e164: $e, accountId: $acc }) { id } }`,
+        { e: ours, acc: b.id },
+        { key: TEST_ADMIN_KEY },
+      );
       expect((await gqlError(t, "BAD_USER_INPUT", MARK, { accountId: a.id, e164: ours })).message).to.include("Call24x7 number");
       expect(await ForwardingNumberModel.countDocuments({ e164: ours })).to.equal(0);
     });

@@ -86,7 +86,9 @@ describe("GraphQL limits and switches", () => {
         body: JSON.stringify({ query: `{ me { id } }`, variables: { pad: "x".repeat(300 * 1024) } }),
       });
       expect(res.status).to.equal(413);
-      expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).to.equal("PAYLOAD_TOO_LARGE");
+      expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).to.equal(
+        "PAYLOAD_TOO_LARGE",
+      );
     });
 
     it("then a body over the limit sent without Content-Length (chunked) is refused with 413 too", async () => {
@@ -105,7 +107,9 @@ describe("GraphQL limits and switches", () => {
         duplex: "half",
       } as RequestInit);
       expect(res.status).to.equal(413);
-      expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).to.equal("PAYLOAD_TOO_LARGE");
+      expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).to.equal(
+        "PAYLOAD_TOO_LARGE",
+      );
     });
 
     it("then malformed JSON, batches and non-JSON bodies are refused with 400", async () => {

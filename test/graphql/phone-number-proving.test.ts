@@ -56,11 +56,21 @@ describe("GraphQL phone numbers proven through Twilio", () => {
       const e164 = uniqueNumber();
       const number = twilio.numbers.hold(PLATFORM_ACCOUNT_SID, e164);
       const data = await gqlOk(t, CREATE, { input: { e164, agentId } }, { key: a.key });
-      expect(data.createPhoneNumber).to.deep.include({ e164, source: "VERIFIED", twilioSid: number.sid, agent: { id: agentId }, account: { id: a.id } });
+      expect(data.createPhoneNumber).to.deep.include({
+        e164,
+        source: "VERIFIED",
+        twilioSid: number.sid,
+        agent: { id: agentId },
+        account: { id: a.id },
+      });
       expect(twilio.numbers.lookups.at(-1)).to.deep.include({ accountSid: PLATFORM_ACCOUNT_SID });
       expect(twilio.numbers.lookups.at(-1)!.fields.PhoneNumber).to.equal(e164);
       expect(updatesOf(number.sid).map((u) => u.fields)).to.deep.equal([POINTED_AT_US]);
-      expect(number).to.deep.include({ voiceUrl: `${BASE}/inbound_call`, voiceFallbackUrl: `${BASE}/fallback`, statusCallback: `${BASE}/call_status` });
+      expect(number).to.deep.include({
+        voiceUrl: `${BASE}/inbound_call`,
+        voiceFallbackUrl: `${BASE}/fallback`,
+        statusCallback: `${BASE}/call_status`,
+      });
       expect((await PhoneNumberModel.findOne({ e164 }).lean())!.twilioSid).to.equal(number.sid);
     });
 
@@ -146,7 +156,10 @@ describe("GraphQL phone numbers proven through Twilio", () => {
     });
 
     it("then an unreachable Twilio is a retryable TWILIO_API_ERROR and nothing is stored", async () => {
-      const closed = await startTestApp({ TWILIO_ACCOUNT_SID: PLATFORM_ACCOUNT_SID, TWILIO_API_BASE_URL: `http://127.0.0.1:${await freePort()}` });
+      const closed = await startTestApp({
+        TWILIO_ACCOUNT_SID: PLATFORM_ACCOUNT_SID,
+        TWILIO_API_BASE_URL: `http://127.0.0.1:${await freePort()}`,
+      });
       try {
         const e164 = uniqueNumber();
         const res = await gql(closed, CREATE, { input: { e164 } }, { key: a.key });
@@ -217,7 +230,12 @@ describe("GraphQL phone numbers proven through Twilio", () => {
         createdAt: now,
         updatedAt: now,
       });
-      const data = await gqlOk(t, `query ($id: ID!) { phoneNumber(id: $id) { source twilioSid } }`, { id: insertedId.toHexString() }, { key: a.key });
+      const data = await gqlOk(
+        t,
+        `query ($id: ID!) { phoneNumber(id: $id) { source twilioSid } }`,
+        { id: insertedId.toHexString() },
+        { key: a.key },
+      );
       expect(data.phoneNumber).to.deep.equal({ source: "ADMIN", twilioSid: null });
     });
 
@@ -237,7 +255,14 @@ describe("GraphQL phone numbers proven through Twilio", () => {
   describe("when numbers for sale are searched", () => {
     it("then the filters go to Twilio's Local search and its answer is mapped", async () => {
       const wanted = `+1415${String(Date.now() % 10_000_000).padStart(7, "0")}`;
-      twilio.numbers.offer({ phoneNumber: wanted, isoCountry: "US", friendlyName: "(415) 555-0100", locality: "San Francisco", region: "CA", capabilities: { voice: true, sms: true, mms: false } });
+      twilio.numbers.offer({
+        phoneNumber: wanted,
+        isoCountry: "US",
+        friendlyName: "(415) 555-0100",
+        locality: "San Francisco",
+        region: "CA",
+        capabilities: { voice: true, sms: true, mms: false },
+      });
       twilio.numbers.offer({ phoneNumber: "+12125550100", isoCountry: "US" });
       const contains = wanted.slice(5, 9);
       const data = await gqlOk(t, AVAILABLE, { country: "us", areaCode: 415, contains }, { key: a.key });
@@ -289,7 +314,13 @@ describe("GraphQL phone numbers proven through Twilio", () => {
       const data = await gqlOk(t, BUY, { e164, agentId }, { key: a.key });
       const number = twilio.numbers.find(e164)!;
       expect(number.accountSid).to.equal(PLATFORM_ACCOUNT_SID);
-      expect(data.buyPhoneNumber).to.deep.include({ e164, source: "PURCHASED", twilioSid: number.sid, agent: { id: agentId }, account: { id: a.id } });
+      expect(data.buyPhoneNumber).to.deep.include({
+        e164,
+        source: "PURCHASED",
+        twilioSid: number.sid,
+        agent: { id: agentId },
+        account: { id: a.id },
+      });
       expect(twilio.numbers.purchases.at(-1)!.fields).to.deep.equal({ PhoneNumber: e164, ...POINTED_AT_US });
       expect(number.voiceUrl).to.equal(`${BASE}/inbound_call`);
       expect(twilio.numbers.available.map((n) => n.phoneNumber)).to.not.include(e164);

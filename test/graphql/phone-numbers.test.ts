@@ -45,8 +45,18 @@ describe("GraphQL phone numbers", () => {
     it("then it belongs to the key's account and routes to the agent", async () => {
       const e164 = held();
       const data = await gqlOk(t, CREATE, { input: { e164, agentId, friendlyName: "Main line" } }, { key: a.key });
-      expect(data.createPhoneNumber).to.deep.include({ e164, friendlyName: "Main line", agent: { id: agentId, name: "Reception" }, account: { id: a.id } });
-      const read = await gqlOk(t, `query ($id: ID!) { phoneNumber(id: $id) { ${FIELDS} } }`, { id: data.createPhoneNumber.id }, { key: a.key });
+      expect(data.createPhoneNumber).to.deep.include({
+        e164,
+        friendlyName: "Main line",
+        agent: { id: agentId, name: "Reception" },
+        account: { id: a.id },
+      });
+      const read = await gqlOk(
+        t,
+        `query ($id: ID!) { phoneNumber(id: $id) { ${FIELDS} } }`,
+        { id: data.createPhoneNumber.id },
+        { key: a.key },
+      );
       expect(read.phoneNumber).to.deep.equal(data.createPhoneNumber);
     });
 
@@ -136,12 +146,21 @@ describe("GraphQL phone numbers", () => {
 
   describe("when a number is shared", () => {
     it("then numbers are not shared unless an admin key says so, and the admin can share and unshare", async () => {
-      const mine = await gqlOk(t, `mutation ($e: String!) { createPhoneNumber(input: { e164: $e }) { shared } }`, { e: held() }, { key: a.key });
+      const mine = await gqlOk(
+        t,
+        `mutation ($e: String!) { createPhoneNumber(input: { e164: $e }) { shared } }`,
+        { e: held() },
+        { key: a.key },
+      );
       expect(mine.createPhoneNumber.shared).to.equal(false);
-      const made = await gqlOk(t, `mutation ($e: String!, $a: ID) { createPhoneNumber(input: { e164: $e, accountId: $a, shared: true }) { id shared } }`, {
-        e: uniqueNumber(),
-        a: a.id,
-      });
+      const made = await gqlOk(
+        t,
+        `mutation ($e: String!, $a: ID) { createPhoneNumber(input: { e164: $e, accountId: $a, shared: true }) { id shared } }`,
+        {
+          e: uniqueNumber(),
+          a: a.id,
+        },
+      );
       expect(made.createPhoneNumber.shared).to.equal(true);
       const id = made.createPhoneNumber.id;
       expect((await gqlOk(t, UPDATE_SHARED, { id, shared: false })).updatePhoneNumber.shared).to.equal(false);
@@ -151,7 +170,13 @@ describe("GraphQL phone numbers", () => {
     for (const shared of [true, false]) {
       it(`then an account key sending shared: ${shared} is FORBIDDEN, and nothing is written`, async () => {
         const e164 = uniqueNumber();
-        const error = await gqlError(t, "FORBIDDEN", `mutation ($e: String!, $s: Boolean) { createPhoneNumber(input: { e164: $e, shared: $s }) { id } }`, { e: e164, s: shared }, { key: a.key });
+        const error = await gqlError(
+          t,
+          "FORBIDDEN",
+          `mutation ($e: String!, $s: Boolean) { createPhoneNumber(input: { e164: $e, shared: $s }) { id } }`,
+          { e: e164, s: shared },
+          { key: a.key },
+        );
         expect(error.message).to.include("shared");
         expect(await PhoneNumberModel.countDocuments({ e164 })).to.equal(0);
       });

@@ -20,7 +20,12 @@ export class AppProcess {
   }
 
   /** Starts `script` with this environment on top of the test run's, and waits until its output matches `ready`. */
-  static async start(script: string, env: Record<string, string>, ready: RegExp, timeoutMs = 15_000): Promise<{ proc: AppProcess; ready: RegExpExecArray }> {
+  static async start(
+    script: string,
+    env: Record<string, string>,
+    ready: RegExp,
+    timeoutMs = 15_000,
+  ): Promise<{ proc: AppProcess; ready: RegExpExecArray }> {
     const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     const proc = new AppProcess(child);
     try {

@@ -110,7 +110,10 @@ export class FakeRealtimeSession {
     try {
       e = JSON.parse(raw) as Json;
     } catch {
-      this.send({ type: "error", error: { type: "invalid_request_error", code: "invalid_json", message: "Invalid JSON", param: null, event_id: null } });
+      this.send({
+        type: "error",
+        error: { type: "invalid_request_error", code: "invalid_json", message: "Invalid JSON", param: null, event_id: null },
+      });
       return;
     }
     if (e.type === "input_audio_buffer.append") {
@@ -140,7 +143,12 @@ export class FakeRealtimeSession {
         return;
       case "conversation.item.truncate":
         this.truncates.push({ item_id: e.item_id, content_index: e.content_index, audio_end_ms: e.audio_end_ms });
-        this.send({ type: "conversation.item.truncated", item_id: e.item_id, content_index: e.content_index, audio_end_ms: e.audio_end_ms });
+        this.send({
+          type: "conversation.item.truncated",
+          item_id: e.item_id,
+          content_index: e.content_index,
+          audio_end_ms: e.audio_end_ms,
+        });
         return;
       case "conversation.item.create": {
         const item = { id: id("item"), ...e.item };
@@ -151,7 +159,13 @@ export class FakeRealtimeSession {
       default:
         this.send({
           type: "error",
-          error: { type: "invalid_request_error", code: "unknown_event", message: `Unknown event type ${e.type}`, param: null, event_id: e.event_id ?? null },
+          error: {
+            type: "invalid_request_error",
+            code: "unknown_event",
+            message: `Unknown event type ${e.type}`,
+            param: null,
+            event_id: e.event_id ?? null,
+          },
         });
     }
   }
@@ -173,7 +187,14 @@ export class FakeRealtimeSession {
         if (plan.chunkDelayMs && at > 0) await new Promise((r) => setTimeout(r, plan.chunkDelayMs));
         if (state.cancelled || this.closed) break;
         const delta = plan.audio.subarray(at, Math.min(at + chunk, plan.audio.length)).toString("base64");
-        this.send({ type: "response.output_audio.delta", response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, delta });
+        this.send({
+          type: "response.output_audio.delta",
+          response_id: responseId,
+          item_id: itemId,
+          output_index: 0,
+          content_index: 0,
+          delta,
+        });
       }
       this.send({ type: "response.output_audio.done", response_id: responseId, item_id: itemId, output_index: 0, content_index: 0 });
       this.send({
@@ -189,8 +210,20 @@ export class FakeRealtimeSession {
     if (plan.functionCall && !state.cancelled) {
       const callId = id("call");
       const fnItemId = id("item");
-      const fnItem = { id: fnItemId, type: "function_call", status: "completed", name: plan.functionCall.name, call_id: callId, arguments: plan.functionCall.arguments };
-      this.send({ type: "response.output_item.added", response_id: responseId, output_index: output.length, item: { ...fnItem, status: "in_progress" } });
+      const fnItem = {
+        id: fnItemId,
+        type: "function_call",
+        status: "completed",
+        name: plan.functionCall.name,
+        call_id: callId,
+        arguments: plan.functionCall.arguments,
+      };
+      this.send({
+        type: "response.output_item.added",
+        response_id: responseId,
+        output_index: output.length,
+        item: { ...fnItem, status: "in_progress" },
+      });
       this.send({
         type: "response.function_call_arguments.done",
         response_id: responseId,
@@ -209,7 +242,11 @@ export class FakeRealtimeSession {
       response: {
         ...response,
         status,
-        status_details: plan.fail ? { type: "failed", error: plan.fail } : state.cancelled ? { type: "cancelled", reason: "client_cancelled" } : null,
+        status_details: plan.fail
+          ? { type: "failed", error: plan.fail }
+          : state.cancelled
+            ? { type: "cancelled", reason: "client_cancelled" }
+            : null,
         output,
         usage: { total_tokens: 150, input_tokens: 100, output_tokens: 50 },
       },
@@ -298,7 +335,9 @@ export class FakeOpenAIRealtime {
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const reply = (status: number, body: Json) => {
       const text = JSON.stringify(body);
-      socket.end(`HTTP/1.1 ${status} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+      socket.end(
+        `HTTP/1.1 ${status} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+      );
     };
     const url = new URL(req.url ?? "/", "http://localhost");
     if (req.headers.authorization !== `Bearer ${this.apiKey}`) {

@@ -36,7 +36,8 @@ export interface NumbersRequest {
 
 type Json = (status: number, body: unknown) => void;
 
-const PATH = /^\/2010-04-01\/Accounts\/(AC[0-9a-f]{32})\/(IncomingPhoneNumbers(?:\/(PN[0-9a-f]{32}))?|AvailablePhoneNumbers\/([A-Z]{2})\/Local)\.json$/;
+const PATH =
+  /^\/2010-04-01\/Accounts\/(AC[0-9a-f]{32})\/(IncomingPhoneNumbers(?:\/(PN[0-9a-f]{32}))?|AvailablePhoneNumbers\/([A-Z]{2})\/Local)\.json$/;
 const KEYPAD: Record<string, string> = Object.fromEntries(
   ["abc", "def", "ghi", "jkl", "mno", "pqrs", "tuv", "wxyz"].flatMap((letters, i) => [...letters].map((l) => [l, String(i + 2)])),
 );
@@ -89,7 +90,13 @@ export class FakeTwilioNumbers {
   }
 
   offer(number: Partial<FakeAvailableNumber> & { phoneNumber: string; isoCountry: string }): void {
-    this.available.push({ friendlyName: number.phoneNumber, locality: null, region: null, capabilities: { voice: true, sms: true, mms: false }, ...number });
+    this.available.push({
+      friendlyName: number.phoneNumber,
+      locality: null,
+      region: null,
+      capabilities: { voice: true, sms: true, mms: false },
+      ...number,
+    });
   }
 
   find(phoneNumber: string): FakeIncomingNumber | undefined {
@@ -165,7 +172,12 @@ export class FakeTwilioNumbers {
     this.purchases.push({ accountSid, fields: form });
     const index = this.available.findIndex((n) => n.phoneNumber === form.PhoneNumber);
     if (index < 0) {
-      return json(400, { code: 21422, message: "PhoneNumber requested is not available", more_info: "https://www.twilio.com/docs/errors/21422", status: 400 });
+      return json(400, {
+        code: 21422,
+        message: "PhoneNumber requested is not available",
+        more_info: "https://www.twilio.com/docs/errors/21422",
+        status: 400,
+      });
     }
     const [offered] = this.available.splice(index, 1);
     const number = this.hold(accountSid, offered!.phoneNumber, { friendlyName: offered!.friendlyName });
@@ -259,5 +271,10 @@ function resource(n: FakeIncomingNumber): Record<string, unknown> {
 }
 
 function notFound(json: Json, what: string): void {
-  json(404, { code: 20404, message: `The requested resource /2010-04-01/${what}.json was not found`, more_info: "https://www.twilio.com/docs/errors/20404", status: 404 });
+  json(404, {
+    code: 20404,
+    message: `The requested resource /2010-04-01/${what}.json was not found`,
+    more_info: "https://www.twilio.com/docs/errors/20404",
+    status: 404,
+  });
 }

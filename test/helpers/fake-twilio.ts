@@ -106,7 +106,9 @@ export class FakeTwilioRest {
     if ((req.method !== "POST" && req.method !== "GET") || !match) {
       return json(404, { code: 20404, message: "The requested resource was not found", status: 404 });
     }
-    const [user, password] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64").toString().split(":");
+    const [user, password] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64")
+      .toString()
+      .split(":");
     if (password !== this.authToken || !user?.startsWith("AC")) {
       return json(401, { code: 20003, message: "Authenticate", status: 401 });
     }
@@ -117,15 +119,22 @@ export class FakeTwilioRest {
     const callSid = match[2]!;
     if (req.method === "GET") return this.fetchCall(match[1]!, callSid, json);
     const fields = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString()));
-    if (this.alreadyEnded.has(callSid)) return json(404, { code: 20404, message: `The requested resource /Calls/${callSid}.json was not found`, status: 404 });
+    if (this.alreadyEnded.has(callSid))
+      return json(404, { code: 20404, message: `The requested resource /Calls/${callSid}.json was not found`, status: 404 });
     this.hangUps.push({ accountSid: match[1]!, callSid, fields, user: user!, password });
     this.hangUpTimes.set(callSid, Date.now());
     json(200, { sid: callSid, account_sid: match[1], status: fields.Status ?? "in-progress" });
   }
 
   /** Phone-number requests: Basic auth and `failNext` as for calls, then FakeTwilioNumbers. */
-  private async handleNumbers(req: import("node:http").IncomingMessage, body: string, json: (status: number, body: unknown) => void): Promise<void> {
-    const [user, password] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64").toString().split(":");
+  private async handleNumbers(
+    req: import("node:http").IncomingMessage,
+    body: string,
+    json: (status: number, body: unknown) => void,
+  ): Promise<void> {
+    const [user, password] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64")
+      .toString()
+      .split(":");
     if (password !== this.authToken || !user?.startsWith("AC")) return json(401, { code: 20003, message: "Authenticate", status: 401 });
     if (this.failNext > 0) {
       this.failNext--;
@@ -165,20 +174,28 @@ export class FakeTwilioRest {
     body: string,
     json: (status: number, body: unknown) => void,
   ): void {
-    const [user, password] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64").toString().split(":");
+    const [user, password] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64")
+      .toString()
+      .split(":");
     if (password !== this.authToken || user !== accountSid) return json(401, { code: 20003, message: "Authenticate", status: 401 });
     if (this.failNext > 0) {
       this.failNext--;
       return json(500, { code: 20500, message: "Internal Server Error", status: 500 });
     }
     const fields = Object.fromEntries(new URLSearchParams(body));
-    const refuse = (code: number, message: string) => json(400, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status: 400 });
+    const refuse = (code: number, message: string) =>
+      json(400, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status: 400 });
     if (!fields.To) return refuse(21201, "No 'To' number is specified");
     if (!fields.From) return refuse(21213, "No 'From' number is specified");
     if (!fields.Url && !fields.Twiml && !fields.ApplicationSid) return refuse(21205, "Url parameter is required.");
     if (this.callCreateError) {
       const e = this.callCreateError;
-      return json(e.status, { code: e.code, message: e.message, more_info: `https://www.twilio.com/docs/errors/${e.code}`, status: e.status });
+      return json(e.status, {
+        code: e.code,
+        message: e.message,
+        more_info: `https://www.twilio.com/docs/errors/${e.code}`,
+        status: e.status,
+      });
     }
     const sid = `CA${randomBytes(16).toString("hex")}`;
     this.createdCalls.push({ accountSid, sid, fields, user: user!, password });

@@ -39,7 +39,12 @@ export async function gql<T = AnyData>(
 }
 
 /** The data of a call that must succeed; fails the test with the errors otherwise. */
-export async function gqlOk<T = AnyData>(t: Pick<TestApp, "url">, query: string, variables: Record<string, unknown> = {}, opts: GqlOptions = {}): Promise<T> {
+export async function gqlOk<T = AnyData>(
+  t: Pick<TestApp, "url">,
+  query: string,
+  variables: Record<string, unknown> = {},
+  opts: GqlOptions = {},
+): Promise<T> {
   const res = await gql<T>(t, query, variables, opts);
   expect(res.errors, JSON.stringify(res.errors)).to.equal(undefined);
   return res.data as T;
@@ -70,16 +75,19 @@ let accountCounter = 0;
 /** Creates an account through the API (admin key) and returns its id and first key. */
 export async function createAccount(t: Pick<TestApp, "url">, input: Record<string, unknown> = {}): Promise<ApiAccount> {
   accountCounter += 1;
-  const data = await gqlOk(
-    t,
-    `mutation ($input: CreateAccountInput!) { createAccount(input: $input) { account { id } apiKey } }`,
-    { input: { name: `Account ${accountCounter}`, email: `owner${accountCounter}@example.com`, phoneNumbers: [uniqueNumber()], ...input } },
-  );
+  const data = await gqlOk(t, `mutation ($input: CreateAccountInput!) { createAccount(input: $input) { account { id } apiKey } }`, {
+    input: { name: `Account ${accountCounter}`, email: `owner${accountCounter}@example.com`, phoneNumbers: [uniqueNumber()], ...input },
+  });
   return { id: data.createAccount.account.id, key: data.createAccount.apiKey };
 }
 
 /** Creates an agent in the key's account and returns its id. */
 export async function createAgent(t: TestApp, key: string, input: Record<string, unknown> = {}): Promise<string> {
-  const data = await gqlOk(t, `mutation ($input: CreateAgentInput!) { createAgent(input: $input) { id } }`, { input: { name: "Front desk", ...input } }, { key });
+  const data = await gqlOk(
+    t,
+    `mutation ($input: CreateAgentInput!) { createAgent(input: $input) { id } }`,
+    { input: { name: "Front desk", ...input } },
+    { key },
+  );
   return data.createAgent.id;
 }

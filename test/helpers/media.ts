@@ -7,7 +7,13 @@ import { loadMediaConfig, type MediaConfig } from "../../media-worker/config.js"
 import type { EngineFactory } from "../../media-worker/engines/voice-engine.js";
 import { createMediaServer, type MediaServer } from "../../media-worker/server.js";
 import { renderTones, toFramePayloads } from "../../media-worker/audio/tone.js";
-import { admitCall, openStream, type AdmittedCall, type SimulateCallOptions, type WebTarget } from "../../media-worker/simulator/simulate-call.js";
+import {
+  admitCall,
+  openStream,
+  type AdmittedCall,
+  type SimulateCallOptions,
+  type WebTarget,
+} from "../../media-worker/simulator/simulate-call.js";
 import type { TwilioStreamClient } from "../../media-worker/simulator/stream-client.js";
 import { ReservationService } from "../../schema/billing/reservation.service.js";
 import { ledger } from "../../schema/ledger/ledger.service.js";
@@ -164,7 +170,11 @@ export const uniqueStreamSid = (): string => `MZ${randomBytes(16).toString("hex"
 const CALLER_TONE = toFramePayloads(renderTones([{ hz: 400, ms: 200 }]));
 
 /** A call admitted through the test web app and streaming a tone to `media` every 20 ms, as Twilio would. */
-export async function streamingCall(t: TestApp, media: { mediaUrl: string }, to: string): Promise<{ call: AdmittedCall; client: TwilioStreamClient; stopAudio: () => void }> {
+export async function streamingCall(
+  t: TestApp,
+  media: { mediaUrl: string },
+  to: string,
+): Promise<{ call: AdmittedCall; client: TwilioStreamClient; stopAudio: () => void }> {
   const target = simulatorTarget(t, media);
   const call = await admitCall(target, { to });
   const client = await openStream(target, call, { mediaUrl: media.mediaUrl });

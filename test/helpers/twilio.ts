@@ -14,7 +14,10 @@ export interface PostOptions {
 }
 
 /** The fields Twilio posts for a new inbound call to `to`, with a fresh CallSid. */
-export function inboundCallFields(to: string, extra: Record<string, string> = {}): Record<string, string> & { CallSid: string; To: string } {
+export function inboundCallFields(
+  to: string,
+  extra: Record<string, string> = {},
+): Record<string, string> & { CallSid: string; To: string } {
   return {
     CallSid: uniqueCallSid(),
     AccountSid: "AC" + "0".repeat(32),

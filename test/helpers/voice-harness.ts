@@ -75,7 +75,11 @@ export async function placeCall(h: VoiceHarness, fixture: Fixture): Promise<{ ca
 }
 
 /** Polls until `probe` returns a truthy value. */
-export async function eventually<T>(what: string, probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  probe: () => T | null | undefined | false | Promise<T | null | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -23,9 +23,7 @@ describe("Ledger", () => {
       // 15 duplicates of earlier movements, sent concurrently with the originals.
       const requests = [...ops, ...ops.slice(0, 15)];
       const results = await Promise.all(
-        requests.map((op, i) =>
-          writers[i % writers.length]!.append({ accountId, ...op, floorMicros: null }),
-        ),
+        requests.map((op, i) => writers[i % writers.length]!.append({ accountId, ...op, floorMicros: null })),
       );
       expect(results.filter((r) => r.created)).to.have.length(35);
 

@@ -39,7 +39,11 @@ describe("audio and TwiML helpers", () => {
       const frames = toFramePayloads(audio);
       expect(frames).to.have.length(3);
       for (const f of frames) expect(Buffer.from(f, "base64")).to.have.length(160);
-      expect(Buffer.from(frames[2]!, "base64").subarray(80).every((b) => b === 0xff)).to.equal(true);
+      expect(
+        Buffer.from(frames[2]!, "base64")
+          .subarray(80)
+          .every((b) => b === 0xff),
+      ).to.equal(true);
     });
 
     it("then the greeting is audible and the goodbye fits in its length", () => {

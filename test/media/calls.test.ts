@@ -9,7 +9,10 @@ import { chargesFor, reservations, simulatorTarget, startTestMedia, waitFor, wai
 
 const FIVE_DOLLARS = 5_000_000;
 /** 20 ms frames of a 300 Hz tone, different from the greeting. */
-const CALLER_AUDIO = renderTones([{ hz: 300, ms: 400 }, { hz: 500, ms: 400 }]);
+const CALLER_AUDIO = renderTones([
+  { hz: 300, ms: 400 },
+  { hz: 500, ms: 400 },
+]);
 
 describe("media worker: calls end to end", function () {
   this.timeout(20_000);
@@ -88,7 +91,13 @@ describe("media worker: calls end to end", function () {
     const closed = await waitForClosedCall(result.callId);
     expect(closed).to.include({ status: "completed", endedReason: "agent-ended" });
     expect(stack.twilioRest.hangUpsFor(result.callSid)).to.deep.equal([
-      { accountSid: result.accountSid, callSid: result.callSid, fields: { Status: "completed" }, user: stack.media.config.twilioAccountSid, password: TEST_AUTH_TOKEN },
+      {
+        accountSid: result.accountSid,
+        callSid: result.callSid,
+        fields: { Status: "completed" },
+        user: stack.media.config.twilioAccountSid,
+        password: TEST_AUTH_TOKEN,
+      },
     ]);
     expect(await chargesFor(result.callId)).to.have.length(1);
   });

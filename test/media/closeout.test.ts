@@ -70,7 +70,8 @@ describe("billing close-out", function () {
     source: "stream",
     ...over,
   });
-  const service = (l: LedgerService = ledger) => new CloseOutService(reservations(media.redis), new OpenCalls(media.redis), log, { ledger: l });
+  const service = (l: LedgerService = ledger) =>
+    new CloseOutService(reservations(media.redis), new OpenCalls(media.redis), log, { ledger: l });
 
   it("when a call was connected 61.2 s, then it is billed 62 s = $0.155000 in one charge and its hold is released", async () => {
     const { callId, callSid } = await liveCall();
@@ -80,7 +81,12 @@ describe("billing close-out", function () {
 
     const charges = await chargesFor(callId);
     expect(charges).to.have.length(1);
-    expect(charges[0]).to.include({ kind: "call_charge", amountMicros: -155_000, reference: chargeReference(callId), seq: result.chargeSeq });
+    expect(charges[0]).to.include({
+      kind: "call_charge",
+      amountMicros: -155_000,
+      reference: chargeReference(callId),
+      seq: result.chargeSeq,
+    });
     const call = await CallModel.findById(callId).lean();
     expect(call).to.include({ status: "completed", endedReason: "caller-hangup", billedSeconds: 62, costMicros: 155_000 });
     expect(formatUsd(call!.costMicros)).to.equal("0.155000");
@@ -111,7 +117,9 @@ describe("billing close-out", function () {
   it("when close-outs run concurrently in several processes, then exactly one charge is written", async () => {
     const { callId } = await liveCall();
     // Separate ledger instances share nothing in memory, like separate worker processes.
-    const runs = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => service(new LedgerService()).closeOut(job(callId, { connectedMs: 61_200 + i }))));
+    const runs = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map((i) => service(new LedgerService()).closeOut(job(callId, { connectedMs: 61_200 + i }))),
+    );
     expect(new Set(runs.map((r) => r.chargeSeq)).size).to.equal(1);
     expect(await chargesFor(callId)).to.have.length(1);
     const call = await CallModel.findById(callId).lean();
@@ -150,14 +158,22 @@ describe("billing close-out", function () {
     const { callId } = await liveCall();
     await service().closeOut(job(callId, { connectedMs: 10_000 }));
     await service().closeOut(job(callId, { endedReason: "stream-lost", status: "failed", connectedMs: 99_000 }));
-    expect(await CallModel.findById(callId).lean()).to.include({ status: "completed", endedReason: "caller-hangup", billedSeconds: 10, costMicros: 25_000 });
+    expect(await CallModel.findById(callId).lean()).to.include({
+      status: "completed",
+      endedReason: "caller-hangup",
+      billedSeconds: 10,
+      costMicros: 25_000,
+    });
     expect(await chargesFor(callId)).to.have.length(1);
   });
 
   it("when the close-out is enqueued twice, then one job runs and the first trigger's facts win", async () => {
     const { callId } = await liveCall();
     await enqueueCloseOut(media.queue, job(callId, { connectedMs: 3_000 }));
-    await enqueueCloseOut(media.queue, job(callId, { connectedMs: 9_000, source: "status-callback", endedReason: "stream-lost", status: "failed" }));
+    await enqueueCloseOut(
+      media.queue,
+      job(callId, { connectedMs: 9_000, source: "status-callback", endedReason: "stream-lost", status: "failed" }),
+    );
     const closed = await waitForClosedCall(callId);
     expect(closed).to.include({ endedReason: "caller-hangup", billedSeconds: 3, costMicros: 7_500 });
     const stored = await media.queue.getJob(closeOutJobId(callId));
@@ -182,7 +198,13 @@ describe("billing close-out", function () {
   });
 
   it("when a close-out job's data is malformed, then it fails for good instead of retrying", () => {
-    for (const bad of [null, {}, { ...job("x") }, { ...job("a".repeat(24)), connectedMs: -1 }, { ...job("a".repeat(24)), endedReason: "bored" }]) {
+    for (const bad of [
+      null,
+      {},
+      { ...job("x") },
+      { ...job("a".repeat(24)), connectedMs: -1 },
+      { ...job("a".repeat(24)), endedReason: "bored" },
+    ]) {
       expect(() => parseCloseOutJob(bad)).to.throw(UnrecoverableError);
     }
     expect(parseCloseOutJob(job("a".repeat(24)))).to.include({ callId: "a".repeat(24) });

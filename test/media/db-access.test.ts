@@ -22,7 +22,10 @@ async function recordAccesses(fn: () => Promise<void>): Promise<Access[]> {
     const collection = c[event.commandName];
     if (typeof collection !== "string") return;
     const filters: unknown[] =
-      event.commandName === "find" || event.commandName === "findAndModify" || event.commandName === "count" || event.commandName === "delete"
+      event.commandName === "find" ||
+      event.commandName === "findAndModify" ||
+      event.commandName === "count" ||
+      event.commandName === "delete"
         ? [c.filter ?? c.query ?? (c.deletes as { q: unknown }[] | undefined)?.map((d) => d.q)]
         : event.commandName === "update"
           ? ((c.updates as { q: unknown }[]) ?? []).map((u) => u.q)
@@ -64,6 +67,9 @@ describe("media worker: database access", function () {
     const byId = (a: Access) => a.filterKeys.length === 1 && a.filterKeys[0] === "_id";
     const onPerCallPath = accesses.filter((a) => ["calls", "ledgerentries", "ledgerheads", "accounts", "agents"].includes(a.collection));
     expect(onPerCallPath.filter((a) => a.collection === "calls").length, "the call was read and written").to.be.greaterThan(1);
-    expect(onPerCallPath.filter((a) => !byId(a)), "queries not by _id alone").to.deep.equal([]);
+    expect(
+      onPerCallPath.filter((a) => !byId(a)),
+      "queries not by _id alone",
+    ).to.deep.equal([]);
   });
 });

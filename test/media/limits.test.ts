@@ -124,10 +124,14 @@ describe("media worker: balance and duration limits", function () {
     it("then the call set through the API ends at the agent's maximum: goodbye, hang-up through Twilio, billed for its connected time", async () => {
       const fx = await createFixture({ balanceMicros: 5_000_000 });
       const AGENT_MAX_SECONDS = 10;
-      const updated = await gqlOk(t, `mutation ($id: ID!, $input: UpdateAgentInput!) { updateAgent(id: $id, input: $input) { maxCallDurationSeconds } }`, {
-        id: String(fx.agentId),
-        input: { maxCallDurationSeconds: AGENT_MAX_SECONDS },
-      });
+      const updated = await gqlOk(
+        t,
+        `mutation ($id: ID!, $input: UpdateAgentInput!) { updateAgent(id: $id, input: $input) { maxCallDurationSeconds } }`,
+        {
+          id: String(fx.agentId),
+          input: { maxCallDurationSeconds: AGENT_MAX_SECONDS },
+        },
+      );
       expect(updated.updateAgent.maxCallDurationSeconds).to.equal(AGENT_MAX_SECONDS);
       // The platform cap (MAX_CALL_SECONDS) is far off, and the caller would stay on for 20 s.
       expect(media.config.maxCallSeconds).to.be.above(3_600);
@@ -144,7 +148,10 @@ describe("media worker: balance and duration limits", function () {
       expect(closed.billedSeconds).to.equal(Math.ceil(connectedMs / 1000));
       expect(closed.costMicros).to.equal(closed.billedSeconds * 2_500);
       expect(await chargesFor(result.callId)).to.have.length(1);
-      const hangUps = await waitFor("hang-up", async () => twilioRest.hangUpsFor(result.callSid).length > 0 && twilioRest.hangUpsFor(result.callSid));
+      const hangUps = await waitFor(
+        "hang-up",
+        async () => twilioRest.hangUpsFor(result.callSid).length > 0 && twilioRest.hangUpsFor(result.callSid),
+      );
       expect(hangUps.map((h) => h.fields)).to.deep.equal([{ Status: "completed" }]);
     });
   });
@@ -166,9 +173,18 @@ describe("media worker: balance and duration limits", function () {
       const result = await simulateCall({ ...simulatorTarget(t, capped), to: fx.number, durationMs: 10_000 });
       expect(result.endedByServer).to.equal(true);
       expectGoodbye(result, capped.config.goodbyeMs);
-      const hangUps = await waitFor("hang-up", async () => twilioRest.hangUpsFor(result.callSid).length > 0 && twilioRest.hangUpsFor(result.callSid));
+      const hangUps = await waitFor(
+        "hang-up",
+        async () => twilioRest.hangUpsFor(result.callSid).length > 0 && twilioRest.hangUpsFor(result.callSid),
+      );
       expect(hangUps).to.deep.equal([
-        { accountSid: result.accountSid, callSid: result.callSid, fields: { Status: "completed" }, user: capped.config.twilioAccountSid, password: TEST_AUTH_TOKEN },
+        {
+          accountSid: result.accountSid,
+          callSid: result.callSid,
+          fields: { Status: "completed" },
+          user: capped.config.twilioAccountSid,
+          password: TEST_AUTH_TOKEN,
+        },
       ]);
       const closed = await waitForClosedCall(result.callId);
       expect(closed).to.include({ status: "completed", endedReason: "max-duration" });

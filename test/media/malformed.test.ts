@@ -63,7 +63,9 @@ describe("media worker: malformed and out-of-order messages", function () {
     client.sendRaw('{"event":"mark","mark":{"name":"nobody-asked"}}');
     client.sendRaw(Buffer.from([0xde, 0xad, 0xbe, 0xef]));
     // A second start, even one carrying another call's valid parameters, changes nothing.
-    client.sendRaw(startMessage(99, { streamSid: "MZ2", accountSid: victim.accountSid, callSid: victim.callSid, customParameters: victim.twiml.params }));
+    client.sendRaw(
+      startMessage(99, { streamSid: "MZ2", accountSid: victim.accountSid, callSid: victim.callSid, customParameters: victim.twiml.params }),
+    );
 
     await sendAndAwaitEcho(client, MORE);
     expect(client.received).to.deep.equal([...GREETING, ...VALID, ...MORE]);

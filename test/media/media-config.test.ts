@@ -35,7 +35,15 @@ describe("media worker config", () => {
 
   it("when production lacks the stream secret, then the error names it", () => {
     expect(() => loadMediaConfig({ ...base, NODE_ENV: "production" })).to.throw(/STREAM_TOKEN_SECRET/);
-    expect(() => loadMediaConfig({ ...base, NODE_ENV: "production", PUBLIC_BASE_URL: "https://v.example", MEDIA_PUBLIC_URL: "wss://m.example", TWILIO_AUTH_TOKEN: "t".repeat(32) })).to.throw(/STREAM_TOKEN_SECRET/);
+    expect(() =>
+      loadMediaConfig({
+        ...base,
+        NODE_ENV: "production",
+        PUBLIC_BASE_URL: "https://v.example",
+        MEDIA_PUBLIC_URL: "wss://m.example",
+        TWILIO_AUTH_TOKEN: "t".repeat(32),
+      }),
+    ).to.throw(/STREAM_TOKEN_SECRET/);
   });
 
   describe("when NODE_ENV is production", () => {
@@ -56,7 +64,11 @@ describe("media worker config", () => {
     });
 
     it("then everything set starts, with stream signatures checked", () => {
-      expect(loadMediaConfig(prod)).to.deep.include({ production: true, mediaPublicUrl: "wss://media.example.com", twilioAuthToken: "t".repeat(32) });
+      expect(loadMediaConfig(prod)).to.deep.include({
+        production: true,
+        mediaPublicUrl: "wss://media.example.com",
+        twilioAuthToken: "t".repeat(32),
+      });
     });
 
     for (const name of ["PUBLIC_BASE_URL", "MEDIA_PUBLIC_URL", "TWILIO_AUTH_TOKEN"]) {
@@ -75,7 +87,10 @@ describe("media worker config", () => {
 
   it("when the pending-socket settings are given, then they are read, and a bad one is named", () => {
     expect(loadMediaConfig(base)).to.deep.include({ maxPendingSocketsPerIp: 20, trustProxy: false, streamStartTimeoutMs: 10_000 });
-    expect(loadMediaConfig({ ...base, MEDIA_MAX_PENDING_SOCKETS_PER_IP: "5", MEDIA_TRUST_PROXY: "true" })).to.deep.include({ maxPendingSocketsPerIp: 5, trustProxy: true });
+    expect(loadMediaConfig({ ...base, MEDIA_MAX_PENDING_SOCKETS_PER_IP: "5", MEDIA_TRUST_PROXY: "true" })).to.deep.include({
+      maxPendingSocketsPerIp: 5,
+      trustProxy: true,
+    });
     // On Heroku every socket comes through the router.
     expect(loadMediaConfig({ ...base, DYNO: "web.1" }).trustProxy).to.equal(true);
     expect(() => loadMediaConfig({ ...base, MEDIA_MAX_PENDING_SOCKETS_PER_IP: "0" })).to.throw(/MEDIA_MAX_PENDING_SOCKETS_PER_IP/);

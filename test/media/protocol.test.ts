@@ -19,8 +19,13 @@ const FRAME = Buffer.alloc(160, 0xff).toString("base64");
 describe("Media Streams protocol", () => {
   describe("when parsing what Twilio sends", () => {
     it("then connected, start, media, dtmf, mark and stop come out as plain values", () => {
-      expect(parseTwilioMessage(connectedMessage())).to.deep.equal({ ok: true, event: { kind: "connected", protocol: "Call", version: "1.0.0" } });
-      const start = parseTwilioMessage(startMessage(1, { streamSid: MZ, accountSid: AC, callSid: CA, customParameters: { callId: "x", token: "t" } }));
+      expect(parseTwilioMessage(connectedMessage())).to.deep.equal({
+        ok: true,
+        event: { kind: "connected", protocol: "Call", version: "1.0.0" },
+      });
+      const start = parseTwilioMessage(
+        startMessage(1, { streamSid: MZ, accountSid: AC, callSid: CA, customParameters: { callId: "x", token: "t" } }),
+      );
       expect(start).to.deep.equal({
         ok: true,
         event: {
@@ -38,7 +43,10 @@ describe("Media Streams protocol", () => {
         event: { kind: "media", track: "inbound", chunk: 1, timestampMs: 20, payload: FRAME },
       });
       expect(parseTwilioMessage(dtmfMessage(3, MZ, "#"))).to.deep.equal({ ok: true, event: { kind: "dtmf", digit: "#" } });
-      expect(parseTwilioMessage(markReturnMessage(4, MZ, "greeting"))).to.deep.equal({ ok: true, event: { kind: "mark", name: "greeting" } });
+      expect(parseTwilioMessage(markReturnMessage(4, MZ, "greeting"))).to.deep.equal({
+        ok: true,
+        event: { kind: "mark", name: "greeting" },
+      });
       expect(parseTwilioMessage(stopMessage(5, MZ, AC, CA))).to.deep.equal({ ok: true, event: { kind: "stop" } });
     });
 
@@ -60,8 +68,16 @@ describe("Media Streams protocol", () => {
       ["media with base64 of a bad length", '{"event":"media","media":{"payload":"abc"}}', "bad-base64"],
       ["media with an oversized payload", `{"event":"media","media":{"payload":"${"A".repeat(MAX_PAYLOAD_CHARS + 4)}"}}`, "invalid-field"],
       ["media with a negative timestamp", `{"event":"media","media":{"payload":"${FRAME}","timestamp":"-5"}}`, "invalid-field"],
-      ["a start without mediaFormat", `{"event":"start","start":{"streamSid":"${MZ}","accountSid":"${AC}","callSid":"${CA}"}}`, "invalid-field"],
-      ["a start with a bad CallSid", `{"event":"start","start":{"streamSid":"${MZ}","accountSid":"${AC}","callSid":"CA x","mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1}}}`, "invalid-field"],
+      [
+        "a start without mediaFormat",
+        `{"event":"start","start":{"streamSid":"${MZ}","accountSid":"${AC}","callSid":"${CA}"}}`,
+        "invalid-field",
+      ],
+      [
+        "a start with a bad CallSid",
+        `{"event":"start","start":{"streamSid":"${MZ}","accountSid":"${AC}","callSid":"CA x","mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1}}}`,
+        "invalid-field",
+      ],
       ["a dtmf that is not a digit", '{"event":"dtmf","dtmf":{"digit":"xyz"}}', "invalid-field"],
       ["a mark without a name", '{"event":"mark","mark":{}}', "invalid-field"],
     ] as const) {

@@ -53,7 +53,9 @@ describe("reconciler: the database is the record of open calls", function () {
   });
 
   /** A call on a worker process that is then SIGKILLed, after which Redis loses everything it knew of the call. */
-  async function callLostWithRedis(beforeKill?: (call: AdmittedCall) => Promise<void>): Promise<{ call: AdmittedCall; checkpointMs: number }> {
+  async function callLostWithRedis(
+    beforeKill?: (call: AdmittedCall) => Promise<void>,
+  ): Promise<{ call: AdmittedCall; checkpointMs: number }> {
     worker = await startWorkerProcess(mediaEnv(twilioRest.url, { SWEEP_INTERVAL_MS: "600000" }));
     const { call, client, stopAudio } = await streamingCall(t, worker, fx.number);
     const stored = await waitFor("a checkpoint of at least 1.5 s", async () => {
@@ -117,7 +119,8 @@ describe("reconciler: the database is the record of open calls", function () {
   });
 
   it("when a close-out exhausts its attempts, then it is counted on /healthz and the reconciler drives it until it succeeds", async () => {
-    const health = async () => (await (await fetch(quiet.mediaUrl.replace("ws:", "http:") + "/healthz")).json()) as { closeoutsFailed: number };
+    const health = async () =>
+      (await (await fetch(quiet.mediaUrl.replace("ws:", "http:") + "/healthz")).json()) as { closeoutsFailed: number };
     const before = (await health()).closeoutsFailed;
     // Its record is not written yet (admitted while the database was away): every attempt fails.
     const callId = new Types.ObjectId();
@@ -140,7 +143,16 @@ describe("reconciler: the database is the record of open calls", function () {
     await waitFor("/healthz to count it", async () => (await health()).closeoutsFailed === before + 1);
 
     const callSid = uniqueCallSid();
-    await CallModel.create({ _id: callId, callSid, accountId: fx.accountId, agentId: fx.agentId, to: fx.number, status: "in-progress", startedAt: answeredAt, answeredAt });
+    await CallModel.create({
+      _id: callId,
+      callSid,
+      accountId: fx.accountId,
+      agentId: fx.agentId,
+      to: fx.number,
+      status: "in-progress",
+      startedAt: answeredAt,
+      answeredAt,
+    });
     const pass = await quiet.server.reconciler.reconcile();
     expect(pass.retried).to.be.at.least(1);
     const closed = await waitForClosedCall(String(callId));
@@ -163,7 +175,10 @@ describe("reconciler: the database is the record of open calls", function () {
   });
 
   it("when a worker process meets an error nothing handled, then it closes out its calls with their real seconds and exits non-zero", async () => {
-    worker = await startWorkerProcess(mediaEnv(twilioRest.url, { SWEEP_INTERVAL_MS: "600000" }), ["--import", "./dist/test/helpers/crash-on-signal.js"]);
+    worker = await startWorkerProcess(mediaEnv(twilioRest.url, { SWEEP_INTERVAL_MS: "600000" }), [
+      "--import",
+      "./dist/test/helpers/crash-on-signal.js",
+    ]);
     const { call, stopAudio } = await streamingCall(t, worker, fx.number);
     await waitFor("the call to be answered", async () => (await CallModel.findById(call.callId).lean())?.answeredAt);
     await new Promise((r) => setTimeout(r, 1_500));

@@ -24,7 +24,6 @@ import {
   type WorkerProcess,
 } from "../helpers/media.js";
 
-
 describe("media worker: recovery when a worker dies mid-call", function () {
   this.timeout(30_000);
   let t: TestApp;
@@ -59,7 +58,10 @@ describe("media worker: recovery when a worker dies mid-call", function () {
   async function liveCallOnWorkerProcess(): Promise<{ call: AdmittedCall; client: TwilioStreamClient; stopAudio: () => void }> {
     worker = await startWorkerProcess(mediaEnv(twilioRest.url, { SWEEP_INTERVAL_MS: "600000" }));
     const live = await streamingCall(t, worker, fx.number);
-    await waitFor("one second of connected time in the heartbeat", async () => ((await liveness.progressMs(live.call.callId)) ?? 0) >= 1_000);
+    await waitFor(
+      "one second of connected time in the heartbeat",
+      async () => ((await liveness.progressMs(live.call.callId)) ?? 0) >= 1_000,
+    );
     return live;
   }
 

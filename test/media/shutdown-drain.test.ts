@@ -8,7 +8,16 @@ import { startTestApp, TEST_AUTH_TOKEN, type TestApp } from "../helpers/app.js";
 import { AppProcess } from "../helpers/app-process.js";
 import { FakeTwilioRest } from "../helpers/fake-twilio.js";
 import { createFixture } from "../helpers/fixtures.js";
-import { chargesFor, mediaEnv, startTestMedia, streamingCall, TEST_ACCOUNT_SID, waitFor, waitForClosedCall, type TestMedia } from "../helpers/media.js";
+import {
+  chargesFor,
+  mediaEnv,
+  startTestMedia,
+  streamingCall,
+  TEST_ACCOUNT_SID,
+  waitFor,
+  waitForClosedCall,
+  type TestMedia,
+} from "../helpers/media.js";
 
 describe("media worker process: SIGTERM lets live calls finish for SHUTDOWN_DRAIN_MS", function () {
   this.timeout(30_000);
@@ -59,7 +68,12 @@ describe("media worker process: SIGTERM lets live calls finish for SHUTDOWN_DRAI
     worker!.kill("SIGTERM");
     await worker!.logged("worker shutting down");
     // No new streams while it drains.
-    const refused = await TwilioStreamClient.connect({ url: `${mediaUrl}/${"0".repeat(24)}`, callSid: "CA0", accountSid: TEST_ACCOUNT_SID, customParameters: {} }).then(
+    const refused = await TwilioStreamClient.connect({
+      url: `${mediaUrl}/${"0".repeat(24)}`,
+      callSid: "CA0",
+      accountSid: TEST_ACCOUNT_SID,
+      customParameters: {},
+    }).then(
       () => null,
       (err: Error) => err,
     );

@@ -104,7 +104,10 @@ describe("media worker: stream authentication", function () {
     // Another call's complete parameters on this call's URL.
     await expectRefusedAndUntouched(await connect(call, { customParameters: other.twiml.params }), call);
     // This call's id with another call's token.
-    await expectRefusedAndUntouched(await connect(call, { customParameters: { ...call.twiml.params, token: other.twiml.params.token! } }), call);
+    await expectRefusedAndUntouched(
+      await connect(call, { customParameters: { ...call.twiml.params, token: other.twiml.params.token! } }),
+      call,
+    );
     expect(await CallModel.findById(other.callId).lean()).to.include({ status: "ringing" });
   });
 
@@ -163,7 +166,10 @@ describe("media worker: stream authentication", function () {
     const other = await admit();
     // Unsigned, signed with another token, signed for another URL (another call's stream URL).
     for (const over of [{ authToken: null }, { authToken: "not-the-auth-token-000000" }, { signedUrl: other.twiml.url }]) {
-      const refused = await connect(call, over).then(() => null, (err: Error) => err.message);
+      const refused = await connect(call, over).then(
+        () => null,
+        (err: Error) => err.message,
+      );
       expect(refused).to.equal("upgrade refused: HTTP 403");
     }
     const stored = await CallModel.findById(call.callId).lean();
@@ -186,7 +192,9 @@ describe("media worker: stream authentication", function () {
       length.writeBigUInt64BE(BigInt(stack.media.config.maxMessageBytes + 1));
       sock.write(
         Buffer.concat([
-          Buffer.from(`GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`),
+          Buffer.from(
+            `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+          ),
           Buffer.from([0x81, 0xff]), // text frame, masked, 64-bit length
           length,
           Buffer.from([1, 2, 3, 4]), // mask
@@ -198,7 +206,9 @@ describe("media worker: stream authentication", function () {
     // And one that resets the connection as soon as it is refused.
     const reset = net.connect({ host: "127.0.0.1", port });
     reset.on("error", () => undefined);
-    reset.write(`GET /not-a-call HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    reset.write(
+      `GET /not-a-call HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
     await new Promise((resolve) => reset.once("data", resolve));
     reset.resetAndDestroy();
     await expectGenuineStreamWorks(call);
@@ -246,7 +256,10 @@ describe("media worker: stream authentication", function () {
       callSid: call.callSid,
       accountSid: call.accountSid,
       customParameters: call.twiml.params,
-    }).then(() => null, (err: Error) => err.message);
+    }).then(
+      () => null,
+      (err: Error) => err.message,
+    );
     expect(badPath).to.equal("upgrade refused: HTTP 404");
 
     const silent = await TwilioStreamClient.connect({

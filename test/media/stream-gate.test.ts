@@ -87,7 +87,9 @@ describe("media worker: sockets before the stream starts", function () {
 
     it("then a path that is not a call is answered 404 without an upgrade", async () => {
       const url = `${media.mediaUrl}/not-a-call`;
-      const { status } = await upgradeStatus(url, { "x-twilio-signature": twilio.getExpectedTwilioSignature(TEST_AUTH_TOKEN, "wss://media.example.com/not-a-call", {}) });
+      const { status } = await upgradeStatus(url, {
+        "x-twilio-signature": twilio.getExpectedTwilioSignature(TEST_AUTH_TOKEN, "wss://media.example.com/not-a-call", {}),
+      });
       expect(status).to.equal(404);
     });
   });
@@ -232,7 +234,9 @@ describe("media worker: sockets before the stream starts", function () {
         await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
         if (partial) socket.write(partial);
         const closed = new Promise<boolean>((resolve) => socket.once("close", () => resolve(true)));
-        expect(await Promise.race([closed, new Promise((r) => setTimeout(() => r(false), 10_000))]), JSON.stringify(partial)).to.equal(true);
+        expect(await Promise.race([closed, new Promise((r) => setTimeout(() => r(false), 10_000))]), JSON.stringify(partial)).to.equal(
+          true,
+        );
       }
     });
   });

@@ -70,7 +70,10 @@ describe("media worker: the sweeper's lock", function () {
   it("when two workers sweep at the same moment, then only one of them sweeps", async () => {
     const call = await abandonedCall();
     const counts = await Promise.all([a.server.sweeper.sweep(), b.server.sweeper.sweep()]);
-    expect(counts.filter((n) => n === 0), `closed per sweeper: ${counts.join(", ")}`).to.have.length(1);
+    expect(
+      counts.filter((n) => n === 0),
+      `closed per sweeper: ${counts.join(", ")}`,
+    ).to.have.length(1);
     expect(Math.max(...counts)).to.be.at.least(1);
     expect(await waitForClosedCall(call.callId)).to.include({ endedReason: "not-connected" });
   });

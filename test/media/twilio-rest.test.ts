@@ -20,7 +20,13 @@ describe("Twilio REST hang-up", () => {
 
   it("when a call is hung up, then it POSTs Status=completed to the call resource with Basic auth", async () => {
     expect(await client().hangUp(AC, CA)).to.equal("completed");
-    expect(fake.hangUpsFor(CA).at(-1)).to.deep.equal({ accountSid: AC, callSid: CA, fields: { Status: "completed" }, user: AC, password: TOKEN });
+    expect(fake.hangUpsFor(CA).at(-1)).to.deep.equal({
+      accountSid: AC,
+      callSid: CA,
+      fields: { Status: "completed" },
+      user: AC,
+      password: TOKEN,
+    });
   });
 
   it("when TWILIO_ACCOUNT_SID is set, then it authenticates as that account (subaccount calls)", async () => {

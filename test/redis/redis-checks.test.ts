@@ -29,14 +29,17 @@ function capturingLogger() {
   return { log: pino({ level: "info" }, sink), lines };
 }
 
-
 /** A private redis-server with extra arguments, on loopback, with no persistence. */
 async function startRedisServer(extra: string[]): Promise<{ redis: Redis; stop(): Promise<void> }> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), "c247-redis-check-"));
-  const child: ChildProcess = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", ...extra], {
-    stdio: "ignore",
-  });
+  const child: ChildProcess = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", ...extra],
+    {
+      stdio: "ignore",
+    },
+  );
   const redis = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1, retryStrategy: (n) => (n > 50 ? null : 100) });
   redis.on("error", () => undefined);
   await redis.ping();

@@ -52,7 +52,9 @@ describe("defineScripts: Lua scripts as ioredis commands", () => {
 
   it("when a name is taken by another script or by a Redis command, then defining it throws", () => {
     defineScripts(redis, SCRIPTS);
-    expect(() => defineScripts(redis, { c247TestIncrBy: { numberOfKeys: 1, lua: "return 1" } })).to.throw(/c247TestIncrBy is already defined/);
+    expect(() => defineScripts(redis, { c247TestIncrBy: { numberOfKeys: 1, lua: "return 1" } })).to.throw(
+      /c247TestIncrBy is already defined/,
+    );
     expect(() => defineScripts(redis, { get: { numberOfKeys: 1, lua: "return 1" } })).to.throw(/get is already defined/);
   });
 

@@ -8,7 +8,11 @@ describe("account limits", () => {
   });
 
   it("when some are set, then those count, 0 included, and unset or nonsensical ones fall back to the defaults", () => {
-    expect(effectiveLimits({ maxAgents: 0, maxConcurrentCalls: 50, maxApiKeys: null })).to.deep.equal({ ...DEFAULT_ACCOUNT_LIMITS, maxAgents: 0, maxConcurrentCalls: 50 });
+    expect(effectiveLimits({ maxAgents: 0, maxConcurrentCalls: 50, maxApiKeys: null })).to.deep.equal({
+      ...DEFAULT_ACCOUNT_LIMITS,
+      maxAgents: 0,
+      maxConcurrentCalls: 50,
+    });
     expect(effectiveLimits({ maxAgents: -1, maxPhoneNumbers: 1.5 })).to.deep.equal(DEFAULT_ACCOUNT_LIMITS);
   });
 });

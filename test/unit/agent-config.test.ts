@@ -57,7 +57,16 @@ describe("agent voice configuration", () => {
     ["intents[0].phrases", { intents: [{ phrases: [], reply: "hi" }] }, /at least one phrase/],
     ["intents[0].phrases[0]", { intents: [{ phrases: ["?!"], reply: "hi" }] }, /must contain words/],
     ["intents[0].reply", { intents: [{ phrases: ["hours"], reply: "  " }] }, /must not be empty/],
-    ["intents[1].phrases[0]", { intents: [{ phrases: ["hours"], reply: "a" }, { phrases: ["Hours!"], reply: "b" }] }, /repeats "hours"/],
+    [
+      "intents[1].phrases[0]",
+      {
+        intents: [
+          { phrases: ["hours"], reply: "a" },
+          { phrases: ["Hours!"], reply: "b" },
+        ],
+      },
+      /repeats "hours"/,
+    ],
     ["endCallPhrases[0]", { intents: [{ phrases: ["goodbye now"], reply: "a" }], endCallPhrases: ["goodbye now"] }, /repeats/],
     ["fallbackReply", { fallbackReply: "" }, /must not be empty/],
     ["silenceTimeoutSeconds", { silenceTimeoutSeconds: 0 }, /between 1 and 3600/],

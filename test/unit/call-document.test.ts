@@ -58,7 +58,10 @@ describe("newCallDocument", () => {
         ours = err;
       }
       expect((ours as Error | null)?.name).to.equal("ValidationError");
-      const theirs = await mongooseDocument(f, new Date()).then(() => null, (err: unknown) => err);
+      const theirs = await mongooseDocument(f, new Date()).then(
+        () => null,
+        (err: unknown) => err,
+      );
       expect((theirs as Error | null)?.name).to.equal("ValidationError");
     });
   }

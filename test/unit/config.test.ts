@@ -53,7 +53,11 @@ describe("web config", () => {
     });
 
     it("then everything set starts", () => {
-      expect(loadApiConfig(prod)).to.deep.include({ production: true, publicBaseUrl: "https://voice.example.com", twilioAuthToken: "t".repeat(32) });
+      expect(loadApiConfig(prod)).to.deep.include({
+        production: true,
+        publicBaseUrl: "https://voice.example.com",
+        twilioAuthToken: "t".repeat(32),
+      });
     });
 
     for (const name of ["PUBLIC_BASE_URL", "MEDIA_PUBLIC_URL", "TWILIO_AUTH_TOKEN"]) {

@@ -1,7 +1,14 @@
 import { expect } from "chai";
 import { XMLParser } from "fast-xml-parser";
 import { loadApiConfig } from "../../api/config.js";
-import { CODE_DIGITS, codeHashKey, hashCode, newVerificationCode, newVerificationId, VERIFICATION_ID } from "../../api/forwarding-numbers/verification-code.js";
+import {
+  CODE_DIGITS,
+  codeHashKey,
+  hashCode,
+  newVerificationCode,
+  newVerificationId,
+  VERIFICATION_ID,
+} from "../../api/forwarding-numbers/verification-code.js";
 import { endTwiml, promptTwiml, retryTwiml } from "../../api/forwarding-numbers/verification.twiml.js";
 
 const parse = (xml: string) =>

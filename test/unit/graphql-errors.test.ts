@@ -14,7 +14,11 @@ describe("GraphQL error formatting", () => {
   const cause = new Error("Operation `apikeys.findOne()` buffering timed out after 10000ms");
 
   it("when a resolver throws a plain error, then clients get INTERNAL_ERROR with the path and a generic message", () => {
-    expect(format(locatedError(cause, undefined, ["accounts"]))).to.deep.equal({ message: "Internal error", path: ["accounts"], extensions: { code: "INTERNAL_ERROR" } });
+    expect(format(locatedError(cause, undefined, ["accounts"]))).to.deep.equal({
+      message: "Internal error",
+      path: ["accounts"],
+      extensions: { code: "INTERNAL_ERROR" },
+    });
   });
 
   it("when Apollo wraps a plain error without a path (the context function, a plugin hook), then clients get INTERNAL_ERROR and not its message", () => {
@@ -23,8 +27,14 @@ describe("GraphQL error formatting", () => {
   });
 
   it("when the error is one of ours or graphql's, then it is shown as it is, also with a plain error under a code", () => {
-    expect(format(locatedError(new ForbiddenError("Only admin keys"), undefined, ["x"]))).to.deep.include({ message: "Only admin keys", extensions: { code: "FORBIDDEN" } });
-    const coercion = new GraphQLError('Variable "$n" got invalid value', { originalError: new TypeError("not a number"), extensions: { code: "BAD_USER_INPUT" } });
+    expect(format(locatedError(new ForbiddenError("Only admin keys"), undefined, ["x"]))).to.deep.include({
+      message: "Only admin keys",
+      extensions: { code: "FORBIDDEN" },
+    });
+    const coercion = new GraphQLError('Variable "$n" got invalid value', {
+      originalError: new TypeError("not a number"),
+      extensions: { code: "BAD_USER_INPUT" },
+    });
     expect(format(coercion)).to.deep.include({ message: 'Variable "$n" got invalid value', extensions: { code: "BAD_USER_INPUT" } });
   });
 

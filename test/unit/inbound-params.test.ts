@@ -63,8 +63,18 @@ describe("stream TwiML", () => {
 
   it("when values carry markup, entities, whitespace or unicode, then it matches a VoiceResponse built per call byte for byte", () => {
     const awkward = [
-      "", "plain", `x"&<y>'`, "&amp; already", "tab\there", "line\nbreak\r\n", "Ωμέγα 📞", "]]>", "\u{E000}c247:token\u{E000}",
-      "a".repeat(300), "client:alice", "sip:bob@example.com?x=1&y=2",
+      "",
+      "plain",
+      `x"&<y>'`,
+      "&amp; already",
+      "tab\there",
+      "line\nbreak\r\n",
+      "Ωμέγα 📞",
+      "]]>",
+      "\u{E000}c247:token\u{E000}",
+      "a".repeat(300),
+      "client:alice",
+      "sip:bob@example.com?x=1&y=2",
     ];
     let seed = 7;
     const pick = () => awkward[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % awkward.length] ?? "";

@@ -48,7 +48,16 @@ describe("phone numbers at Twilio: pure parts", () => {
 
     it("then null URLs on a number read as empty", () => {
       const sid = `PN${"a".repeat(32)}`;
-      expect(parseIncoming({ sid, phone_number: "+14155550100", voice_url: null, voice_fallback_url: null, status_callback: "", voice_application_sid: null })).to.deep.equal({
+      expect(
+        parseIncoming({
+          sid,
+          phone_number: "+14155550100",
+          voice_url: null,
+          voice_fallback_url: null,
+          status_callback: "",
+          voice_application_sid: null,
+        }),
+      ).to.deep.equal({
         sid,
         e164: "+14155550100",
         voiceUrl: "",

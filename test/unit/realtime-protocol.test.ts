@@ -13,7 +13,9 @@ import { realtimeSocketUrl } from "../../media-worker/engines/engine-config.js";
 
 describe("OpenAI Realtime protocol", () => {
   it("when configuring a session, then audio is mu-law both ways with server VAD, the voice, the language and the end_call tool", () => {
-    const update = JSON.parse(sessionUpdate({ instructions: "Be kind.", voice: "coral", language: "fr-FR", transcriptionModel: "whisper-1" }));
+    const update = JSON.parse(
+      sessionUpdate({ instructions: "Be kind.", voice: "coral", language: "fr-FR", transcriptionModel: "whisper-1" }),
+    );
     expect(update.type).to.equal("session.update");
     expect(update.session.type).to.equal("realtime");
     expect(update.session.instructions).to.equal("Be kind.");
@@ -52,7 +54,9 @@ describe("OpenAI Realtime protocol", () => {
       delta: "AA==",
     });
     expect(parseServerEvent('{"type":"response.audio.delta","response_id":"r","item_id":"i","delta":"AA=="}').kind).to.equal("audio-delta");
-    expect(parseServerEvent('{"type":"response.audio_transcript.done","response_id":"r","item_id":"i","transcript":"Hi"}').kind).to.equal("agent-transcript");
+    expect(parseServerEvent('{"type":"response.audio_transcript.done","response_id":"r","item_id":"i","transcript":"Hi"}').kind).to.equal(
+      "agent-transcript",
+    );
     expect(parseServerEvent("not json").kind).to.equal("invalid");
     expect(parseServerEvent('{"type":"response.output_audio.delta"}').kind).to.equal("invalid");
     expect(parseServerEvent('{"type":"rate_limits.updated"}')).to.deep.equal({ kind: "other", type: "rate_limits.updated" });
@@ -80,7 +84,9 @@ describe("OpenAI Realtime protocol", () => {
   });
 
   it("when classifying provider errors, then rate limits and server errors end the call and others do not", () => {
-    expect(fatalReason({ type: "invalid_request_error", code: "rate_limit_exceeded", message: "" }, true)).to.equal("provider-rate-limited");
+    expect(fatalReason({ type: "invalid_request_error", code: "rate_limit_exceeded", message: "" }, true)).to.equal(
+      "provider-rate-limited",
+    );
     expect(fatalReason({ type: "server_error", code: null, message: "" }, true)).to.equal("provider-error");
     expect(fatalReason({ type: "invalid_request_error", code: "item_truncate_invalid", message: "" }, true)).to.equal(null);
     expect(fatalReason({ type: "invalid_request_error", code: "unknown_parameter", message: "" }, false)).to.equal("provider-error");

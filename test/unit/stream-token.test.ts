@@ -45,7 +45,15 @@ describe("stream token", () => {
   });
 
   it("when malformed, then it is refused", () => {
-    for (const bad of ["", "v1", "v1.x.y", "v2.1.abc", `v1.${now}.${"a".repeat(42)}`, `v2.${"A".repeat(80)}.${"a".repeat(42)}`, "v3.abc.def"]) {
+    for (const bad of [
+      "",
+      "v1",
+      "v1.x.y",
+      "v2.1.abc",
+      `v1.${now}.${"a".repeat(42)}`,
+      `v2.${"A".repeat(80)}.${"a".repeat(42)}`,
+      "v3.abc.def",
+    ]) {
       expect(verifyStreamToken(secret, bad, callId, now)).to.deep.equal({ ok: false, reason: "malformed" });
     }
   });
@@ -61,7 +69,9 @@ describe("stream token", () => {
   });
 
   it("when a v1 token from before tokens carried facts is presented, then it still verifies, without facts", () => {
-    const sig = createHmac("sha256", secret).update(`stream:${callId}:${now + 60}`).digest("base64url");
+    const sig = createHmac("sha256", secret)
+      .update(`stream:${callId}:${now + 60}`)
+      .digest("base64url");
     expect(verifyStreamToken(secret, `v1.${now + 60}.${sig}`, callId, now)).to.deep.equal({ ok: true, claims: null });
     expect(verifyStreamToken(secret, `v1.${now + 60}.${sig}`, "d".repeat(24), now).ok).to.equal(false);
   });

@@ -8,7 +8,15 @@ import { DEFAULT_TURN_OPTIONS, TurnDetector } from "../../media-worker/engines/l
 import { SAFETY_MS } from "../../media-worker/session/call-budget.js";
 import { callerSpeech } from "../helpers/caller-audio.js";
 import { FakeChatCompletions } from "../helpers/fake-chat-completions.js";
-import { endedCall, eventually, nothingLeftBehind, placeCall, startVoiceHarness, voiceAgent, type VoiceHarness } from "../helpers/voice-harness.js";
+import {
+  endedCall,
+  eventually,
+  nothingLeftBehind,
+  placeCall,
+  startVoiceHarness,
+  voiceAgent,
+  type VoiceHarness,
+} from "../helpers/voice-harness.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
@@ -46,7 +54,11 @@ function framesToOpenTurn(mulaw: Buffer): number {
 
 /** Waits until the agent has been quiet for `ms` after having said something. */
 async function agentDone(line: { received: { at: number }[]; receivedMs(): number }, firstAt: number): Promise<void> {
-  await eventually("the agent to finish speaking", () => line.received.length > 0 && performance.now() > firstAt + line.receivedMs() + 150, 15_000);
+  await eventually(
+    "the agent to finish speaking",
+    () => line.received.length > 0 && performance.now() > firstAt + line.receivedMs() + 150,
+    15_000,
+  );
 }
 
 describe("local engine, through the call simulator against the real worker", function () {
@@ -116,7 +128,8 @@ describe("local engine, through the call simulator against the real worker", fun
   });
 
   it("when the caller talks over the agent, then the agent's audio is cleared within 300 ms on the simulator's clock and the turn is marked interrupted", async () => {
-    const long = "Welcome to the clinic. Our team is here to help you with appointments, prescriptions, test results and any other questions you may have today.";
+    const long =
+      "Welcome to the clinic. Our team is here to help you with appointments, prescriptions, test results and any other questions you may have today.";
     const fixture = await voiceAgent({ engine: "LOCAL", greeting: long, intents });
     const { call, line } = await placeCall(h, fixture);
     await eventually("the greeting to be playing", () => line.received.length > 0);
@@ -133,7 +146,11 @@ describe("local engine, through the call simulator against the real worker", fun
     line.resume();
     // The turn stopped: nothing more of it came, and the caller is answered.
     const reply = await render(HOURS);
-    await eventually("the reply", () => line.received.some((r) => r.at > line.client.clearTimes[0]!) && line.receivedMs(line.client.clearTimes[0]!) >= reply.length / 8, 10_000);
+    await eventually(
+      "the reply",
+      () => line.received.some((r) => r.at > line.client.clearTimes[0]!) && line.receivedMs(line.client.clearTimes[0]!) >= reply.length / 8,
+      10_000,
+    );
     expect(line.receivedMs(line.client.clearTimes[0]!)).to.equal(reply.length / 8);
     line.hangUp();
     const stored = await endedCall(call.callId);
@@ -151,7 +168,9 @@ describe("local engine, through the call simulator against the real worker", fun
     expect(stored.status).to.equal("completed");
     expect(stored.transcript.map((t) => t.text)).to.deep.equal(["Hi.", LINES.silenceReminder, LINES.silenceGoodbye]);
     const [greeting, reminder, goodbye] = stored.transcript;
-    const [greetingMs, reminderMs, goodbyeMs] = (await Promise.all(["Hi.", LINES.silenceReminder, LINES.silenceGoodbye].map(render))).map((a) => a.length / 8);
+    const [greetingMs, reminderMs, goodbyeMs] = (await Promise.all(["Hi.", LINES.silenceReminder, LINES.silenceGoodbye].map(render))).map(
+      (a) => a.length / 8,
+    );
     // Silence counts from the end of the greeting: 1 s to the reminder, 3 s to the goodbye (timers
     // fire late on a busy machine, never early; TIMER_SLACK_MS covers rounding to whole ms).
     expect(reminder!.offsetMs - greeting!.offsetMs).to.be.at.least(greetingMs! + 1_000 - TIMER_SLACK_MS);
@@ -174,7 +193,11 @@ describe("local engine, through the call simulator against the real worker", fun
     await line.say(callerSpeech("goodbye"));
     const greetingMs = (await render("Hi.")).length / 8;
     const goodbyeMs = (await render(LINES.endCallGoodbye)).length / 8;
-    await eventually("the goodbye and its mark", () => line.receivedMs() >= greetingMs + goodbyeMs && line.client.marksRequested.length > marksBefore, 10_000);
+    await eventually(
+      "the goodbye and its mark",
+      () => line.receivedMs() >= greetingMs + goodbyeMs && line.client.marksRequested.length > marksBefore,
+      10_000,
+    );
     // Longer than the goodbye lasts: without its mark the call stays up (the wall-clock delay from
     // mark to hang-up is measured by `npm run bench:engines`).
     await sleep(goodbyeMs + 1_000);
@@ -271,7 +294,11 @@ describe("local engine with an LLM (OpenAI-compatible chat completions)", functi
       { role: "system", content: "You are the front desk of a clinic." },
       { role: "user", content: "what are your opening hours" },
     ]);
-    expect(stored.transcript.map((t) => t.text)).to.deep.equal(["Hi.", "what are your opening hours", "It is lovely outside. Anything else?"]);
+    expect(stored.transcript.map((t) => t.text)).to.deep.equal([
+      "Hi.",
+      "what are your opening hours",
+      "It is lovely outside. Anything else?",
+    ]);
     expect(stored.usage).to.include({ inputTokens: 42, outputTokens: 12, provider: "local:espeak-ng+pocketsphinx+llm:tiny-model" });
   });
 

@@ -4,7 +4,15 @@ import { FRAME_BYTES, FRAME_MS } from "../../media-worker/audio/mulaw.js";
 import { LINES } from "../../media-worker/conversation/lines.js";
 import { loadEngineConfig } from "../../media-worker/engines/engine-config.js";
 import { FakeOpenAIRealtime, type ResponsePlan } from "../helpers/fake-openai-realtime.js";
-import { endedCall, eventually, nothingLeftBehind, placeCall, startVoiceHarness, voiceAgent, type VoiceHarness } from "../helpers/voice-harness.js";
+import {
+  endedCall,
+  eventually,
+  nothingLeftBehind,
+  placeCall,
+  startVoiceHarness,
+  voiceAgent,
+  type VoiceHarness,
+} from "../helpers/voice-harness.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Audio the fake "speaks": random bytes, so passthrough can be checked byte for byte. */
@@ -36,7 +44,10 @@ describe("OpenAI Realtime engine, through the call simulator against the real wo
   });
   beforeEach(() => {
     fake.refuseWith = null;
-    fake.planner = (_s, request) => (String(request.response?.metadata?.call24x7 ?? "").startsWith("say-") ? sayPlan(request) : { audio: audio(1_000), transcript: "Hello!" });
+    fake.planner = (_s, request) =>
+      String(request.response?.metadata?.call24x7 ?? "").startsWith("say-")
+        ? sayPlan(request)
+        : { audio: audio(1_000), transcript: "Hello!" };
   });
   afterEach(async () => {
     await h.hangUpAll();
@@ -78,7 +89,12 @@ describe("OpenAI Realtime engine, through the call simulator against the real wo
     line.hangUp();
     const stored = await endedCall(admitted.callId);
     expect(stored.transcript.map((t) => [t.role, t.text])).to.deep.equal([["agent", "Welcome to Acme."]]);
-    expect(stored.usage).to.include({ engine: "OPENAI_REALTIME", provider: "openai:gpt-realtime-test", inputTokens: 100, outputTokens: 50 });
+    expect(stored.usage).to.include({
+      engine: "OPENAI_REALTIME",
+      provider: "openai:gpt-realtime-test",
+      inputTokens: 100,
+      outputTokens: 50,
+    });
     expect(stored.usage?.audioOutSeconds).to.be.closeTo(1.5, 0.02);
   });
 
@@ -139,7 +155,10 @@ describe("OpenAI Realtime engine, through the call simulator against the real wo
       await session.until("frames to reach the provider", () => session.audioBytes >= (ts / FRAME_MS) * FRAME_BYTES);
     };
     await send(10);
-    await eventually("the greeting and its mark", () => line.receivedAudio().length >= greeting.length && line.client.marksRequested.length === 1);
+    await eventually(
+      "the greeting and its mark",
+      () => line.receivedAudio().length >= greeting.length && line.client.marksRequested.length === 1,
+    );
     // The greeting's mark comes back; the frames after it reach the provider only once the worker has handled it.
     line.client.releaseMarks();
     await send(30); // last frame at 780 ms
@@ -180,7 +199,10 @@ describe("OpenAI Realtime engine, through the call simulator against the real wo
     await send(10); // last frame at 180 ms
     const first = audio(2_000);
     void session.respond({ audio: first, transcript: "Welcome to Acme, how can I help?" });
-    await eventually("the first answer and its mark", () => line.receivedAudio().length >= first.length && line.client.marksRequested.length === 1);
+    await eventually(
+      "the first answer and its mark",
+      () => line.receivedAudio().length >= first.length && line.client.marksRequested.length === 1,
+    );
     void session.respond({ audio: audio(1_000), transcript: "Queued." });
     await eventually("the second answer at the caller", () => line.receivedAudio().length >= first.length + 1_000 * 8);
     await send(30); // last frame at 780 ms: 600 ms into the first answer's 2 s
@@ -189,7 +211,9 @@ describe("OpenAI Realtime engine, through the call simulator against the real wo
     const [playing, queued] = session.responses;
     expect(session.responses).to.have.length(2);
     expect(queued!.itemId).to.not.equal(playing!.itemId);
-    expect(session.truncates, "the playing answer's item, not the queued one's").to.deep.equal([{ item_id: playing!.itemId, content_index: 0, audio_end_ms: 600 }]);
+    expect(session.truncates, "the playing answer's item, not the queued one's").to.deep.equal([
+      { item_id: playing!.itemId, content_index: 0, audio_end_ms: 600 },
+    ]);
     line.hangUp();
     const stored = await endedCall(admitted.callId);
     expect(stored.transcript.map((t) => [t.text, t.interrupted])).to.deep.equal([
@@ -205,8 +229,15 @@ describe("OpenAI Realtime engine, through the call simulator against the real wo
     // The phone goes on "playing" until the test lets the goodbye's mark come back.
     line.client.holdMarks = true;
     const goodbye = audio(1_200);
-    void session.respond({ audio: goodbye, transcript: "Goodbye!", functionCall: { name: "end_call", arguments: '{"reason":"caller is done"}' } });
-    await eventually("the goodbye audio and its mark", () => line.receivedAudio().subarray(-goodbye.length).equals(goodbye) && line.client.marksRequested.length === 2);
+    void session.respond({
+      audio: goodbye,
+      transcript: "Goodbye!",
+      functionCall: { name: "end_call", arguments: '{"reason":"caller is done"}' },
+    });
+    await eventually(
+      "the goodbye audio and its mark",
+      () => line.receivedAudio().subarray(-goodbye.length).equals(goodbye) && line.client.marksRequested.length === 2,
+    );
     // Longer than the 1.2 s goodbye lasts: without its mark the call stays up (the wall-clock delay
     // from mark to hang-up is measured by `npm run bench:engines`).
     await sleep(2_200);
@@ -215,7 +246,10 @@ describe("OpenAI Realtime engine, through the call simulator against the real wo
     line.client.releaseMarks();
     const close = await line.client.closed;
     expect(close.code).to.equal(1000);
-    expect(h.hangUps.filter((x) => x.callSid === admitted.callSid), "hung up through Twilio's REST API").to.have.length(1);
+    expect(
+      h.hangUps.filter((x) => x.callSid === admitted.callSid),
+      "hung up through Twilio's REST API",
+    ).to.have.length(1);
     const stored = await endedCall(admitted.callId);
     expect(stored.endedReason).to.equal("agent-ended");
     expect(stored.transcript.map((t) => t.text)).to.deep.equal(["Hello!", "Goodbye!"]);
@@ -300,7 +334,10 @@ describe("OpenAI Realtime engine, through the call simulator against the real wo
   it("when the provider reports a rate limit mid-call, then the call ends provider-rate-limited and the provider socket is closed", async () => {
     const { call: admitted, line, session } = await call();
     await eventually("the greeting's mark", () => line.client.marksRequested.length === 1);
-    session.send({ type: "error", error: { type: "invalid_request_error", code: "rate_limit_exceeded", message: "Rate limit reached", param: null, event_id: null } });
+    session.send({
+      type: "error",
+      error: { type: "invalid_request_error", code: "rate_limit_exceeded", message: "Rate limit reached", param: null, event_id: null },
+    });
     await line.client.closed;
     await eventually("the provider socket to close", () => session.closed);
     const stored = await endedCall(admitted.callId);
@@ -319,7 +356,10 @@ describe("OpenAI Realtime engine, through the call simulator against the real wo
   it("when a non-fatal provider error arrives, then the call goes on", async () => {
     const { call: admitted, line, session } = await call();
     await eventually("the greeting's mark", () => line.client.marksRequested.length === 1);
-    session.send({ type: "error", error: { type: "invalid_request_error", code: "item_truncate_invalid_item_id", message: "nope", param: null, event_id: null } });
+    session.send({
+      type: "error",
+      error: { type: "invalid_request_error", code: "item_truncate_invalid_item_id", message: "nope", param: null, event_id: null },
+    });
     await sleep(300);
     expect(line.client.isOpen).to.equal(true);
     line.hangUp();

@@ -27,7 +27,12 @@ describe("POST /call_status", () => {
   /** A call admitted through /inbound_call, still ringing. */
   async function ringingCall() {
     const callSid = uniqueCallSid();
-    const res = await postForm(t, "/inbound_call", { CallSid: callSid, From: "+14155550100", To: fx.number, AccountSid: `AC${"1".repeat(32)}` });
+    const res = await postForm(t, "/inbound_call", {
+      CallSid: callSid,
+      From: "+14155550100",
+      To: fx.number,
+      AccountSid: `AC${"1".repeat(32)}`,
+    });
     expect(res.status).to.equal(200);
     const call = await storedCall(callSid);
     return { callSid, callId: String(call._id) };
@@ -52,7 +57,13 @@ describe("POST /call_status", () => {
     expect(res.status).to.equal(200);
     expect(JSON.parse(res.text)).to.deep.equal({ success: true, callId, outcome: "closed-not-connected" });
     const job = await closeOutJob(callId);
-    expect(job?.data).to.deep.include({ callId, status: "failed", endedReason: "not-connected", connectedMs: 0, source: "status-callback" });
+    expect(job?.data).to.deep.include({
+      callId,
+      status: "failed",
+      endedReason: "not-connected",
+      connectedMs: 0,
+      source: "status-callback",
+    });
     // The call is claimed, so a stream arriving late cannot start it.
     expect(await new CallLiveness(t.redis).owner(callId)).to.equal("status-callback");
   });
@@ -79,7 +90,14 @@ describe("POST /call_status", () => {
 
   it("when the call's close-out is already queued, then the callback leaves it alone", async () => {
     const { callSid, callId } = await ringingCall();
-    const queued = { callId, status: "completed" as const, endedReason: "caller-hangup" as const, endedAt: new Date().toISOString(), connectedMs: 1_234, source: "stream" as const };
+    const queued = {
+      callId,
+      status: "completed" as const,
+      endedReason: "caller-hangup" as const,
+      endedAt: new Date().toISOString(),
+      connectedMs: 1_234,
+      source: "stream" as const,
+    };
     await enqueueCloseOut(t.callEvents, queued);
     const res = await postForm(t, "/call_status", status(callSid));
     expect(JSON.parse(res.text)).to.deep.equal({ success: true, callId, outcome: "closing" });

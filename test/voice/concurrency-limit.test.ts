@@ -89,10 +89,14 @@ describe("POST /inbound_call: concurrent calls per account (maxConcurrentCalls)"
 
   it("when an admin changes the account's limit, then the next call obeys the new one at once", async () => {
     const setLimit = (maxConcurrentCalls: number | null) =>
-      gqlOk(stack.t, `mutation ($id: ID, $input: UpdateAccountInput!) { updateAccount(id: $id, input: $input) { limits { maxConcurrentCalls } } }`, {
-        id: String(fx.accountId),
-        input: { limits: { maxConcurrentCalls } },
-      });
+      gqlOk(
+        stack.t,
+        `mutation ($id: ID, $input: UpdateAccountInput!) { updateAccount(id: $id, input: $input) { limits { maxConcurrentCalls } } }`,
+        {
+          id: String(fx.accountId),
+          input: { limits: { maxConcurrentCalls } },
+        },
+      );
     expect((await setLimit(2)).updateAccount.limits.maxConcurrentCalls).to.equal(2);
     await admit();
     await admit();

@@ -45,19 +45,32 @@ describe("Inbound calls forwarded from a number", () => {
     beforeEach(async () => {
       [b, c] = [await createAccount(t, { phoneNumbers: [] }), await createAccount(t, { phoneNumbers: [] })];
       for (const account of [b, c]) {
-        await gqlOk(t, `mutation ($id: ID!) { creditBalance(accountId: $id, amountUsd: "5.00", reference: "start") { balanceUsd } }`, { id: account.id });
+        await gqlOk(t, `mutation ($id: ID!) { creditBalance(accountId: $id, amountUsd: "5.00", reference: "start") { balanceUsd } }`, {
+          id: account.id,
+        });
       }
       agentOfB = await createAgent(t, b.key, { name: "B's agent" });
       agentOfC = await createAgent(t, c.key, { name: "C's agent" });
       await gqlOk(t, `mutation ($a: ID) { setActiveInboundAgent(agentId: $a) { id } }`, { a: agentOfB }, { key: b.key });
       await gqlOk(t, `mutation ($a: ID) { setActiveInboundAgent(agentId: $a) { id } }`, { a: agentOfC }, { key: c.key });
       numberOfC = uniqueNumber();
-      await gqlOk(t, `mutation ($e: String!, $a: ID, $acc: ID) { createPhoneNumber(input: { e164: $e, agentId: $a, accountId: $acc }) { id } }`, { e: numberOfC, a: agentOfC, acc: c.id }, { key: TEST_ADMIN_KEY });
+      await gqlOk(
+        t,
+        `mutation ($e: String!, $a: ID, $acc: ID) { createPhoneNumber(input: { e164: $e, agentId: $a, accountId: $acc }) { id } }`,
+        { e: numberOfC, a: agentOfC, acc: c.id },
+        { key: TEST_ADMIN_KEY },
+      );
       strangerLine = uniqueNumber();
     });
 
     it("then B cannot list the line with updateAccount (FORBIDDEN), and nothing is written", async () => {
-      const error = await gqlError(t, "FORBIDDEN", `mutation ($n: [String!]) { updateAccount(input: { phoneNumbers: $n }) { id } }`, { n: [strangerLine] }, { key: b.key });
+      const error = await gqlError(
+        t,
+        "FORBIDDEN",
+        `mutation ($n: [String!]) { updateAccount(input: { phoneNumbers: $n }) { id } }`,
+        { n: [strangerLine] },
+        { key: b.key },
+      );
       expect(error.message).to.include("startForwardingNumberVerification");
       expect(await ForwardingNumberModel.countDocuments({ e164: strangerLine })).to.equal(0);
     });
@@ -77,7 +90,10 @@ describe("Inbound calls forwarded from a number", () => {
     });
 
     it("then even a line verified by B does not take calls forwarded to C's own number", async () => {
-      await gqlOk(t, `mutation ($a: ID!, $e: String!) { setForwardingNumberVerified(accountId: $a, e164: $e) { id } }`, { a: b.id, e: strangerLine });
+      await gqlOk(t, `mutation ($a: ID!, $e: String!) { setForwardingNumberVerified(accountId: $a, e164: $e) { id } }`, {
+        a: b.id,
+        e: strangerLine,
+      });
       const call = await answer(numberOfC, { ForwardedFrom: strangerLine });
       expect(call).to.deep.include({ status: 200, agentId: agentOfC });
       expect(String((await storedCall(call.callSid)).accountId)).to.equal(c.id);
@@ -113,7 +129,9 @@ describe("Inbound calls forwarded from a number", () => {
     it("then the seed's order stands: query agent_id, body agent_id, ForwardedFrom, then To", async () => {
       const [q, b] = await Promise.all(["Query", "Body"].map((name) => AgentModel.create({ accountId: platform.accountId, name })));
       const forwarded = { ForwardedFrom: customer.forwardingNumber };
-      expect((await answer(sharedNumber, { ...forwarded, agent_id: String(b!._id) }, `?agent_id=${q!._id}`)).agentId).to.equal(String(q!._id));
+      expect((await answer(sharedNumber, { ...forwarded, agent_id: String(b!._id) }, `?agent_id=${q!._id}`)).agentId).to.equal(
+        String(q!._id),
+      );
       expect((await answer(sharedNumber, { ...forwarded, agent_id: String(b!._id) })).agentId).to.equal(String(b!._id));
       expect((await answer(sharedNumber, forwarded)).agentId).to.equal(String(customer.agentId));
       expect((await answer(sharedNumber)).agentId).to.equal(String(platform.agentId));
@@ -127,7 +145,10 @@ describe("Inbound calls forwarded from a number", () => {
         e: line,
       });
       expect((await answer(sharedNumber, { ForwardedFrom: line })).agentId).to.equal(String(customer.agentId));
-      await gqlOk(t, `mutation ($a: ID, $e: String!) { removeForwardingNumber(accountId: $a, e164: $e) }`, { a: String(customer.accountId), e: line });
+      await gqlOk(t, `mutation ($a: ID, $e: String!) { removeForwardingNumber(accountId: $a, e164: $e) }`, {
+        a: String(customer.accountId),
+        e: line,
+      });
       expect((await answer(sharedNumber, { ForwardedFrom: line })).agentId).to.equal(String(platform.agentId));
     });
 

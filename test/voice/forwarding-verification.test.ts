@@ -275,7 +275,9 @@ describe("Forwarding number verification by call", () => {
       await gqlOk(t, `mutation ($a: ID) { setActiveInboundAgent(agentId: $a) { id } }`, { a: agent }, { key: a.key });
       const platform = await createAccount(t, { phoneNumbers: [] });
       for (const id of [a.id, platform.id]) {
-        await gqlOk(t, `mutation ($id: ID!) { creditBalance(accountId: $id, amountUsd: "5.00", reference: "start") { balanceUsd } }`, { id });
+        await gqlOk(t, `mutation ($id: ID!) { creditBalance(accountId: $id, amountUsd: "5.00", reference: "start") { balanceUsd } }`, {
+          id,
+        });
       }
       const otherAgent = await createAgent(t, platform.key, { name: "Platform line" });
       const number = (input: Record<string, unknown>) =>
@@ -308,7 +310,12 @@ describe("Forwarding number verification by call", () => {
 
     it("then a number callers dial (one of ours) is BAD_USER_INPUT and not called", async () => {
       const ours = uniqueNumber();
-      await gqlOk(t, `mutation ($e164: String!, $acc: ID) { createPhoneNumber(input: { e164: $e164, accountId: $acc }) { id } }`, { e164: ours, acc: a.id }, { key: TEST_ADMIN_KEY });
+      await gqlOk(
+        t,
+        `mutation ($e164: String!, $acc: ID) { createPhoneNumber(input: { e164: $e164, accountId: $acc }) { id } }`,
+        { e164: ours, acc: a.id },
+        { key: TEST_ADMIN_KEY },
+      );
       const before = twilio.createdCalls.length;
       const error = await gqlError(t, "BAD_USER_INPUT", START, { e164: ours }, { key: a.key });
       expect(error.message).to.match(/^e164 /);
@@ -339,16 +346,25 @@ describe("Forwarding number verification without Twilio", () => {
     const e164 = uniqueNumber();
     const error = await gqlError(t, "TWILIO_NOT_CONFIGURED", START, { e164 }, { key: a.key });
     expect(error.message).to.include("TWILIO_ACCOUNT_SID").and.include("TWILIO_AUTH_TOKEN").and.include("TWILIO_VERIFICATION_CALLER_ID");
-    const marked = await gqlOk(t, `mutation ($a: ID!, $e: String!) { setForwardingNumberVerified(accountId: $a, e164: $e) { e164 method account { id } } }`, {
-      a: a.id,
-      e: e164,
-    });
+    const marked = await gqlOk(
+      t,
+      `mutation ($a: ID!, $e: String!) { setForwardingNumberVerified(accountId: $a, e164: $e) { e164 method account { id } } }`,
+      {
+        a: a.id,
+        e: e164,
+      },
+    );
     expect(marked.setForwardingNumberVerified).to.deep.equal({ e164, method: "ADMIN", account: { id: a.id } });
     expect((await gqlOk(t, ME, {}, { key: a.key })).me.phoneNumbers).to.deep.equal([e164]);
   });
 
   it("then the verification webhook refuses everything: signatures cannot be checked", async () => {
-    const res = await postForm(t, `/forwarding_verification/${"0".repeat(32)}`, { CallSid: `CA${"0".repeat(32)}`, Digits: "123456" }, { token: null });
+    const res = await postForm(
+      t,
+      `/forwarding_verification/${"0".repeat(32)}`,
+      { CallSid: `CA${"0".repeat(32)}`, Digits: "123456" },
+      { token: null },
+    );
     expect(res.status).to.equal(401);
   });
 });

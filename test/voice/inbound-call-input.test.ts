@@ -83,7 +83,12 @@ describe("POST /inbound_call input validation", () => {
         else controller.close();
       },
     });
-    const res = await fetch(`${t.url}/inbound_call`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body, duplex: "half" } as RequestInit);
+    const res = await fetch(`${t.url}/inbound_call`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body,
+      duplex: "half",
+    } as RequestInit);
     expect(res.status).to.equal(413);
     expect(res.headers.get("connection")).to.equal("close");
     expect(((await res.json()) as { code: string }).code).to.equal("PAYLOAD_TOO_LARGE");
@@ -132,7 +137,11 @@ describe("POST /inbound_call input validation", () => {
   });
 
   it("when Twilio sends fields we do not use, then they are accepted and still count for the signature", async () => {
-    const res = await postForm(t, "/inbound_call", fields({ CallerCity: "OAKLAND", StirVerstat: "TN-Validation-Passed-A", "SipHeader_X-Foo": "bar" }));
+    const res = await postForm(
+      t,
+      "/inbound_call",
+      fields({ CallerCity: "OAKLAND", StirVerstat: "TN-Validation-Passed-A", "SipHeader_X-Foo": "bar" }),
+    );
     expect(res.status).to.equal(200);
   });
 
@@ -155,6 +164,8 @@ describe("POST /inbound_call input validation", () => {
   it("when the fallback URL is called, then it answers an apology in TwiML", async () => {
     const res = await fetch(`${t.url}/fallback`, { method: "POST" });
     expect(res.status).to.equal(200);
-    expect(await res.text()).to.include("<Say>").and.include("<Hangup/>");
+    expect(await res.text())
+      .to.include("<Say>")
+      .and.include("<Hangup/>");
   });
 });

@@ -181,9 +181,7 @@ describe("POST /inbound_call", () => {
 
     it("then a burst of calls cannot all pass on the same money", async () => {
       const twoMinutes = await createFixture({ balanceMicros: 300_000 });
-      const results = await Promise.all(
-        Array.from({ length: 8 }, () => postForm(t, "/inbound_call", fields({ To: twoMinutes.number }))),
-      );
+      const results = await Promise.all(Array.from({ length: 8 }, () => postForm(t, "/inbound_call", fields({ To: twoMinutes.number }))));
       const statuses = results.map((r) => r.status).sort();
       expect(statuses.filter((s) => s === 200)).to.have.length(2);
       expect(statuses.filter((s) => s === 402)).to.have.length(6);

@@ -69,7 +69,11 @@ describe("POST /inbound_call while the database does not answer", function () {
     const callId = twiml.params.callId!;
     expect(await reservations(stack.media.redis).heldByCall(fx.accountId, fields.CallSid)).to.equal(150_000);
     const admissions = new CallAdmissions(stack.media.redis);
-    expect(await admissions.get(callId)).to.include({ callSid: fields.CallSid, ratePerMinuteMicros: 150_000, twilioAccountSid: fields.AccountSid });
+    expect(await admissions.get(callId)).to.include({
+      callSid: fields.CallSid,
+      ratePerMinuteMicros: 150_000,
+      twilioAccountSid: fields.AccountSid,
+    });
     expect(await admissions.isPending(callId)).to.equal(true);
 
     const retry = await timedPost(fields);
@@ -90,7 +94,12 @@ describe("POST /inbound_call while the database does not answer", function () {
     client.sendStop();
     await client.closed;
     const closed = await waitForClosedCall(callId, 15_000);
-    expect(closed).to.include({ endedReason: "caller-hangup", callSid: fields.CallSid, ratePerMinuteMicros: 150_000, twilioAccountSid: fields.AccountSid });
+    expect(closed).to.include({
+      endedReason: "caller-hangup",
+      callSid: fields.CallSid,
+      ratePerMinuteMicros: 150_000,
+      twilioAccountSid: fields.AccountSid,
+    });
     expect(closed.billedSeconds).to.be.within(1, 30);
     expect(await chargesFor(callId)).to.have.length(1);
     expect(await CallModel.countDocuments({ callSid: fields.CallSid })).to.equal(1);

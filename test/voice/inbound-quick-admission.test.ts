@@ -78,7 +78,11 @@ describe("Inbound call: one Redis round trip for a cached number", () => {
 
       const callId = String(callIdForSid(fields.CallSid));
       expect(parseStreamTwiml(result.result.text).params).to.include({ callId, agentId: String(fx.agentId) });
-      expect(await new CallAdmissions(t.redis).get(callId)).to.include({ callSid: fields.CallSid, accountId: String(fx.accountId), ratePerMinuteMicros: FIRST_MINUTE });
+      expect(await new CallAdmissions(t.redis).get(callId)).to.include({
+        callSid: fields.CallSid,
+        accountId: String(fx.accountId),
+        ratePerMinuteMicros: FIRST_MINUTE,
+      });
       expect(await reservations.heldByCall(fx.accountId, fields.CallSid)).to.equal(FIRST_MINUTE);
       expect(await new OpenCalls(t.redis).isWatched(callId)).to.equal(true);
       expect((await storedCall(fields.CallSid)).status).to.equal("ringing");
@@ -129,7 +133,13 @@ describe("Inbound call: one Redis round trip for a cached number", () => {
       const poor = await createFixture({ balanceMicros: FIRST_MINUTE + 10 });
       expect((await postForm(t, "/inbound_call", inboundCallFields(poor.number))).status).to.equal(200);
       // The snapshot says 10 micro-dollars are left; a credit goes straight to the ledger.
-      await ledger.append({ accountId: poor.accountId, kind: "credit", amountMicros: 1_000_000, reference: `top-up-${new Types.ObjectId()}`, floorMicros: null });
+      await ledger.append({
+        accountId: poor.accountId,
+        kind: "credit",
+        amountMicros: 1_000_000,
+        reference: `top-up-${new Types.ObjectId()}`,
+        floorMicros: null,
+      });
       const fields = inboundCallFields(poor.number);
       const res = await postForm(t, "/inbound_call", fields);
       expect(res.status).to.equal(200);

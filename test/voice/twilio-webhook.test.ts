@@ -79,7 +79,8 @@ describe("Twilio webhooks: twilioWebhook()", () => {
 
   it("when a signature is wrong, then it counts against the address on the webhooks that take keys, not on the verification webhook", async () => {
     const counted = async (ip: string) => Number((await t.redis.get(keyOf(ip))) ?? 0);
-    const forged = (path: string, fields: Record<string, string>) => twilio.getExpectedTwilioSignature(`${TEST_AUTH_TOKEN}-not`, t.config.publicBaseUrl + path, fields);
+    const forged = (path: string, fields: Record<string, string>) =>
+      twilio.getExpectedTwilioSignature(`${TEST_AUTH_TOKEN}-not`, t.config.publicBaseUrl + path, fields);
     const fields = { CallSid: uniqueCallSid(), Digits: "123456" };
     for (const [path, counts] of [
       ["/inbound_call", 1],

@@ -92,11 +92,16 @@ export class LocalEngine implements TalkingEngine {
       return;
     }
     const llm = this.shared.llm;
-    this.ctx.reportUsage({ engine: "LOCAL", provider: llm ? `local:espeak-ng+pocketsphinx+llm:${llm.model}` : "local:espeak-ng+pocketsphinx" });
+    this.ctx.reportUsage({
+      engine: "LOCAL",
+      provider: llm ? `local:espeak-ng+pocketsphinx+llm:${llm.model}` : "local:espeak-ng+pocketsphinx",
+    });
     const { intents, endCallPhrases } = this.ctx.agent;
     this.grammar = this.shared.asr.grammar([...intents.flatMap((i) => i.phrases), ...endCallPhrases]);
     this.grammar.then(
-      (g) => g.skipped.length > 0 && this.ctx.log.warn({ skipped: g.skipped }, "phrases with words PocketSphinx cannot pronounce are not recognised"),
+      (g) =>
+        g.skipped.length > 0 &&
+        this.ctx.log.warn({ skipped: g.skipped }, "phrases with words PocketSphinx cannot pronounce are not recognised"),
       (err: unknown) => this.ctx.log.error({ err }, "recognition grammar could not be built"),
     );
     if (llm && this.ctx.agent.instructions) this.history.push({ role: "system", content: this.ctx.agent.instructions });
@@ -171,7 +176,12 @@ export class LocalEngine implements TalkingEngine {
       const match = heard.fromGrammar ? matchIntent(heard.text, this.ctx.agent.intents) : null;
       if (match?.intent.endCall) this.stopped = true;
       if (match && (match.intent.endCall || !this.shared.llm)) {
-        await this.speak(match.intent.reply, { interruptible: !match.intent.endCall, cache: true, endCall: match.intent.endCall, signal: abort.signal });
+        await this.speak(match.intent.reply, {
+          interruptible: !match.intent.endCall,
+          cache: true,
+          endCall: match.intent.endCall,
+          signal: abort.signal,
+        });
       } else if (this.shared.llm) {
         await this.speakLlmReply(heard.text, abort.signal);
       } else {
@@ -225,7 +235,12 @@ export class LocalEngine implements TalkingEngine {
     } catch (err) {
       if (signal.aborted) throw err;
       this.ctx.log.warn({ err }, "LLM reply failed; using the fallback reply");
-      outcome = await this.speak(this.ctx.agent.fallbackReply, { interruptible: true, cache: true, signal, onSpoken: (s) => reply.push(s) });
+      outcome = await this.speak(this.ctx.agent.fallbackReply, {
+        interruptible: true,
+        cache: true,
+        signal,
+        onSpoken: (s) => reply.push(s),
+      });
     }
     if (reply.length > 0 || outcome === "played") this.history.push({ role: "assistant", content: reply.join(" ") });
   }

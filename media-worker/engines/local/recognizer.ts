@@ -37,7 +37,10 @@ export class PocketSphinx {
   /** The grammar for `phrases`, written once per distinct set and shared by all calls. */
   grammar(phrases: readonly string[]): Promise<Grammar> {
     const unique = [...new Set(phrases)].sort();
-    const key = createHash("sha256").update(`${this.cfg.modelDir}\n${unique.join("\n")}`).digest("hex").slice(0, 32);
+    const key = createHash("sha256")
+      .update(`${this.cfg.modelDir}\n${unique.join("\n")}`)
+      .digest("hex")
+      .slice(0, 32);
     let grammar = this.grammars.get(key);
     if (!grammar) {
       grammar = this.build(unique, key);

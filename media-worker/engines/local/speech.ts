@@ -47,7 +47,10 @@ export class EspeakSpeech {
       [
         // Text on stdin, never as an argument: it cannot be taken for an option.
         { command: this.cfg.espeakBin, args: ["--stdout", "--stdin", "-v", voice, "-s", String(this.cfg.wordsPerMinute)] },
-        { command: this.cfg.soxBin, args: ["-q", "-D", "-t", "wav", "-", "-t", "raw", "-r", "8000", "-e", "mu-law", "-b", "8", "-c", "1", "-"] },
+        {
+          command: this.cfg.soxBin,
+          args: ["-q", "-D", "-t", "wav", "-", "-t", "raw", "-r", "8000", "-e", "mu-law", "-b", "8", "-c", "1", "-"],
+        },
       ],
       { input: text, signal },
     );

@@ -18,7 +18,12 @@ export class VoiceToolsMissingError extends Error {
 }
 
 function executable(command: string): boolean {
-  const candidates = command.includes("/") ? [command] : (process.env.PATH ?? "").split(path.delimiter).filter(Boolean).map((d) => path.join(d, command));
+  const candidates = command.includes("/")
+    ? [command]
+    : (process.env.PATH ?? "")
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map((d) => path.join(d, command));
   return candidates.some((file) => {
     try {
       accessSync(file, constants.X_OK);

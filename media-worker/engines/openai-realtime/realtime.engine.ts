@@ -142,7 +142,13 @@ export class OpenAIRealtimeEngine implements TalkingEngine {
     return new Promise((settle) => {
       const tag = `say-${++this.seq}`;
       this.says.set(tag, { settle, endCall: false });
-      this.send(ev.responseCreate({ tag, instructions: `Say exactly this to the caller, word for word, and nothing else: "${text}"`, tools: false }));
+      this.send(
+        ev.responseCreate({
+          tag,
+          instructions: `Say exactly this to the caller, word for word, and nothing else: "${text}"`,
+          tools: false,
+        }),
+      );
     });
   }
 
@@ -386,6 +392,8 @@ export class OpenAIRealtimeEngine implements TalkingEngine {
 function instructionsFor(agent: EngineContext["agent"]): string {
   const parts = [agent.instructions.trim()];
   parts.push(`You are on a phone call. Speak ${agent.language}. Keep answers short.`);
-  parts.push("When the caller wants to end the call, or the conversation is complete, say goodbye and call the end_call tool in the same response.");
+  parts.push(
+    "When the caller wants to end the call, or the conversation is complete, say goodbye and call the end_call tool in the same response.",
+  );
   return parts.filter(Boolean).join("\n\n");
 }

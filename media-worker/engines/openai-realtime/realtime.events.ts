@@ -64,7 +64,10 @@ export function sessionUpdate(s: SessionSettings): string {
 
 /** Turns the provider's turn detection off (a goodbye must neither be cut short nor answered) or back on. */
 export function turnDetectionUpdate(on: boolean): string {
-  return JSON.stringify({ type: "session.update", session: { type: "realtime", audio: { input: { turn_detection: on ? SERVER_VAD : null } } } });
+  return JSON.stringify({
+    type: "session.update",
+    session: { type: "realtime", audio: { input: { turn_detection: on ? SERVER_VAD : null } } },
+  });
 }
 
 /** Caller audio, base64 mu-law as Twilio sent it; hand-built, it goes out 50 times a second. */
@@ -90,12 +93,18 @@ export function truncateItem(itemId: string, audioEndMs: number): string {
 }
 
 export function functionCallOutput(callId: string, output: unknown): string {
-  return JSON.stringify({ type: "conversation.item.create", item: { type: "function_call_output", call_id: callId, output: JSON.stringify(output) } });
+  return JSON.stringify({
+    type: "conversation.item.create",
+    item: { type: "function_call_output", call_id: callId, output: JSON.stringify(output) },
+  });
 }
 
 /** A note in the conversation from the caller's side (a key press). */
 export function userNote(text: string): string {
-  return JSON.stringify({ type: "conversation.item.create", item: { type: "message", role: "user", content: [{ type: "input_text", text }] } });
+  return JSON.stringify({
+    type: "conversation.item.create",
+    item: { type: "message", role: "user", content: [{ type: "input_text", text }] },
+  });
 }
 
 export interface ProviderError {
@@ -171,7 +180,13 @@ export function parseServerEvent(raw: string): ServerEvent {
     case "response.audio_transcript.done":
       return { kind: "agent-transcript", responseId: str(e.response_id), itemId: str(e.item_id), transcript: str(e.transcript) };
     case "response.function_call_arguments.done":
-      return { kind: "function-call", responseId: str(e.response_id), callId: str(e.call_id), name: str(e.name), arguments: str(e.arguments) };
+      return {
+        kind: "function-call",
+        responseId: str(e.response_id),
+        callId: str(e.call_id),
+        name: str(e.name),
+        arguments: str(e.arguments),
+      };
     case "response.done": {
       const r = isObj(e.response) ? e.response : {};
       const details = isObj(r.status_details) ? r.status_details : {};
