@@ -55,7 +55,7 @@ export class AccountService {
     }
     try {
       const { key } = await this.apiKeys.create({ accountId: doc._id, scope: "account", name: "default" });
-      return { account: doc.toObject() as AccountRecord, apiKey: key };
+      return { account: doc.toObject(), apiKey: key };
     } catch (err) {
       await ForwardingNumberModel.deleteMany({ accountId: doc._id });
       await AccountModel.deleteOne({ _id: doc._id });

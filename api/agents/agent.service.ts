@@ -37,7 +37,7 @@ export class AgentService {
 
   /** The engine the agent's calls use. */
   engineOf(agent: AgentRecord): VoiceEngineName {
-    return resolveEngine(agent.engine as VoiceEngineName | null | undefined, this.limits.openaiConfigured);
+    return resolveEngine(agent.engine, this.limits.openaiConfigured);
   }
 
   async get(v: Viewer, id: string): Promise<AgentRecord> {
@@ -69,7 +69,7 @@ export class AgentService {
     const accountId = await targetAccount(v.principal, input.accountId);
     // At most maxAgents per account: counted and created under the account's lock for agents.
     const doc = await this.quotas.within("agents", accountId, () => AgentModel.create({ ...fields, ...voice, accountId }));
-    return doc.toObject() as AgentRecord;
+    return doc.toObject();
   }
 
   /**

@@ -31,7 +31,7 @@ export class ApiKeyManagementService {
     // An account's keys count against its maxApiKeys (revoked ones do not); admin keys belong to no account.
     const create = () => this.apiKeys.create({ accountId, scope, name });
     const { apiKey, key } = accountId ? await this.quotas.within("apiKeys", accountId, create) : await create();
-    return { apiKey: apiKey.toObject() as ApiKeyRecord, key };
+    return { apiKey: apiKey.toObject(), key };
   }
 
   /** Revoking is immediate and final; revoking a revoked key returns it unchanged. */

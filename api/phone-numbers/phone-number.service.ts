@@ -174,7 +174,7 @@ export class PhoneNumberService {
   private async insert(claim: Claim, source: PhoneNumberSource, twilioSid: string | null): Promise<PhoneNumberRecord> {
     try {
       const doc = await PhoneNumberModel.create({ ...claim, source, twilioSid });
-      return doc.toObject() as PhoneNumberRecord;
+      return doc.toObject();
     } catch (err) {
       // e164 is the collection's only unique key besides _id, which is generated here.
       if (isDuplicateKeyError(err)) throw alreadyRegistered(claim.e164);

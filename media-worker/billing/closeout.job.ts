@@ -18,8 +18,16 @@ export function parseCloseOutJob(data: unknown): CallCloseOutJob {
   if (d.billableMs !== undefined && (!ms(d.billableMs) || (d.billableMs as number) > (d.connectedMs as number))) bad("billableMs");
   if (d.ratePerMinuteMicros !== undefined && !ms(d.ratePerMinuteMicros)) bad("ratePerMinuteMicros");
   if (d.record !== undefined) {
-    const r = d.record as { transcript?: unknown; usage?: unknown } | null;
-    if (typeof r !== "object" || r === null || !Array.isArray(r.transcript) || typeof r.usage !== "object" || r.usage === null)
+    const r = d.record;
+    if (
+      typeof r !== "object" ||
+      r === null ||
+      !("transcript" in r) ||
+      !Array.isArray(r.transcript) ||
+      !("usage" in r) ||
+      typeof r.usage !== "object" ||
+      r.usage === null
+    )
       bad("record");
   }
   if (d.answeredAt !== undefined && (typeof d.answeredAt !== "string" || Number.isNaN(Date.parse(d.answeredAt)))) bad("answeredAt");

@@ -65,8 +65,8 @@ export function runPipeline(steps: Step[], opts: RunOptions = {}): Promise<Buffe
       const child = spawn(step.command, step.args, { stdio: ["pipe", "pipe", "pipe"] });
       live++;
       children.push(child);
-      child.stderr!.on("data", (d: Buffer) => (stderr[i] = (stderr[i]! + d.toString()).slice(-2_000)));
-      child.stdin!.on("error", () => undefined); // EPIPE when a step exits early; its exit code tells.
+      child.stderr.on("data", (d: Buffer) => (stderr[i] = (stderr[i]! + d.toString()).slice(-2_000)));
+      child.stdin.on("error", () => undefined); // EPIPE when a step exits early; its exit code tells.
       child.once("error", (err: NodeJS.ErrnoException) => fail(new ProcessError(step.command, err.message, err.code ?? null)));
       // `close` follows every spawn, failed ones included: the one place a process is counted gone.
       child.once("close", (code, signal) => {
@@ -78,7 +78,7 @@ export function runPipeline(steps: Step[], opts: RunOptions = {}): Promise<Buffe
         if (--running === 0) settle();
       });
       const prev = children[i - 1];
-      if (prev) prev.stdout!.pipe(child.stdin!);
+      if (prev) prev.stdout!.pipe(child.stdin);
     });
     const last = children[children.length - 1]!;
     last.stdout!.on("data", (d: Buffer) => {

@@ -149,7 +149,7 @@ export class LedgerService {
         );
         this.remember(input.accountId, { seq, balanceMicros: balanceAfterMicros });
         await serializedWrite(() => this.saveHead(input.accountId, seq));
-        return { entry: doc.toObject() as LedgerEntryRecord, created: true };
+        return { entry: doc.toObject(), created: true };
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
         const earlier = await this.findByReference(input.accountId, input.reference);

@@ -108,10 +108,10 @@ describe("CallAdmissions", () => {
       for (const r of records) await admissions.admit(r);
       const sent: { name: string; args: unknown[] }[] = [];
       const original = own.sendCommand.bind(own);
-      own.sendCommand = ((command: { name: string; args: unknown[] }, stream?: unknown) => {
+      own.sendCommand = (command: { name: string; args: unknown[] }, stream?: unknown) => {
         sent.push({ name: command.name, args: command.args });
         return original(command as never, stream as never);
-      }) as typeof own.sendCommand;
+      };
       expect(await Promise.all(records.map((r) => admissions.persist(r.callId, r)))).to.deep.equal([true, true, true, true, true]);
       const zrems = sent.filter((c) => c.name === "zrem");
       expect(zrems).to.have.length(1);

@@ -36,7 +36,7 @@ describe("API key lookup", () => {
     const { find: collection, filter, sort, limit, skip, projection } = find;
     const command: Document = { find: collection, filter };
     for (const [k, v] of Object.entries({ sort, limit, skip, projection })) if (v !== undefined) command[k] = v;
-    return (await mongoose.connection.db!.command({ explain: command })) as Explained;
+    return await mongoose.connection.db!.command({ explain: command });
   }
 
   async function expectIndexed(find: Record<string, unknown>) {

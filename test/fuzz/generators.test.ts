@@ -209,7 +209,7 @@ describe("fuzz suite inputs", () => {
           expect(r.body).to.include(`CallSid=${ctx.calls.find((c) => c.callId === r.retryOf)!.callSid}`);
           continue;
         }
-        expect(why, `${r.credential} / ${r.defect}: ${door.describe(r as never)}`).to.not.equal(null);
+        expect(why, `${r.credential} / ${r.defect}: ${door.describe(r)}`).to.not.equal(null);
         const good = GOOD_WEBHOOK_CREDENTIALS[kind].has(r.credential);
         if (good) seen.goodCredentials++;
         expect(good && why === "credential", `${r.credential} is a good credential, refused as one`).to.equal(false);
@@ -246,7 +246,7 @@ describe("fuzz suite inputs", () => {
     let verified = 0;
     for (const input of fc.sample(mediaSocketDoor(ctx, 2).arbitrary, { seed: 7, numRuns: RUNS })) {
       if (input.kind !== "socket") continue;
-      for (const frame of (input as SocketInput).frames) {
+      for (const frame of input.frames) {
         if (typeof frame !== "string") continue;
         const parsed = parseTwilioMessage(frame);
         if (!parsed.ok || parsed.event.kind !== "start") continue;

@@ -94,7 +94,7 @@ function countLimits(f: Documented, pool: IdPool): fc.Arbitrary<Spoiled>[] {
   const m = /(?:at most|up to|1 to) (\d[\d,]*)(?! characters| seconds)(?:[;.,]| phrases| numbers|$)/i.exec(f.description ?? "");
   if (!m) return [];
   const max = num(m[1]!);
-  const itemType = type.ofType as GraphQLInputType;
+  const itemType = type.ofType;
   const e164 = /E\.164/.test(f.description ?? "");
   // Small, distinct, valid-looking items, so the only fault is their number.
   const value = Array.from({ length: max + 1 }, (_, i) => (e164 ? `+1415555${String(i).padStart(4, "0")}` : minimalValue(itemType, i)));

@@ -136,7 +136,7 @@ describe("GraphQL API keys and authentication", () => {
           gql(t, REVOKE, { id: apiKey.id }, { key }),
           ...Array.from({ length: 5 }, () => gql(t, ME, {}, { key })),
         ]);
-        expect(revoked!.errors, JSON.stringify(revoked!.errors)).to.equal(undefined);
+        expect(revoked.errors, JSON.stringify(revoked.errors)).to.equal(undefined);
         // Whatever the requests set off has finished once the (single, throttled) usage write is in.
         await waitFor(async () => (await ApiKeyUsageModel.findById(apiKey.id).lean()) != null);
         await gqlError(t, "UNAUTHENTICATED", ME, {}, { key });

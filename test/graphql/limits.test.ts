@@ -105,7 +105,7 @@ describe("GraphQL limits and switches", () => {
         headers: { "content-type": "application/json", authorization: `Bearer ${TEST_ADMIN_KEY}` },
         body,
         duplex: "half",
-      } as RequestInit);
+      });
       expect(res.status).to.equal(413);
       expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).to.equal(
         "PAYLOAD_TOO_LARGE",

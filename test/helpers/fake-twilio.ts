@@ -121,7 +121,7 @@ export class FakeTwilioRest {
     const fields = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString()));
     if (this.alreadyEnded.has(callSid))
       return json(404, { code: 20404, message: `The requested resource /Calls/${callSid}.json was not found`, status: 404 });
-    this.hangUps.push({ accountSid: match[1]!, callSid, fields, user: user!, password });
+    this.hangUps.push({ accountSid: match[1]!, callSid, fields, user: user, password });
     this.hangUpTimes.set(callSid, Date.now());
     json(200, { sid: callSid, account_sid: match[1], status: fields.Status ?? "in-progress" });
   }
@@ -198,7 +198,7 @@ export class FakeTwilioRest {
       });
     }
     const sid = `CA${randomBytes(16).toString("hex")}`;
-    this.createdCalls.push({ accountSid, sid, fields, user: user!, password });
+    this.createdCalls.push({ accountSid, sid, fields, user: user, password });
     this.calls.set(sid, { status: "queued", duration: null });
     json(201, {
       sid,

@@ -119,7 +119,7 @@ export async function startWorkerProcess(env: Record<string, string>, nodeArgs: 
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`worker did not start: ${out}`)), 15_000);
-    child.stdout!.on("data", (d: Buffer) => {
+    child.stdout.on("data", (d: Buffer) => {
       out += d.toString();
       const m = /"port":(\d+)[^\n]*"msg":"media worker listening"/.exec(out);
       if (m) {
@@ -127,14 +127,18 @@ export async function startWorkerProcess(env: Record<string, string>, nodeArgs: 
         resolve(Number(m[1]));
       }
     });
-    child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
     child.once("exit", (code) => reject(new Error(`worker exited with ${code}: ${out}`)));
   });
   return { child, mediaUrl: `ws://127.0.0.1:${port}`, exited };
 }
 
-/** Polls until `probe` returns a truthy value, or fails naming what it waited for. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
+/** Polls until `probe` returns (or resolves to) a truthy value, or fails naming what it waited for. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | null | undefined | false | Promise<T | null | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

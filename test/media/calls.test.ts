@@ -106,7 +106,7 @@ describe("media worker: calls end to end", function () {
     const result = await call({ durationMs: 400, hangup: "close" });
     const closed = await waitForClosedCall(result.callId);
     expect(closed).to.include({ status: "failed", endedReason: "stream-error", billedSeconds: 1, costMicros: 2_500 });
-    await waitFor("hang-up", async () => stack.twilioRest.hangUpsFor(result.callSid).length === 1);
+    await waitFor("hang-up", () => stack.twilioRest.hangUpsFor(result.callSid).length === 1);
     expect(await chargesFor(result.callId)).to.have.length(1);
   });
 

@@ -57,7 +57,7 @@ describe("media worker: database access", function () {
     const accesses = await recordAccesses(async () => {
       const client = await openStream(target, call, { mediaUrl: stack.media.mediaUrl });
       for (const p of toFramePayloads(renderTones([{ hz: 300, ms: 200 }]))) client.sendMedia(p);
-      await waitFor("echo", async () => client.received.length > 10);
+      await waitFor("echo", () => client.received.length > 10);
       client.sendDtmf("#");
       await client.closed;
       // Polled in Redis, so the test's own polling adds no queries to what is recorded.

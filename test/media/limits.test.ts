@@ -79,7 +79,7 @@ describe("media worker: balance and duration limits", function () {
         // It used the time it had paid for, and no more than one extra second.
         expect(closed.billedSeconds).to.be.within(4, 6);
         expect(await chargesFor(r.callId)).to.have.length(1);
-        await waitFor("hang-up", async () => twilioRest.hangUpsFor(r.callSid).length === 1);
+        await waitFor("hang-up", () => twilioRest.hangUpsFor(r.callSid).length === 1);
         expect(twilioRest.hangUpsFor(r.callSid)[0]!.fields).to.deep.equal({ Status: "completed" });
       }
       const { balanceMicros } = await ledger.balance(fx.accountId);
@@ -150,7 +150,7 @@ describe("media worker: balance and duration limits", function () {
       expect(await chargesFor(result.callId)).to.have.length(1);
       const hangUps = await waitFor(
         "hang-up",
-        async () => twilioRest.hangUpsFor(result.callSid).length > 0 && twilioRest.hangUpsFor(result.callSid),
+        () => twilioRest.hangUpsFor(result.callSid).length > 0 && twilioRest.hangUpsFor(result.callSid),
       );
       expect(hangUps.map((h) => h.fields)).to.deep.equal([{ Status: "completed" }]);
     });
@@ -175,7 +175,7 @@ describe("media worker: balance and duration limits", function () {
       expectGoodbye(result, capped.config.goodbyeMs);
       const hangUps = await waitFor(
         "hang-up",
-        async () => twilioRest.hangUpsFor(result.callSid).length > 0 && twilioRest.hangUpsFor(result.callSid),
+        () => twilioRest.hangUpsFor(result.callSid).length > 0 && twilioRest.hangUpsFor(result.callSid),
       );
       expect(hangUps).to.deep.equal([
         {

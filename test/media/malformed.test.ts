@@ -29,14 +29,14 @@ describe("media worker: malformed and out-of-order messages", function () {
   async function sendAndAwaitEcho(client: TwilioStreamClient, frames: string[]) {
     const before = client.received.length;
     for (const f of frames) client.sendMedia(f);
-    await waitFor("echo", async () => client.received.length >= before + frames.length);
+    await waitFor("echo", () => client.received.length >= before + frames.length);
   }
 
   /** A second, well-behaved call streaming while the first misbehaves. */
   async function bystander() {
     const call = await admit();
     const client = await open(call);
-    await waitFor("bystander greeting", async () => client.received.length >= GREETING.length);
+    await waitFor("bystander greeting", () => client.received.length >= GREETING.length);
     return { call, client };
   }
 
@@ -107,7 +107,7 @@ describe("media worker: malformed and out-of-order messages", function () {
     expect((await client.closed).code).to.equal(1009);
     const closed = await waitForClosedCall(call.callId);
     expect(closed).to.include({ status: "failed", endedReason: "stream-error", billedSeconds: 1 });
-    await waitFor("hang-up", async () => stack.twilioRest.hangUpsFor(call.callSid).length === 1);
+    await waitFor("hang-up", () => stack.twilioRest.hangUpsFor(call.callSid).length === 1);
     expect(await chargesFor(call.callId)).to.have.length(1);
     await finishBystander(other);
   });

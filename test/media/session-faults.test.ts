@@ -62,7 +62,7 @@ describe("media worker: a call's faults stay its own and are not billed as the c
     const { call, client } = await liveCall();
     await media!.redis.hset(stateKey(call.callId), "owner", "sweeper");
     expect((await client.closed).code).to.equal(1000);
-    await waitFor("the Twilio hang-up", async () => twilioRest.hangUpsFor(call.callSid).length === 1);
+    await waitFor("the Twilio hang-up", () => twilioRest.hangUpsFor(call.callSid).length === 1);
     await sleep(300);
     expect(await media!.queue.getJob(closeOutJobId(call.callId))).to.equal(undefined);
     expect(await chargesFor(call.callId)).to.have.length(0);

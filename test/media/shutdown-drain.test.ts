@@ -80,7 +80,7 @@ describe("media worker process: SIGTERM lets live calls finish for SHUTDOWN_DRAI
     expect(refused?.message).to.contain("HTTP 503");
     // The live call still talks: its audio is echoed.
     const echoed = client.received.length;
-    await waitFor("echoed audio during the drain", async () => client.received.length >= echoed + 10);
+    await waitFor("echoed audio during the drain", () => client.received.length >= echoed + 10);
     expect(client.isOpen).to.equal(true);
     expect(worker!.running).to.equal(true);
 
@@ -111,6 +111,6 @@ describe("media worker process: SIGTERM lets live calls finish for SHUTDOWN_DRAI
     expect(closed).to.include({ status: "failed", endedReason: "worker-shutdown" });
     expect(closed.billedSeconds).to.equal(Math.ceil((closed.endedAt!.getTime() - closed.answeredAt!.getTime()) / 1000));
     expect(await chargesFor(call.callId)).to.have.length(1);
-    await waitFor("the hang-up through Twilio", async () => twilioRest.hangUpsFor(call.callSid).length === 1);
+    await waitFor("the hang-up through Twilio", () => twilioRest.hangUpsFor(call.callSid).length === 1);
   });
 });

@@ -71,7 +71,7 @@ describe("media worker: stream authentication", function () {
   async function expectGenuineStreamWorks(call: AdmittedCall) {
     const client = await openStream(simulatorTarget(stack.t, stack.media), call, { mediaUrl: stack.media.mediaUrl });
     for (const p of TONE) client.sendMedia(p);
-    await waitFor("echo", async () => client.received.length > TONE.length);
+    await waitFor("echo", () => client.received.length > TONE.length);
     client.sendStop();
     await client.closed;
     expect((await waitForClosedCall(call.callId)).endedReason).to.equal("caller-hangup");
@@ -131,7 +131,7 @@ describe("media worker: stream authentication", function () {
     expect(await new CallAdmissions(stack.media.redis).get(call.callId)).to.include({ callSid: call.callSid });
     const client = await openStream(simulatorTarget(stack.t, stack.media), call, { mediaUrl: stack.media.mediaUrl });
     for (const p of TONE) client.sendMedia(p);
-    await waitFor("echo", async () => client.received.length > TONE.length);
+    await waitFor("echo", () => client.received.length > TONE.length);
     // The session wrote the document from the admission record, then marked it in progress.
     const live = await waitFor("call in progress", () => CallModel.findOne({ _id: call.callId, status: "in-progress" }).lean());
     expect(live).to.include({ callSid: call.callSid, ratePerMinuteMicros: claimsOf(call).ratePerMinuteMicros });
@@ -222,7 +222,7 @@ describe("media worker: stream authentication", function () {
     expect((await replay.closed).code).to.equal(1008);
     expect(replay.received).to.deep.equal([]);
     for (const p of TONE) genuine.sendMedia(p);
-    await waitFor("echo on the genuine stream", async () => genuine.received.length > TONE.length);
+    await waitFor("echo on the genuine stream", () => genuine.received.length > TONE.length);
     genuine.sendStop();
     await genuine.closed;
     await waitForClosedCall(call.callId);

@@ -18,10 +18,10 @@ declare module "ioredis" {
 async function commandsOf(redis: Redis, fn: () => Promise<unknown>): Promise<string[]> {
   const names: string[] = [];
   const original = redis.sendCommand.bind(redis);
-  redis.sendCommand = ((command: { name: string }, stream?: unknown) => {
+  redis.sendCommand = (command: { name: string }, stream?: unknown) => {
     names.push(command.name);
     return original(command as never, stream as never);
-  }) as typeof redis.sendCommand;
+  };
   try {
     await fn();
   } finally {

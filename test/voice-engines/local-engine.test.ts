@@ -148,10 +148,10 @@ describe("local engine, through the call simulator against the real worker", fun
     const reply = await render(HOURS);
     await eventually(
       "the reply",
-      () => line.received.some((r) => r.at > line.client.clearTimes[0]!) && line.receivedMs(line.client.clearTimes[0]!) >= reply.length / 8,
+      () => line.received.some((r) => r.at > line.client.clearTimes[0]!) && line.receivedMs(line.client.clearTimes[0]) >= reply.length / 8,
       10_000,
     );
-    expect(line.receivedMs(line.client.clearTimes[0]!)).to.equal(reply.length / 8);
+    expect(line.receivedMs(line.client.clearTimes[0])).to.equal(reply.length / 8);
     line.hangUp();
     const stored = await endedCall(call.callId);
     expect(stored.transcript[0]).to.include({ role: "agent", interrupted: true });

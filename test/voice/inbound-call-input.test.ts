@@ -88,7 +88,7 @@ describe("POST /inbound_call input validation", () => {
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body,
       duplex: "half",
-    } as RequestInit);
+    });
     expect(res.status).to.equal(413);
     expect(res.headers.get("connection")).to.equal("close");
     expect(((await res.json()) as { code: string }).code).to.equal("PAYLOAD_TOO_LARGE");

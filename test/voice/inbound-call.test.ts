@@ -66,8 +66,8 @@ describe("POST /inbound_call", () => {
       expect(call).to.include({ status: "ringing", from: "+14155550100", to: fx.number, forwardedFrom: "+14155550199" });
       // Fixed at admission: the account's rate then, and the Twilio account the call came through.
       expect(call).to.include({ ratePerMinuteMicros: 150_000, twilioAccountSid: body.AccountSid });
-      expect(String(call!.accountId)).to.equal(String(fx.accountId));
-      expect(await new OpenCalls(t.redis).isWatched(String(call!._id))).to.equal(true);
+      expect(String(call.accountId)).to.equal(String(fx.accountId));
+      expect(await new OpenCalls(t.redis).isWatched(String(call._id))).to.equal(true);
     });
 
     it("then it holds the first minute of the account's balance for the call", async () => {

@@ -86,7 +86,7 @@ describe("POST /inbound_call while the database does not answer", function () {
     const call: AdmittedCall = { callSid: fields.CallSid, accountSid: fields.AccountSid!, callId, twiml, answeredAt: Date.now() };
     const client = await openStream(target(), call, { mediaUrl: stack.media.mediaUrl });
     for (const p of TONE) client.sendMedia(p);
-    await waitFor("echo while the database is away", async () => client.received.length > TONE.length);
+    await waitFor("echo while the database is away", () => client.received.length > TONE.length);
 
     proxy.resume();
     await waitFor("call written and in progress", () => CallModel.findOne({ _id: callId, status: "in-progress" }).lean(), 15_000);

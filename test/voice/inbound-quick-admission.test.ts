@@ -57,10 +57,10 @@ describe("Inbound call: one Redis round trip for a cached number", () => {
   async function redisCommands<T>(fn: () => Promise<T>): Promise<{ result: T; commands: string[] }> {
     const commands: string[] = [];
     const original = t.redis.sendCommand.bind(t.redis);
-    t.redis.sendCommand = ((command: { name: string }, stream?: unknown) => {
+    t.redis.sendCommand = (command: { name: string }, stream?: unknown) => {
       commands.push(command.name);
       return original(command as never, stream as never);
-    }) as typeof t.redis.sendCommand;
+    };
     try {
       return { result: await fn(), commands };
     } finally {
@@ -119,7 +119,7 @@ describe("Inbound call: one Redis round trip for a cached number", () => {
 
   describe("when the balance snapshot is gone", () => {
     it("then the ledger is read and the call is admitted", async () => {
-      await t.redis.del(reservationKeys(fx.accountId)[4]!);
+      await t.redis.del(reservationKeys(fx.accountId)[4]);
       const fields = inboundCallFields(fx.number);
       const res = await withDbCommands(() => postForm(t, "/inbound_call", fields));
       expect(res.result.status).to.equal(200);
