@@ -54,7 +54,7 @@ async function forwardingNumbers(ids: readonly Types.ObjectId[]): Promise<string
   return ids.map((id) => byAccount.get(id.toHexString()) ?? []);
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any collection: a Model of one document type is no Model<unknown>
 async function byIds<T extends { _id: Types.ObjectId }>(model: Model<any>, ids: readonly Types.ObjectId[]): Promise<(T | null)[]> {
   // A plain _id match is the one filter FerretDB's SQLite backend pushes down; $in scans.
   if (ids.length === 1) return [await model.findById(ids[0]).lean<T>()];

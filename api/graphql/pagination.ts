@@ -6,7 +6,7 @@ import { BadUserInputError } from "./errors.js";
 export type SortField = "createdAt" | "startedAt" | "seq";
 
 export interface PageQuery {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any collection: a Model of one document type is no Model<unknown>
   model: Model<any>;
   filter: Record<string, unknown>;
   sortField: SortField;

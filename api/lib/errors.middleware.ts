@@ -34,7 +34,7 @@ export function jsonErrors(): Middleware {
       } else {
         log.error({ err, path: ctx.path }, "request failed");
         ctx.status = 500;
-        ctx.body = { success: false, error: "Internal error", code: "INTERNAL_ERROR", requestId: ctx.state.requestId };
+        ctx.body = { success: false, error: "Internal error", code: "INTERNAL_ERROR", requestId: ctx.state.requestId as string };
       }
       ctx.type = "application/json";
       if (err instanceof AppError && err.retryable) ctx.set("Retry-After", String(err.retryAfterSeconds));

@@ -172,7 +172,7 @@ export class TwilioNumbersClient {
     } catch (cause) {
       throw new TwilioApiError("Twilio REST API unreachable; try again", { httpStatus: null, twilioCode: null, retryable: true, cause });
     }
-    const body = (await res.json().catch(() => null)) as unknown;
+    const body: unknown = await res.json().catch(() => null);
     return {
       status: res.status,
       body: body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : null,

@@ -19,6 +19,7 @@ import type { AudioFrame, EngineFactory, EngineEndReason, VoiceEngine } from "..
 import { parseTwilioMessage, type TwilioEvent } from "../protocol/inbound.js";
 import { clearMessage, markMessage, mediaMessage, mediaPrefix } from "../protocol/outbound.js";
 import type { TwilioRestClient } from "../twilio/twilio-rest.client.js";
+import { rawDataText } from "../lib/raw-data.js";
 import { coveredMs, maxCallMs, nextBudgetStep } from "./call-budget.js";
 import { CallRecorder } from "./call-recorder.js";
 import { authorizeStream, type AuthorizedCall, type StartEvent } from "./stream-auth.js";
@@ -201,7 +202,7 @@ export class MediaSession {
   private onMessage(data: RawData, isBinary: boolean): void {
     this.lastMessageMono = performance.now();
     if (isBinary) return this.problem("binary-frame", "binary frames are not part of the protocol");
-    const parsed = parseTwilioMessage(data.toString());
+    const parsed = parseTwilioMessage(rawDataText(data));
     if (!parsed.ok) return this.problem(parsed.problem, parsed.detail);
     try {
       this.dispatch(parsed.event);
@@ -403,8 +404,9 @@ export class MediaSession {
       this.after(step.atMs - elapsed, () => this.sayGoodbye(step.reason));
       return;
     }
-    this.after(step.atMs - elapsed, () =>
-      this.extend(step.deadlineMs).catch((err: unknown) => this.fail(err, "reservation extension crashed")),
+    this.after(
+      step.atMs - elapsed,
+      () => void this.extend(step.deadlineMs).catch((err: unknown) => this.fail(err, "reservation extension crashed")),
     );
   }
 
@@ -433,7 +435,10 @@ export class MediaSession {
         this.log.debug({ connectedMs: this.connectedMs() }, "balance cannot cover the next chunk");
       else this.log.error({ err }, "reservation extension failed");
       if (this.connectedMs() + EXTEND_RETRY_MS < deadlineMs) {
-        this.after(EXTEND_RETRY_MS, () => this.extend(deadlineMs).catch((e: unknown) => this.fail(e, "reservation extension crashed")));
+        this.after(
+          EXTEND_RETRY_MS,
+          () => void this.extend(deadlineMs).catch((e: unknown) => this.fail(e, "reservation extension crashed")),
+        );
       }
       return;
     }

@@ -98,7 +98,7 @@ try {
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, mulawToWav(result.client.receivedAudio()));
 
-  let final: Record<string, unknown> | null = null;
+  let final: { status: string; endedReason?: string | null; billedSeconds: number; costUsd: string } | null = null;
   const mongodbUri = a["mongodb-uri"] ?? env.MONGODB_URI;
   if (mongodbUri) {
     await mongoose.connect(mongodbUri, { serverSelectionTimeoutMS: 5_000 });
@@ -118,6 +118,7 @@ try {
     }
     await mongoose.disconnect();
   }
+  const notFinal = mongodbUri ? "not closed out within 15 s" : "set --mongodb-uri (or MONGODB_URI) to see the bill";
   const summary = {
     callSid: result.callSid,
     callId: result.callId,
@@ -127,7 +128,7 @@ try {
     endedBy: result.endedByServer ? "agent" : "caller",
     streamClose: result.close,
     statusCallback: result.statusCallback,
-    final: final ?? (mongodbUri ? "not closed out within 15 s" : "set --mongodb-uri (or MONGODB_URI) to see the bill"),
+    final: final ?? notFinal,
   };
   if (a.json) console.log(JSON.stringify(summary, null, 2));
   else {
@@ -137,8 +138,10 @@ try {
     );
     console.log(`  ended by the ${summary.endedBy}; stream closed with ${result.close.code} ${result.close.reason}`);
     if (final)
-      console.log(`  final status ${final.status} (${final.endedReason}), billed ${final.billedSeconds} s, cost $${final.costUsd}`);
-    else console.log(`  final status: ${summary.final}`);
+      console.log(
+        `  final status ${final.status} (${final.endedReason ?? "no reason"}), billed ${final.billedSeconds} s, cost $${final.costUsd}`,
+      );
+    else console.log(`  final status: ${notFinal}`);
   }
   process.exit(0);
 } catch (err) {

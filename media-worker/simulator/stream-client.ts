@@ -3,6 +3,7 @@ import { performance } from "node:perf_hooks";
 import twilio from "twilio";
 import { WebSocket } from "ws";
 import { FRAME_MS, mulawBase64Ms } from "../audio/mulaw.js";
+import { rawDataText } from "../lib/raw-data.js";
 import {
   connectedMessage,
   dtmfMessage,
@@ -77,7 +78,7 @@ export class TwilioStreamClient {
       });
     });
     ws.on("error", () => undefined);
-    ws.on("message", (data) => this.onMessage(data.toString()));
+    ws.on("message", (data) => this.onMessage(rawDataText(data)));
   }
 
   /** Opens the socket; rejects if the server refuses the upgrade. */

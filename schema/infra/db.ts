@@ -73,7 +73,7 @@ export async function syncIndexes(): Promise<void> {
 /** Round-trips a ping to the server, for health checks. */
 export async function pingDatabase(timeoutMs: number): Promise<boolean> {
   const db = mongoose.connection.db;
-  if (!db || mongoose.connection.readyState !== 1) return false;
+  if (!db || mongoose.connection.readyState !== mongoose.ConnectionStates.connected) return false;
   try {
     await Promise.race([db.admin().ping(), new Promise((_, reject) => setTimeout(() => reject(new Error("ping timeout")), timeoutMs))]);
     return true;

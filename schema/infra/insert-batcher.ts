@@ -86,7 +86,7 @@ export class InsertBatcher<D> {
           return;
         }
         // Nothing was stored: a document that also failed validation keeps its own reason.
-        const own = Array.isArray(reported) ? reported[i] : undefined;
+        const own: unknown = Array.isArray(reported) ? reported[i] : undefined;
         p.reject(isValidationError(own) ? own : err);
       });
     }
@@ -103,7 +103,7 @@ export class InsertBatcher<D> {
 function perDocumentOutcomes(err: unknown, size: number): unknown[] | null {
   const e = err as { results?: unknown; writeErrors?: unknown; name?: unknown };
   if (!Array.isArray(e.results) || e.results.length !== size) return null;
-  if (Array.isArray(e.writeErrors) || e.name === "MongooseBulkWriteError") return e.results;
+  if (Array.isArray(e.writeErrors) || e.name === "MongooseBulkWriteError") return e.results as unknown[];
   return null;
 }
 

@@ -18,7 +18,7 @@ const defined = new WeakMap<Redis, Map<string, LuaScript>>();
  */
 export function defineScripts(redis: Redis, scripts: Record<string, LuaScript>): void {
   let names = defined.get(redis);
-  if (!names) defined.set(redis, (names = new Map()));
+  if (!names) defined.set(redis, (names = new Map<string, LuaScript>()));
   for (const [name, script] of Object.entries(scripts)) {
     const earlier = names.get(name);
     if (earlier && earlier.lua === script.lua && earlier.numberOfKeys === script.numberOfKeys) continue;

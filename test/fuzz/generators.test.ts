@@ -14,7 +14,7 @@ import { signStreamToken, verifyStreamToken } from "../../schema/infra/stream-to
 import type { FuzzContext } from "./context.js";
 import { formFields, type FormRequest } from "./form.js";
 import { graphqlArbitrary, type GqlInput } from "./graphql.door.js";
-import { mediaSocketDoor, type SocketInput } from "./media.door.js";
+import { mediaSocketDoor } from "./media.door.js";
 import { callStatusDoor, inboundCallDoor } from "./webhooks.door.js";
 
 const SECRET = "generator-test-stream-secret";

@@ -93,7 +93,7 @@ function request(op: Operation, transport: Transport, w: Wire): Pick<GqlInput, "
     case "get":
       return {
         method: "GET",
-        path: `/graphql?${new URLSearchParams({ query: op.query, variables: JSON.stringify(op.variables) })}`,
+        path: `/graphql?${new URLSearchParams({ query: op.query, variables: JSON.stringify(op.variables) }).toString()}`,
         headers: { ...headers, "apollo-require-preflight": "1" },
         body: null,
       };

@@ -88,7 +88,7 @@ function scalarLimits(f: Documented): fc.Arbitrary<Spoiled>[] {
 }
 
 /** Lists longer than the description's "at most N" / "up to N" (the items themselves well-typed). */
-function countLimits(f: Documented, pool: IdPool): fc.Arbitrary<Spoiled>[] {
+function countLimits(f: Documented): fc.Arbitrary<Spoiled>[] {
   const type = getNullableType(f.type);
   if (!isListType(type)) return [];
   const m = /(?:at most|up to|1 to) (\d[\d,]*)(?! characters| seconds)(?:[;.,]| phrases| numbers|$)/i.exec(f.description ?? "");
@@ -103,7 +103,7 @@ function countLimits(f: Documented, pool: IdPool): fc.Arbitrary<Spoiled>[] {
 
 /** Values `f` may not take by its description: the field itself, or one field inside it. */
 export function outsideLimits(f: Documented, pool: IdPool, depth = 0): fc.Arbitrary<Spoiled>[] {
-  const own = [...scalarLimits(f), ...countLimits(f, pool)];
+  const own = [...scalarLimits(f), ...countLimits(f)];
   const type = getNullableType(f.type);
   const list = isListType(type);
   const named = list ? getNullableType(type.ofType) : type;

@@ -7,7 +7,6 @@ import type { FuzzContext } from "./context.js";
 import { outsideLimits } from "./graphql.limits.js";
 import { defectable, defective, idValue, literal, wellTyped, type IdPool } from "./graphql.values.js";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Field = GraphQLField<any, any>;
 /** Who sends it; `account` is the seeded account of an account key, null otherwise. */
 export type Cred = { label: string; good: boolean; account: number | null; headers: Record<string, string> };

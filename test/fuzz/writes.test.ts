@@ -40,7 +40,7 @@ describe("fuzz suite: what counts as written", () => {
   });
 
   it("when c247 keys or the queue change, then they are found, but not the timer locks, a snapshot's read time or failed-authentication counters", async () => {
-    const snap = `c247:resv:{acct:${new Types.ObjectId()}}:snap`;
+    const snap = `c247:resv:{acct:${new Types.ObjectId().toHexString()}}:snap`;
     const failures = keyOf(`198.51.100.${Math.floor(Math.random() * 250)}`);
     await redis.set(snap, "3:5000000:1000");
     await redis.set("c247:sweeper:lock", "a");
@@ -51,7 +51,7 @@ describe("fuzz suite: what counts as written", () => {
     expect(writeCount(changes(before, await snapshot(redis, queue)))).to.equal(0);
 
     await redis.set(snap, "4:4000000:3000");
-    await redis.set(`c247:{call:${new Types.ObjectId()}}:admission`, "{}");
+    await redis.set(`c247:{call:${new Types.ObjectId().toHexString()}}:admission`, "{}");
     await queue.add("job", {});
     const c = changes(before, await snapshot(redis, queue));
     expect(c.redisKeys).to.have.length(2);

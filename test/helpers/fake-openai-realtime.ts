@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer } from "ws";
+import { rawDataText } from "../../media-worker/lib/raw-data.js";
 
 /** What the fake says in answer to one response.create. */
 export interface ResponsePlan {
@@ -42,7 +43,7 @@ export class FakeRealtimeSession {
     readonly request: IncomingMessage,
     private readonly fake: FakeOpenAIRealtime,
   ) {
-    ws.on("message", (data) => this.onClientEvent(data.toString()));
+    ws.on("message", (data) => this.onClientEvent(rawDataText(data)));
     ws.on("close", () => {
       this.closed = true;
       this.wake();

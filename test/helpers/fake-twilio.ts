@@ -75,7 +75,7 @@ export class FakeTwilioRest {
 
   static async start(authToken: string): Promise<FakeTwilioRest> {
     let fake: FakeTwilioRest | null = null;
-    const server = createServer((req, res) => fake!.handle(req, res));
+    const server = createServer((req, res) => void fake!.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
     const { port } = server.address() as AddressInfo;
     fake = new FakeTwilioRest(server, `http://127.0.0.1:${port}`, authToken);

@@ -48,7 +48,7 @@ export async function createFixture(opts: { balanceMicros?: number; ratePerMinut
       accountId: account._id,
       kind: "credit",
       amountMicros: opts.balanceMicros,
-      reference: `fixture-${new Types.ObjectId()}`,
+      reference: `fixture-${new Types.ObjectId().toHexString()}`,
       floorMicros: null,
     });
   }

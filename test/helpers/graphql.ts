@@ -20,7 +20,6 @@ export interface GqlOptions {
   headers?: Record<string, string>;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyData = any;
 
 /** POSTs one GraphQL operation to the running app, as a client would. */
@@ -59,7 +58,9 @@ export async function gqlError(
   opts: GqlOptions = {},
 ): Promise<GqlError> {
   const res = await gql(t, query, variables, opts);
-  expect(res.errors, `expected ${code}, got data ${JSON.stringify(res.data)}`).to.be.an("array").that.is.not.empty;
+  expect(res.errors, `expected ${code}, got data ${JSON.stringify(res.data)}`)
+    .to.be.an("array")
+    .with.length.above(0);
   const error = res.errors![0]!;
   expect(error.extensions?.code, error.message).to.equal(code);
   return error;

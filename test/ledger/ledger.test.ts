@@ -81,7 +81,7 @@ describe("Ledger", () => {
         ),
       );
       const ok = results.filter((r) => r.status === "fulfilled");
-      const refused = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+      const refused = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
       expect(ok).to.have.length(2);
       for (const r of refused) expect((r.reason as { code?: string }).code).to.equal("INSUFFICIENT_BALANCE");
       expect((await new LedgerService().balance(accountId)).balanceMicros).to.equal(200_000);

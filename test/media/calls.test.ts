@@ -121,7 +121,7 @@ describe("media worker: calls end to end", function () {
 
   it("when the worker shuts down during a call, then the call is hung up, billed and marked worker-shutdown", async () => {
     const other = await startTestMedia(stack.twilioRest.url);
-    let stopped: Promise<void> | null = null;
+    let stopped = Promise.resolve();
     const result = await call({
       ...simulatorTarget(stack.t, other),
       durationMs: 5_000,

@@ -129,7 +129,7 @@ describe("Inbound calls forwarded from a number", () => {
     it("then the seed's order stands: query agent_id, body agent_id, ForwardedFrom, then To", async () => {
       const [q, b] = await Promise.all(["Query", "Body"].map((name) => AgentModel.create({ accountId: platform.accountId, name })));
       const forwarded = { ForwardedFrom: customer.forwardingNumber };
-      expect((await answer(sharedNumber, { ...forwarded, agent_id: String(b!._id) }, `?agent_id=${q!._id}`)).agentId).to.equal(
+      expect((await answer(sharedNumber, { ...forwarded, agent_id: String(b!._id) }, `?agent_id=${String(q!._id)}`)).agentId).to.equal(
         String(q!._id),
       );
       expect((await answer(sharedNumber, { ...forwarded, agent_id: String(b!._id) })).agentId).to.equal(String(b!._id));

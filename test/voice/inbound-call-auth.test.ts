@@ -31,7 +31,7 @@ describe("POST /inbound_call authentication", () => {
   describe("when Twilio signs the request", () => {
     it("then a valid signature over the public URL and the query string is accepted", async () => {
       const body = fields();
-      const res = await postForm(t, `/inbound_call?agent_id=${fx.agentId}`, body);
+      const res = await postForm(t, `/inbound_call?agent_id=${String(fx.agentId)}`, body);
       expect(res.status).to.equal(200);
     });
 

@@ -112,7 +112,7 @@ describe("POST /inbound_call input validation", () => {
       const res = await postRaw(raw(new URLSearchParams(fields()).toString()));
       expect(res.status).to.equal(400);
       expect(res.json).to.deep.include({ success: false, code: "INVALID_PARAMS" });
-      expect(res.json.error).to.be.a("string").and.not.empty;
+      expect(res.json.error).to.be.a("string").with.length.above(0);
       expect(await callCount()).to.equal(before);
     });
   }

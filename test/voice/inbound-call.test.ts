@@ -100,7 +100,7 @@ describe("POST /inbound_call", () => {
     it("then the query agent_id wins over the body, the forwarding number and the called number", async () => {
       const q = await otherAgent();
       const b = await otherAgent();
-      const id = await agentOf(fields({ agent_id: String(b._id), ForwardedFrom: fx.forwardingNumber }), `?agent_id=${q._id}`);
+      const id = await agentOf(fields({ agent_id: String(b._id), ForwardedFrom: fx.forwardingNumber }), `?agent_id=${String(q._id)}`);
       expect(id).to.equal(String(q._id));
     });
 

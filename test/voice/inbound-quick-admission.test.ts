@@ -137,7 +137,7 @@ describe("Inbound call: one Redis round trip for a cached number", () => {
         accountId: poor.accountId,
         kind: "credit",
         amountMicros: 1_000_000,
-        reference: `top-up-${new Types.ObjectId()}`,
+        reference: `top-up-${new Types.ObjectId().toHexString()}`,
         floorMicros: null,
       });
       const fields = inboundCallFields(poor.number);

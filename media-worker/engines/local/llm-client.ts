@@ -84,7 +84,11 @@ function parseEvent(data: string): ChatChunk[] {
   } catch {
     return [];
   }
-  if (event.error) throw new LlmError(`chat completions error: ${String(event.error.message ?? "unknown").slice(0, 200)}`, null);
+  if (event.error)
+    throw new LlmError(
+      `chat completions error: ${(typeof event.error.message === "string" ? event.error.message : (JSON.stringify(event.error.message) ?? "unknown")).slice(0, 200)}`,
+      null,
+    );
   const out: ChatChunk[] = [];
   const text = event.choices?.[0]?.delta?.content;
   if (typeof text === "string" && text) out.push({ kind: "text", text });

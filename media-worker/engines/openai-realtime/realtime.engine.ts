@@ -1,6 +1,7 @@
 import { WebSocket, type RawData } from "ws";
 import { OPENAI_VOICES } from "../../../schema/models/agent-config.js";
 import type { SayOptions, SayOutcome, TalkingEngine } from "../../conversation/call-control.js";
+import { rawDataText } from "../../lib/raw-data.js";
 import { Timers } from "../../lib/timers.js";
 import { realtimeSocketUrl, type OpenAIRealtimeConfig } from "../engine-config.js";
 import type { AudioFrame, EngineContext, EngineEndReason } from "../voice-engine.js";
@@ -78,7 +79,7 @@ export class OpenAIRealtimeEngine implements TalkingEngine {
     if (new URL(url).hostname.endsWith(".azure.com")) headers["api-key"] = cfg.apiKey;
     this.ws = new WebSocket(url, { headers, perMessageDeflate: false, handshakeTimeout: cfg.connectTimeoutMs });
     this.ws.on("open", () => this.flush());
-    this.ws.on("message", (data: RawData) => this.onEvent(ev.parseServerEvent(data.toString())));
+    this.ws.on("message", (data: RawData) => this.onEvent(ev.parseServerEvent(rawDataText(data))));
     this.ws.on("unexpected-response", (_req, res) => {
       this.fail(res.statusCode === 429 ? "provider-rate-limited" : "provider-error", { status: res.statusCode });
       this.ws.terminate();
