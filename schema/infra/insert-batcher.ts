@@ -40,9 +40,11 @@ export class InsertBatcher<D> {
 
   async insert(doc: D): Promise<D> {
     await new Promise<void>((resolve, reject) => {
-      this.queue.push({ doc, resolve, reject });
-      if (writesSerialized()) this.scheduleFlush();
-      else void this.flush(this.queue.splice(0));
+      const pending = { doc, resolve, reject };
+      // A real MongoDB takes the insert at once, alone; the queue is FerretDB's.
+      if (!writesSerialized()) return void this.flush([pending]);
+      this.queue.push(pending);
+      this.scheduleFlush();
     });
     return doc;
   }
